@@ -1,0 +1,48 @@
+"""scalebridge core: ``solve(problem, solver)`` by multiple dispatch.
+
+``import toolkit as tk`` gives the whole public API::
+
+    solution = tk.solve(problem, solver, **options)   # any compatible pair
+    integ = tk.init(problem, solver); integ.step(10); integ.run()
+    tk.compare(problem, [solver_a, solver_b])          # swap solvers, one table
+    tk.solve(tk.EnsembleProblem(problem, vary=f, n=100), solver, ensemble=tk.Processes(2))
+    tk.save(solution, "run.nc"); tk.load("run.nc")
+
+See ``DESIGN.md`` for the contract every problem family follows.
+"""
+
+from . import records, validate
+from .compare import Comparison, compare
+from .dispatch import compatibility, init, problems_for, solve, solvers_for
+from .ensemble import Dask, EnsembleProblem, EnsembleSolution, Processes, Serial, Threads
+from .errors import (FileFormatError, IncompatiblePairError, InvalidOptionError, InvalidProblemError,
+                     InvalidSolverError, ScalebridgeError, SpecError, UnstableError)
+from .family import Family, TourCase, families, load_plugins, register_family
+from .integrator import Callback, Integrator, LogEvery, SaveEvery, StopWhen, resume
+from .io import load, save
+from .problem import Problem, TimeProblem, remake
+from .retcode import ReturnCode
+from .solution import Solution
+from .solver import Solver
+
+__all__ = [
+    # core types
+    "Problem", "TimeProblem", "Solver", "Solution", "ReturnCode", "Integrator",
+    # verbs
+    "solve", "init", "resume", "remake", "compare", "save", "load",
+    # dispatch introspection
+    "solvers_for", "problems_for", "compatibility",
+    # integrator callbacks
+    "Callback", "StopWhen", "SaveEvery", "LogEvery",
+    # ensembles
+    "EnsembleProblem", "EnsembleSolution", "Serial", "Threads", "Processes", "Dask",
+    # comparison
+    "Comparison",
+    # families
+    "Family", "TourCase", "register_family", "families", "load_plugins",
+    # errors
+    "ScalebridgeError", "InvalidProblemError", "InvalidSolverError", "InvalidOptionError",
+    "IncompatiblePairError", "UnstableError", "FileFormatError", "SpecError",
+    # helper modules
+    "validate", "records",
+]
