@@ -50,6 +50,10 @@ def _init(problem, solver):
     """Set up an Integrator that steps the time problem ``problem`` with ``solver``."""
 
 
+#: Options every ``tk.solve`` accepts whatever the method: ``strict`` (raise on an unsuccessful
+#: solution) and ``progress`` (ignored by methods too quick to show a bar).
+UNIVERSAL_OPTIONS = frozenset({"strict", "progress"})
+
 #: Options every integrator takes (handled by ``Integrator.configure``), beside a method's own.
 INTEGRATOR_OPTIONS = frozenset({"progress", "callbacks", "checkpoint", "checkpoint_every",
                                 "checkpoint_seconds", "strict"})
@@ -113,11 +117,12 @@ def _resolve(problem, solver, want_init: bool):
     if impl is None:
         raise IncompatiblePairError(_incompatible_message(problem, solver, want_init))
     allowed = _keyword_options(impl)
+    drop_progress = kind == "solve" and allowed is not None and "progress" not in allowed
     if kind == "init" and allowed is not None:
         allowed = allowed | INTEGRATOR_OPTIONS
     if kind == "solve" and allowed is not None:
-        allowed = allowed | {"strict"}
-    entry = (impl, allowed, kind)
+        allowed = allowed | UNIVERSAL_OPTIONS
+    entry = (impl, allowed, kind, drop_progress)
     _resolved[(key, want_init)] = entry
     return entry
 
@@ -164,14 +169,18 @@ def solve(problem, solver=None, /, **options):
     entry = _resolved.get(((type(problem), type(solver)), False))
     if entry is None or _seen_methods[0] != len(_solve.methods) or _seen_methods[1] != len(_init.methods):
         entry = _resolve(problem, solver, False)
-    impl, allowed, kind = entry
+    impl, allowed, kind, drop_progress = entry
     if options:
         _check_options(options, allowed, problem, solver)
     if kind == "init":
         integrator = _start(impl, problem, solver, options)
         integrator.run()
         return integrator.solution()
-    strict = options.pop("strict", False) if options else False
+    strict = False
+    if options:
+        strict = options.pop("strict", False)
+        if drop_progress:
+            options.pop("progress", None)
     solution = impl(problem, solver, **options)
     if strict and not solution.successful:
         raise UnstableError(f"{type(solver).__name__} ended with {solution.retcode}: {solution.message}",
@@ -188,7 +197,7 @@ def init(problem, solver=None, /, **options):
     """
     if solver is None:
         solver = _default_solver(problem)
-    impl, allowed, kind = _resolve(problem, solver, True)
+    impl, allowed, _, _ = _resolve(problem, solver, True)
     _check_options(options, allowed, problem, solver)
     return _start(impl, problem, solver, options)
 

@@ -165,13 +165,17 @@ class Integrator:
         return self._run_to(min(self.step_index + n, self.total_steps))
 
     def run(self, until: int | None = None) -> ReturnCode:
-        """Advance to step ``until`` (default: the end) and return the return code so far."""
+        """Advance to step ``until`` (default: the end) and return the return code so far.
+
+        ``Success`` when ``until`` was reached (the run may go on), otherwise the code that
+        ended it (``Terminated`` by a callback, ``Unstable``).
+        """
         target = self.total_steps if until is None else integer("until", until, lower=0,
                                                                 error=InvalidOptionError)
         self._run_to(min(target, self.total_steps))
         if self.checkpoint_path is not None:
             self.checkpoint(self.checkpoint_path)
-        return self.retcode or (ReturnCode.Success if self.done else ReturnCode.Terminated)
+        return self.retcode or ReturnCode.Success
 
     def __iter__(self) -> Iterator["Integrator"]:
         """Step one at a time, yielding the integrator after each step."""

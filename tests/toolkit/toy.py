@@ -176,3 +176,12 @@ def _solve(problem: Total, solver: LoopSum, *, scale: float = 1.0) -> TotalSolut
 def shift(problem, index, rng):
     """Ensemble variation: add index and a random offset to the values."""
     return tk.remake(problem, values=problem.values + index + rng.normal())
+
+
+def tour_cases():
+    return [tk.TourCase("decay with noise", Decay(x0=[1.0, 0.5], noise=0.2, steps=50), Euler(seed=1)),
+            tk.TourCase("sum", Total(values=[1.0, 2.0]), NumpySum())]
+
+
+tk.register_family(tk.Family(name="toy", title="Toy family of the core tests", tour=tour_cases,
+                             builders={"decay_from_list": lambda x0, rate=1.0: Decay(x0=x0, rate=rate)}))

@@ -1,0 +1,111 @@
+"""solve/init dispatch, options, errors and the registry read from the methods."""
+
+import numpy as np
+import pytest
+
+import toolkit as tk
+from toolkit import dispatch as D
+from tests.toolkit import toy
+
+
+def test_solve_dispatches_on_the_pair():
+    problem = toy.Total(values=[1.0, 2.0, 3.5])
+    assert tk.solve(problem, toy.NumpySum()).total[0] == 6.5
+    assert tk.solve(problem, toy.LoopSum(), scale=2.0).total[0] == 13.0
+
+
+def test_time_problem_solve_is_init_plus_run():
+    problem = toy.Decay(x0=[1.0], steps=30, save_every=10)
+    via_solve = tk.solve(problem, toy.Euler())
+    integrator = tk.init(problem, toy.Euler())
+    assert integrator.run() is tk.ReturnCode.Success
+    np.testing.assert_array_equal(via_solve.x, integrator.solution().x)
+    assert via_solve.times.tolist() == [0.0, 0.1, 0.2, 0.3]
+
+
+def test_default_solver_and_missing_solver():
+    problem = toy.Decay(x0=[1.0], steps=5)
+    assert isinstance(tk.solve(problem).solver, toy.Euler)
+    with pytest.raises(TypeError, match="Solver"):
+        tk.solve(toy.Total(values=[1.0]))
+
+
+def test_incompatible_pair_names_both_sides():
+    with pytest.raises(tk.IncompatiblePairError) as err:
+        tk.solve(toy.Total(values=[1.0]), toy.Euler())
+    text = str(err.value)
+    assert "Total" in text and "Euler" in text
+    assert "LoopSum" in text and "NumpySum" in text      # solvers that accept Total
+    assert "Decay" in text                               # problems Euler accepts
+    assert isinstance(err.value, TypeError)
+
+
+def test_init_refuses_a_pair_without_integrator():
+    with pytest.raises(tk.IncompatiblePairError, match="tk.init"):
+        tk.init(toy.Decay(x0=[1.0]), toy.Exact())
+
+
+def test_unknown_option_lists_allowed_ones():
+    with pytest.raises(tk.InvalidOptionError, match="allowed options: progress, scale, strict"):
+        tk.solve(toy.Total(values=[1.0]), toy.LoopSum(), scael=2)
+    with pytest.raises(tk.InvalidOptionError, match="sleep"):
+        tk.init(toy.Decay(x0=[1.0]), toy.Euler(), slep=1)
+
+
+def test_non_problem_arguments_get_advice():
+    with pytest.raises(TypeError, match="scalebridge Problem"):
+        tk.solve(np.ones(3), toy.NumpySum())
+    with pytest.raises(TypeError, match="scalebridge Solver.*LoopSum, NumpySum"):
+        tk.solve(toy.Total(values=[1.0]), "numpy")
+
+
+def test_registry_is_read_from_methods():
+    assert (toy.Total, toy.NumpySum) in tk.compatibility()
+    assert set(tk.solvers_for(toy.Total(values=[1.0]))) == {toy.NumpySum, toy.LoopSum}
+    assert set(tk.solvers_for(toy.Decay)) == {toy.Euler, toy.Exact}
+    assert tk.problems_for(toy.Exact()) == [toy.Decay]
+
+    class Kahan(tk.Solver):
+        pass
+
+    assert Kahan not in tk.solvers_for(toy.Total)
+
+    @D.dispatch
+    def _solve(problem: toy.Total, solver: Kahan) -> toy.TotalSolution:
+        return toy.TotalSolution(problem=problem, solver=solver, total=np.array([np.sum(problem.values)]))
+
+    assert Kahan in tk.solvers_for(toy.Total)
+    assert tk.solve(toy.Total(values=[1.0, 2.0]), Kahan()).total[0] == 3.0
+
+
+def test_union_annotations_expand_in_compatibility():
+    class A(tk.Solver):
+        pass
+
+    class B(tk.Solver):
+        pass
+
+    @D.dispatch
+    def _solve(problem: toy.Total, solver: A | B) -> toy.TotalSolution:
+        return toy.TotalSolution(problem=problem, solver=solver, total=np.zeros(1))
+
+    pairs = tk.compatibility()
+    assert (toy.Total, A) in pairs and (toy.Total, B) in pairs
+    assert tk.solve(toy.Total(values=[1.0]), B()).successful
+
+
+def test_plum_lookup_cache_stays_on():
+    """Faithful signatures keep plum's type cache on: the pair lands in _solve._cache."""
+    problem, solver = toy.Total(values=[1.0]), toy.NumpySum()
+    D._resolved.clear()
+    tk.solve(problem, solver)
+    assert D._solve._resolver.is_faithful, "a non-faithful annotation (Literal, parametric) turned plum's cache off"
+    assert D._init._resolver.is_faithful
+    assert (toy.Total, toy.NumpySum) in D._solve._cache
+
+
+def test_strict_raises_on_unsuccessful_solution():
+    problem = toy.Decay(x0=[1.0], noise=0.5)
+    assert tk.solve(problem, toy.Exact()).retcode is tk.ReturnCode.Failure
+    with pytest.raises(tk.UnstableError, match="Exact solves only noise = 0"):
+        tk.solve(problem, toy.Exact(), strict=True)
