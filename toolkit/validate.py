@@ -21,6 +21,7 @@ __all__ = [
     "complex_array",
     "index_array",
     "bool_array",
+    "flag",
     "real_scalar",
     "integer",
     "choice",
@@ -114,6 +115,13 @@ def bool_array(name: str, value, *, shape=None, error: _Error = InvalidProblemEr
     arr = np.ascontiguousarray(raw, dtype=np.bool_)
     _check_shape(name, arr, None, shape, error)
     return arr
+
+
+def flag(name: str, value, *, error: _Error = InvalidProblemError) -> bool:
+    """A Python bool; only ``True``/``False`` (or NumPy booleans) are accepted, never truthy strings."""
+    if not isinstance(value, (bool, np.bool_)):
+        _fail(error, name, value, "give True or False")
+    return bool(value)
 
 
 def real_scalar(name: str, value, *, lower: float | None = None, upper: float | None = None,

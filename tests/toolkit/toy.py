@@ -157,6 +157,10 @@ class LoopSum(tk.Solver):
 
     fail_on_negative: bool = False
 
+    def _validate(self):
+        self._set("fail_on_negative", v.flag("fail_on_negative", self.fail_on_negative,
+                                             error=tk.InvalidSolverError))
+
 
 @dispatch
 def _solve(problem: Total, solver: NumpySum) -> TotalSolution:
