@@ -46,14 +46,86 @@ def _values_equal(a, b) -> bool:
         return False
 
 
+_SCALARS = {"bool": bool, "int": int, "float": float, "str": str}
+
+
+def _scalar_annotation(annotation) -> tuple[type | None, bool]:
+    """(bool/int/float/str or None, whether None is allowed) for a field annotation.
+
+    Handles classes and the strings of postponed annotations: ``float``, ``float | None``,
+    ``Optional[int]``. Anything else (arrays, tuples, components) is left to ``_validate``.
+    """
+    if isinstance(annotation, str):
+        text = annotation.replace(" ", "")
+        if text.startswith("Optional[") and text.endswith("]"):
+            text = text[9:-1] + "|None"
+        names = text.split("|")
+    else:
+        args = getattr(annotation, "__args__", None) if type(annotation).__name__ in {"UnionType", "_UnionGenericAlias"} \
+            else None
+        names = [getattr(a, "__name__", str(a)) for a in (args or (annotation,))]
+        names = ["None" if n == "NoneType" else n for n in names]
+    optional = "None" in names
+    kinds = [n for n in names if n != "None"]
+    if len(kinds) == 1 and kinds[0] in _SCALARS:
+        return _SCALARS[kinds[0]], optional
+    return None, optional
+
+
+def _check_scalar(kind: type, name: str, value, error):
+    """The value of a field annotated bool/int/float/str, normalised, or an error naming the field."""
+    from numbers import Integral, Real
+
+    from .validate import _fail
+
+    if kind is bool:
+        if not isinstance(value, (bool, np.bool_)):
+            _fail(error, name, value, "give True or False")
+        return bool(value)
+    if kind is str:
+        if not isinstance(value, str):
+            _fail(error, name, value, "give a string")
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        _fail(error, name, value, "give an integer" if kind is int else "give a real number")
+    if kind is int:
+        if not isinstance(value, Integral):
+            _fail(error, name, value, "give an integer")
+        return int(value)
+    if value != value:
+        _fail(error, name, value, "give a number, not NaN")
+    return float(value)
+
+
 class FrozenStruct:
-    """Base of Problem and Solver: frozen dataclass, validated on construction."""
+    """Base of Problem and Solver: frozen dataclass, validated on construction.
+
+    Fields annotated ``bool``, ``int``, ``float`` or ``str`` (optionally ``| None``) are checked
+    and normalised automatically before ``_validate`` runs: a string where a number belongs, a
+    NaN, or a float where an integer belongs is refused with an error naming the field.
+    """
+
+    #: The error raised for a bad field (Problem: InvalidProblemError; Solver: InvalidSolverError).
+    _error = ValueError
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         dataclasses.dataclass(cls, frozen=True, repr=False, eq=False)
+        checks = []
+        for field in dataclasses.fields(cls):
+            if not field.init:
+                continue
+            kind, optional = _scalar_annotation(field.type)
+            if kind is not None:
+                checks.append((field.name, kind, optional or field.default is None))
+        cls._scalar_checks = tuple(checks)
 
     def __post_init__(self):
+        for name, kind, optional in self._scalar_checks:
+            value = getattr(self, name)
+            if value is None and optional:
+                continue
+            object.__setattr__(self, name, _check_scalar(kind, name, value, self._error))
         self._validate()
 
     def _validate(self) -> None:

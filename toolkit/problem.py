@@ -32,6 +32,8 @@ __all__ = ["Problem", "TimeProblem", "remake"]
 class Problem(FrozenStruct):
     """Base of every problem type (a frozen, validated dataclass)."""
 
+    _error = InvalidProblemError
+
     #: A meta-problem (an ensemble) wraps other problems; it is left out of compatibility listings.
     meta = False
 

@@ -14,12 +14,15 @@ A stochastic solver declares a ``seed`` field; ensembles give each member its ow
 from __future__ import annotations
 
 from ._struct import FrozenStruct
+from .errors import InvalidSolverError
 
 __all__ = ["Solver"]
 
 
 class Solver(FrozenStruct):
     """Base of every solver type (a frozen, validated dataclass of hyperparameters)."""
+
+    _error = InvalidSolverError
 
     #: Results depend on a random seed (the solver then has a ``seed`` field).
     stochastic = False

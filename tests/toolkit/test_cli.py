@@ -69,7 +69,7 @@ def test_run_reports_bad_spec_without_traceback(tmp_path, capsys):
     spec.write_text('[problem]\ntype = "Decay"\nx0=[1.0]\ndt=0\n[solver]\ntype="Euler"\n')
     assert cli.main(["run", str(spec)]) == 2
     err = capsys.readouterr().err
-    assert "[problem] dt = 0 is not allowed: must be > 0" in err and "Traceback" not in err
+    assert "[problem] dt = 0.0 is not allowed: must be > 0" in err and "Traceback" not in err
 
 
 def test_compare_and_list_and_tour(tmp_path, capsys):

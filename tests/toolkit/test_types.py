@@ -115,3 +115,22 @@ def test_records_roundtrip_sparse_and_nested():
     assert back["code"] is tk.ReturnCode.Unstable and back["cls"] is toy.Euler
     with pytest.raises(TypeError, match="cannot store"):
         records.encode(lambda: 1, {}, "f")
+
+
+def test_scalar_annotations_are_checked_before_validate():
+    """Fields annotated bool/int/float/str are type-checked and normalised for every family."""
+
+    class Knobs(tk.Solver):
+        flag: bool = False
+        order: int = 4
+        scale: float = 1.0
+        name: str = "a"
+        limit: float | None = None
+
+    knobs = Knobs(order=np.int64(3), scale=2)
+    assert type(knobs.order) is int and type(knobs.scale) is float and knobs.limit is None
+    for field, bad, advice in [("flag", "yes", "True or False"), ("order", 2.5, "integer"),
+                               ("scale", float("nan"), "NaN"), ("scale", "big", "real number"),
+                               ("name", 3, "string"), ("order", True, "integer")]:
+        with pytest.raises(tk.InvalidSolverError, match=f"{field} = .*{advice}"):
+            Knobs(**{field: bad})
