@@ -1,0 +1,338 @@
+"""Tight-binding Hamiltonians: electrons hopping on a lattice, at a chemical potential or filling.
+
+The problem is the one-body Hamiltonian (a Hermitian sparse matrix)
+
+    H = sum_ij t_ij c_i^dag c_j                         (spinless, N x N)
+
+or, with a classical unit-vector spin field ``spins`` (N x 3), the spinful Kondo /
+double-exchange model (complex Hermitian, 2N x 2N, orbital index 2 i + sigma)
+
+    H = sum_ij t_ij c_{i sigma}^dag c_{j sigma} - J sum_i S_i . c_i^dag sigma c_i
+
+(e.g. Yunoki et al., PRL 80, 845 (1998), doi:10.1103/PhysRevLett.80.845), and the question
+asked: the density of states, densities, density matrix and grand potential at the chemical
+potential ``mu`` (or the one that gives ``filling``) and temperature ``kT``.
+
+Lattice builders (:func:`lattice_hamiltonian`, :func:`lattice_problem`) make chain, square,
+cubic, triangular, honeycomb and kagome lattices, periodic or open, with hoppings to the 1st,
+2nd and 3rd neighbour shells, on-site energies and seeded Anderson disorder
+(Anderson, Phys. Rev. 109, 1492 (1958), doi:10.1103/PhysRev.109.1492). Hopping ``t`` gives the
+matrix element ``-t``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+import toolkit as tk
+from toolkit import validate as v
+
+__all__ = ["LATTICES", "lattice_geometry", "lattice_hamiltonian", "lattice_problem", "kondo_hamiltonian",
+           "TightBinding", "random_spins"]
+
+_S3 = np.sqrt(3.0)
+
+#: Lattices: primitive vectors (rows) and basis positions (rows), nearest-neighbour distance.
+LATTICES = {
+    "chain": (np.array([[1.0]]), np.array([[0.0]])),
+    "square": (np.eye(2), np.zeros((1, 2))),
+    "cubic": (np.eye(3), np.zeros((1, 3))),
+    "triangular": (np.array([[1.0, 0.0], [0.5, _S3 / 2]]), np.zeros((1, 2))),
+    "honeycomb": (np.array([[1.0, 0.0], [0.5, _S3 / 2]]), np.array([[0.0, 0.0], [0.5, _S3 / 6]])),
+    "kagome": (np.array([[1.0, 0.0], [0.5, _S3 / 2]]), np.array([[0.0, 0.0], [0.5, 0.0], [0.25, _S3 / 4]])),
+}
+
+#: Error class of every bad field (a ValueError naming the field).
+_ERR = tk.InvalidProblemError
+
+
+def _shape_for(kind, shape):
+    vectors, _ = LATTICES[kind]
+    dim = vectors.shape[0]
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (int(shape),) * dim
+    return v.shape_tuple("shape", shape, ndim=dim)
+
+
+def lattice_geometry(kind: str, shape, periodic: bool = True, shells: int = 3):
+    """Neighbour shells of a lattice: ``(positions, bonds)``.
+
+    ``positions`` is (N, d); ``bonds[k]`` is an int64 array (nb, 2) of directed pairs (i, j) in the
+    (k+1)-th neighbour shell (both directions present). Site index = cell_linear * n_basis + sub.
+    """
+    v.choice("kind", kind, LATTICES)
+    shape = _shape_for(kind, shape)
+    vectors, basis = LATTICES[kind]
+    dim, nb = vectors.shape[0], basis.shape[0]
+    # candidate (sub_a, sub_b, offset) triples and their distances, within +-3 cells
+    rng = np.arange(-3, 4)
+    offsets = np.array(np.meshgrid(*([rng] * dim), indexing="ij")).reshape(dim, -1).T
+    cands = []
+    for a in range(nb):
+        for b in range(nb):
+            disp = offsets @ vectors + basis[b] - basis[a]
+            dist = np.linalg.norm(disp, axis=1)
+            for off, d in zip(offsets, dist):
+                if d > 1e-9:
+                    cands.append((round(float(d), 8), a, b, tuple(off)))
+    distances = sorted({c[0] for c in cands})[:shells]
+    cells = np.array(np.meshgrid(*[np.arange(n) for n in shape], indexing="ij")).reshape(dim, -1).T
+    ncell = len(cells)
+    cell_index = np.ravel_multi_index(cells.T, shape)
+    positions = (cells @ vectors)[:, None, :] + basis[None, :, :]
+    positions = positions.reshape(ncell * nb, dim)
+    bonds = []
+    for dshell in distances:
+        pairs = []
+        for d, a, b, off in cands:
+            if d != dshell:
+                continue
+            target = cells + np.array(off)
+            if periodic:
+                target = target % np.array(shape)
+                keep = np.ones(ncell, bool)
+            else:
+                keep = np.all((target >= 0) & (target < np.array(shape)), axis=1)
+                target = np.where(keep[:, None], target, 0)
+            j_cell = np.ravel_multi_index(target.T, shape)
+            i = cell_index[keep] * nb + a
+            j = j_cell[keep] * nb + b
+            pairs.append(np.stack([i, j], axis=1))
+        bonds.append(np.concatenate(pairs).astype(np.int64) if pairs else np.zeros((0, 2), np.int64))
+    return positions, bonds
+
+
+def lattice_hamiltonian(kind: str, shape, *, periodic: bool = True, hoppings=(1.0,), onsite=0.0,
+                        disorder: float = 0.0, seed: int = 0) -> sp.csr_matrix:
+    """The spinless hopping Hamiltonian of a lattice as a float64 CSR matrix.
+
+    ``H = -sum_k t_k sum_{<ij>_k} c_i^dag c_j + sum_i (eps_i + W u_i) n_i``, with ``hoppings =
+    (t_1, t_2, t_3)`` for the first three neighbour shells, ``onsite`` a scalar or (N,) array and
+    ``u_i`` uniform in [-1/2, 1/2] from ``numpy.random.default_rng(seed)`` (Anderson disorder of width
+    ``disorder = W``). On a small periodic lattice a bond that wraps onto itself twice is counted twice.
+    """
+    hoppings = v.real_array("hoppings", np.atleast_1d(hoppings), ndim=1)
+    if not 1 <= len(hoppings) <= 3:
+        raise _ERR(f"hoppings = {tuple(hoppings)} is not allowed: give 1 to 3 hoppings (1st, 2nd, 3rd neighbours).")
+    disorder = v.real_scalar("disorder", disorder, lower=0)
+    seed = v.integer("seed", seed, lower=0)
+    positions, bonds = lattice_geometry(kind, shape, periodic, shells=len(hoppings))
+    n = len(positions)
+    rows, cols, vals = [], [], []
+    for t, pairs in zip(hoppings, bonds):
+        if t != 0.0:
+            rows.append(pairs[:, 0]), cols.append(pairs[:, 1]), vals.append(np.full(len(pairs), -t))
+    eps = np.broadcast_to(v.real_array("onsite", onsite), (n,)).copy() if np.ndim(onsite) else np.full(n, float(onsite))
+    if disorder:
+        eps += disorder * (np.random.default_rng(seed).random(n) - 0.5)
+    if np.any(eps != 0):
+        rows.append(np.arange(n)), cols.append(np.arange(n)), vals.append(eps)
+    if not rows:
+        return sp.csr_matrix((n, n))
+    H = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsr()
+    H.sum_duplicates()
+    H.sort_indices()
+    return H
+
+
+def kondo_hamiltonian(hopping, spins, J: float) -> sp.csr_matrix:
+    """The 2N x 2N spinful Kondo Hamiltonian ``H0 (x) 1_2 - J sum_i S_i . sigma_i`` (orbital 2i + sigma)."""
+    H0 = sp.csr_matrix(hopping)
+    S = np.asarray(spins, dtype=np.float64)
+    n = H0.shape[0]
+    big = sp.kron(H0, sp.identity(2), format="csr").astype(np.complex128)
+    i = np.arange(n)
+    sx, sy, sz = S[:, 0], S[:, 1], S[:, 2]
+    rows = np.concatenate([2 * i, 2 * i + 1, 2 * i, 2 * i + 1])
+    cols = np.concatenate([2 * i, 2 * i + 1, 2 * i + 1, 2 * i])
+    vals = -J * np.concatenate([sz, -sz, sx - 1j * sy, sx + 1j * sy])
+    H = (big + sp.csr_matrix((vals, (rows, cols)), shape=(2 * n, 2 * n))).tocsr()
+    H.sum_duplicates()
+    H.sort_indices()
+    return H
+
+
+def random_spins(n: int, seed: int = 0) -> np.ndarray:
+    """``n`` unit vectors uniform on the sphere (seeded)."""
+    s = np.random.default_rng(seed).normal(size=(n, 3))
+    return s / np.linalg.norm(s, axis=1, keepdims=True)
+
+
+def _to_csr(name, value):
+    if sp.issparse(value):
+        H = value.tocsr()
+    elif type(value).__module__.startswith("sparse") and hasattr(value, "tocsr"):
+        H = sp.csr_matrix(value.tocsr())
+    else:
+        if isinstance(value, (str, bytes)) or value is None:
+            raise _ERR(f"{name} = {v.show(value)} is not allowed: give a square scipy.sparse matrix, "
+                       "a pydata sparse array or a dense array.")
+        try:
+            arr = np.asarray(value)
+        except Exception:
+            arr = None
+        if arr is None or arr.dtype.kind not in "biufc" or arr.ndim != 2:
+            raise _ERR(f"{name} = {v.show(value)} is not allowed: give a square scipy.sparse matrix, "
+                       "a pydata sparse array or a dense 2-d array of numbers.")
+        H = sp.csr_matrix(arr)
+    if H.ndim != 2 or H.shape[0] != H.shape[1] or H.shape[0] == 0:
+        raise _ERR(f"{name} has shape {H.shape}, which is not allowed: the Hamiltonian must be square and non-empty.")
+    complex_ = np.iscomplexobj(H.data)
+    H = sp.csr_matrix((np.array(H.data, dtype=np.complex128 if complex_ else np.float64),
+                       np.array(H.indices, dtype=np.int64), np.array(H.indptr, dtype=np.int64)), shape=H.shape)
+    H.sum_duplicates()
+    H.sort_indices()
+    H.indices = H.indices.astype(np.int64)
+    H.indptr = H.indptr.astype(np.int64)
+    if not np.all(np.isfinite(H.data)):
+        raise _ERR(f"{name} has NaN or Inf entries, which is not allowed: every matrix element must be finite.")
+    if complex_ and H.nnz and np.all(H.data.imag == 0):
+        H = sp.csr_matrix((H.data.real.copy(), H.indices, H.indptr), shape=H.shape)
+    scale = float(np.abs(H.data).max()) if H.nnz else 0.0
+    diff = H - H.conj().T
+    worst = float(np.abs(diff.data).max()) if diff.nnz else 0.0
+    if worst > 1e-10 * max(scale, 1.0):
+        raise _ERR(f"{name} is not Hermitian (largest |H - H^dag| = {worst:.3g}, allowed <= {1e-10 * max(scale, 1.0):.3g}): "
+                   "symmetrise it, e.g. (H + H.conj().T) / 2.")
+    return H
+
+
+class TightBinding(tk.Problem):
+    """A tight-binding Hamiltonian at chemical potential ``mu`` (or ``filling``) and temperature ``kT``.
+
+    Fields
+    ------
+    hamiltonian: N x N Hermitian matrix (scipy.sparse, pydata ``sparse`` or dense; real or complex).
+        With ``spins`` it is the spin-independent hopping part of the Kondo model.
+    mu, filling: give at most one. ``filling`` in [0, 1] is the occupied fraction of all states
+        (per spin orbital); the solver then finds ``mu``. Neither: ``mu = 0``.
+    kT: temperature >= 0 (energy units). Zero: a sharp Fermi surface.
+    spins: optional (N, 3) classical unit vectors; the model becomes the 2N x 2N Kondo model with
+        coupling ``J`` and the solution carries the spin forces ``-dOmega/dS_i``.
+    dos_points: number of energies on which the density of states is returned.
+    local: also compute per-orbital densities, the density matrix on the pattern of H plus the
+        on-site blocks, and spin forces (KPM needs a second sweep for them).
+    lattice: optional ``(kind, shape, periodic)`` the builders record; ``Probing`` uses it for the
+        lattice's regular periodic colouring.
+    pattern: the density-matrix entries wanted: ``"onsite"`` (diagonal and, with spins, the 2x2
+        on-site blocks), ``"hamiltonian"`` (those plus every nonzero of H: nearest neighbours for a
+        nearest-neighbour model) or an M x M sparse matrix whose nonzeros (symmetrised) are added
+        to the on-site entries.
+    """
+
+    hamiltonian: object
+    mu: float | None = None
+    filling: float | None = None
+    kT: float = 0.0
+    spins: np.ndarray | None = None
+    J: float = 1.0
+    dos_points: int = 256
+    local: bool = True
+    lattice: tuple | None = None
+    pattern: object = "hamiltonian"
+
+    def _validate(self):
+        H = _to_csr("hamiltonian", self.hamiltonian)
+        self._set("hamiltonian", H)
+        if self.mu is not None and self.filling is not None:
+            raise _ERR(f"mu = {self.mu!r} and filling = {self.filling!r} were both given: give one of them "
+                       "(filling fixes mu).")
+        self._set("mu", v.real_scalar("mu", self.mu, allow_none=True))
+        if self.filling is not None:
+            self._set("filling", v.probability("filling", self.filling))
+        self._set("kT", v.real_scalar("kT", self.kT, lower=0.0))
+        self._set("J", v.real_scalar("J", self.J))
+        self._set("dos_points", v.integer("dos_points", self.dos_points, lower=2, upper=1_000_000))
+        if not isinstance(self.local, (bool, np.bool_)):
+            raise _ERR(f"local = {v.show(self.local)} is not allowed: give True or False.")
+        self._set("local", bool(self.local))
+        n = H.shape[0]
+        if self.spins is not None:
+            S = v.real_array("spins", self.spins, shape=(n, 3))
+            norms = np.linalg.norm(S, axis=1)
+            if np.any(np.abs(norms - 1.0) > 1e-8):
+                bad = int(np.argmax(np.abs(norms - 1.0)))
+                raise _ERR(f"spins = {v.show(S)} is not allowed: every spin must be a unit vector "
+                           f"(spin {bad} has length {norms[bad]:.6g}); normalise with S / |S|.")
+            self._set("spins", S)
+            full = kondo_hamiltonian(H, S, self.J)
+        else:
+            full = H
+        if self.lattice is not None:
+            lat = self.lattice
+            ok = isinstance(lat, (tuple, list)) and len(lat) == 3 and lat[0] in LATTICES
+            if not ok:
+                raise _ERR(f"lattice = {v.show(lat)} is not allowed: give (kind, shape, periodic) with kind one of "
+                           f"{', '.join(LATTICES)}, or None.")
+            shape = _shape_for(lat[0], lat[1])
+            nb = LATTICES[lat[0]][1].shape[0]
+            if int(np.prod(shape)) * nb != n:
+                raise _ERR(f"lattice = {v.show(lat)} has {int(np.prod(shape)) * nb} sites but the Hamiltonian has "
+                           f"{n}: give the lattice the matrix was built from, or None.")
+            self._set("lattice", (str(lat[0]), tuple(shape), bool(lat[2])))
+        if isinstance(self.pattern, str):
+            v.choice("pattern", self.pattern, ("onsite", "hamiltonian"))
+        elif sp.issparse(self.pattern):
+            if self.pattern.shape != full.shape:
+                raise _ERR(f"pattern has shape {self.pattern.shape}, which is not allowed: give an M x M sparse matrix "
+                           f"with M = {full.shape[0]} (the full Hamiltonian's size), 'onsite' or 'hamiltonian'.")
+            self._set("pattern", sp.csr_matrix(self.pattern))
+        else:
+            raise _ERR(f"pattern = {v.show(self.pattern)} is not allowed: give 'onsite', 'hamiltonian' or an M x M "
+                       "scipy.sparse matrix of wanted entries.")
+        object.__setattr__(self, "_matrix", full)
+
+    # -- derived ------------------------------------------------------------------------
+
+    @property
+    def matrix(self) -> sp.csr_matrix:
+        """The full Hamiltonian (M x M, M = N or 2N with spins) as CSR with int64 indices."""
+        return self._matrix
+
+    @property
+    def size(self) -> int:
+        """M, the number of orbitals (the matrix dimension)."""
+        return self._matrix.shape[0]
+
+    @property
+    def sites(self) -> int:
+        return self.hamiltonian.shape[0]
+
+    @property
+    def spinful(self) -> bool:
+        return self.spins is not None
+
+    @classmethod
+    def example(cls, seed: int = 0) -> "TightBinding":
+        rng = np.random.default_rng(seed)
+        kind = ["chain", "square", "honeycomb"][seed % 3]
+        shape = {"chain": 10, "square": 4, "honeycomb": 3}[kind]
+        problem = lattice_problem(kind, shape, disorder=float(rng.uniform(0, 1)), seed=seed,
+                                  kT=float(rng.uniform(0.05, 0.3)), filling=float(rng.uniform(0.2, 0.8)),
+                                  dos_points=64)
+        if seed % 2:
+            problem = tk.remake(problem, spins=random_spins(problem.sites, seed), J=1.0)
+        return problem
+
+    def default_solver(self):
+        from solvers.tight_binding import KPM, ExactDiagonalization  # solvers import problems, not the reverse
+        return ExactDiagonalization() if self.size <= 2000 else KPM()
+
+
+def lattice_problem(kind: str, shape, *, periodic: bool = True, hoppings=(1.0,), onsite=0.0,
+                    disorder: float = 0.0, seed: int = 0, mu=None, filling=None, kT: float = 0.0,
+                    spins=None, J: float = 1.0, dos_points: int = 256, local: bool = True,
+                    pattern="hamiltonian") -> TightBinding:
+    """A :class:`TightBinding` problem on a built lattice (see :func:`lattice_hamiltonian`).
+
+    ``spins = "random"`` draws a seeded random unit-vector field; ``"ferro"`` points them along z.
+    """
+    H = lattice_hamiltonian(kind, shape, periodic=periodic, hoppings=hoppings, onsite=onsite,
+                            disorder=disorder, seed=seed)
+    if isinstance(spins, str):
+        v.choice("spins", spins, ("random", "ferro"))
+        spins = random_spins(H.shape[0], seed) if spins == "random" else np.tile([0.0, 0.0, 1.0], (H.shape[0], 1))
+    return TightBinding(hamiltonian=H, mu=mu, filling=filling, kT=kT, spins=spins, J=J,
+                        dos_points=dos_points, local=local, lattice=(kind, _shape_for(kind, shape), bool(periodic)),
+                        pattern=pattern)

@@ -1,0 +1,298 @@
+"""The kernel polynomial method: spectral bounds, damping kernels, expansion coefficients, sweeps.
+
+With ``H~ = (H - b)/a`` mapping the spectrum into (-1, 1), a function of H is expanded as
+``F(H) = sum_n c_n g_n T_n(H~)`` with Chebyshev polynomials ``T_{n+1} = 2 x T_n - T_{n-1}``, the
+moments ``mu_n = Tr T_n(H~)`` and damping factors ``g_n`` (Jackson, Lorentz or none); Weisse,
+Wellein, Alvermann & Fehske, Rev. Mod. Phys. 78, 275 (2006), doi:10.1103/RevModPhys.78.275.
+
+* DOS: ``rho(E) = [g_0 mu_0 + 2 sum_n g_n mu_n T_n(x)] / (pi a sqrt(1 - x^2))``, x = (E - b)/a.
+* moments with the doubling trick, ``mu_2n = 2<a_n|a_n> - mu_0``, ``mu_2n+1 = 2<a_n+1|a_n> - mu_1``,
+  so ``order`` moments cost ``order/2`` sparse products (:func:`moment_sweep`).
+* the density matrix on a pattern, directly ``rho_ij ~ (f(H) r)_i r_j^*`` (:func:`direct_sweep`),
+  or as the gradient of ``Omega~ = r^dag g(H) r`` with respect to H by reverse-mode
+  differentiation of the recursion, run backwards so memory stays O(M S) (:func:`gradient_sweep`;
+  Wang, Chern, Batista & Barros, J. Chem. Phys. 148, 094107 (2018), doi:10.1063/1.5017741).
+
+No damping for smooth finite-temperature functions (it spoils exponential convergence); Jackson
+for the DOS and for zero-temperature step functions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.fft
+import scipy.linalg
+from numba import njit, prange
+from scipy.special import expit
+
+from toolkit.kernels import FASTMATH
+from toolkit.kernels.sparse import as_csr_arrays, cheb_step, cheb_step_parallel, csr_matmat, csr_matmat_parallel
+
+__all__ = ["lanczos_bounds", "gershgorin_bounds", "damping", "chebyshev_coefficients", "fermi_coefficients",
+           "grand_coefficients", "moment_sweep", "direct_sweep", "gradient_sweep", "dos_from_moments",
+           "pattern_accumulate", "pattern_accumulate_reference"]
+
+_FM = set(FASTMATH)
+
+
+# ---------------------------------------------------------------------------------------
+# spectral bounds
+
+@njit(cache=True, nogil=True)
+def _lanczos(indptr, indices, data, q, steps, alphas, betas):
+    """Plain Lanczos from unit vector ``q``: fills alphas/betas, returns the steps done."""
+    n = q.shape[0]
+    q_prev = np.zeros_like(q)
+    w = np.empty_like(q)
+    beta = 0.0
+    for m in range(steps):
+        for i in range(n):
+            acc = 0.0 * q[0]
+            for k in range(indptr[i], indptr[i + 1]):
+                acc += data[k] * q[indices[k]]
+            w[i] = acc - beta * q_prev[i]
+        alpha = 0.0
+        for i in range(n):
+            alpha += (np.conj(q[i]) * w[i]).real
+        norm2 = 0.0
+        for i in range(n):
+            w[i] -= alpha * q[i]
+            norm2 += (np.conj(w[i]) * w[i]).real
+        alphas[m] = alpha
+        beta = np.sqrt(norm2)
+        betas[m] = beta
+        if beta < 1e-12 * max(1.0, abs(alpha)):
+            betas[m] = 0.0
+            return m + 1
+        for i in range(n):
+            q_prev[i] = q[i]
+            q[i] = w[i] / beta
+    return steps
+
+
+def lanczos_bounds(H, steps: int = 40, seed: int = 0):
+    """``(emin, emax)`` enclosing the spectrum: Lanczos Ritz extremes widened by their residuals.
+
+    The Ritz value theta with residual |beta_m y_m| has an eigenvalue within the residual; the
+    caller pads the interval further (KPM needs the spectrum strictly inside (-1, 1)).
+    """
+    n = H.shape[0]
+    m = min(steps, n)
+    ip, ix, data = as_csr_arrays(H)
+    q = np.random.default_rng(seed).normal(size=n).astype(data.dtype)
+    q /= np.sqrt(np.sum(np.abs(q) ** 2))
+    alphas, betas = np.zeros(m), np.zeros(m)
+    k = _lanczos(ip, ix, data, q, m, alphas, betas)
+    theta, vecs = scipy.linalg.eigh_tridiagonal(alphas[:k], betas[: k - 1])
+    resid = abs(betas[k - 1]) * np.abs(vecs[-1, :])
+    return float(theta[0] - resid[0]), float(theta[-1] + resid[-1])
+
+
+def gershgorin_bounds(H):
+    """``(emin, emax)`` from Gershgorin discs (always valid, often loose)."""
+    A = H.tocsr()
+    diag = A.diagonal().real
+    radius = np.asarray(abs(A).sum(axis=1)).ravel() - np.abs(diag)
+    return float((diag - radius).min()), float((diag + radius).max())
+
+
+def scale_from_bounds(emin, emax, pad: float = 0.01):
+    """``(a, b)`` with ``H~ = (H - b)/a`` mapping [emin, emax] into [-1 + pad, 1 - pad]."""
+    width = max(emax - emin, 1e-12)
+    return width / (2.0 * (1.0 - pad)), 0.5 * (emax + emin)
+
+
+# ---------------------------------------------------------------------------------------
+# damping kernels and coefficients
+
+def damping(kind, order: int, lorentz_lambda: float = 4.0) -> np.ndarray:
+    """Damping factors g_n, n < order: ``"jackson"``, ``"lorentz"`` or None (all ones); Weisse et al. Eq. (71), (79)."""
+    n = np.arange(order)
+    if kind is None:
+        return np.ones(order)
+    if kind == "jackson":
+        q = np.pi / (order + 1)
+        return ((order - n + 1) * np.cos(q * n) + np.sin(q * n) / np.tan(q)) / (order + 1)
+    if kind == "lorentz":
+        return np.sinh(lorentz_lambda * (1.0 - n / order)) / np.sinh(lorentz_lambda)
+    raise ValueError(f"unknown kernel {kind!r}")
+
+
+def chebyshev_coefficients(func, order: int, nodes: int | None = None) -> np.ndarray:
+    """``c_n`` with ``func(x) ~ sum c_n T_n(x)`` on [-1, 1], by Chebyshev-Gauss quadrature (a DCT)."""
+    K = nodes or max(16 * order, 16384)
+    x = np.cos(np.pi * (np.arange(K) + 0.5) / K)
+    c = scipy.fft.dct(func(x), type=2) / K
+    c[0] /= 2.0
+    return c[:order]
+
+
+def fermi_coefficients(order, a, b, mu, kT) -> np.ndarray:
+    """Coefficients of the Fermi function ``f(E) = 1/(1 + e^{(E - mu)/kT})`` (a step at kT = 0, exact)."""
+    if kT == 0.0:
+        m = np.clip((mu - b) / a, -1.0, 1.0)
+        th = np.arccos(m)
+        n = np.arange(1, order)
+        return np.concatenate([[1.0 - th / np.pi], -2.0 * np.sin(n * th) / (n * np.pi)])
+    return chebyshev_coefficients(lambda x: expit(-(a * x + b - mu) / kT), order)
+
+
+def grand_coefficients(order, a, b, mu, kT) -> np.ndarray:
+    """Coefficients of ``omega(E) = -kT ln(1 + e^{-(E - mu)/kT})`` (``(E - mu) theta(mu - E)`` at kT = 0)."""
+    if kT == 0.0:
+        return chebyshev_coefficients(lambda x: np.minimum(a * x + b - mu, 0.0), order)
+    return chebyshev_coefficients(lambda x: -kT * np.logaddexp(0.0, -(a * x + b - mu) / kT), order)
+
+
+def dos_from_moments(moments, g, energies, a, b, total: float) -> np.ndarray:
+    """Normalised DOS (integrates to 1) from moments and damping on an energy grid."""
+    x = (np.asarray(energies) - b) / a
+    inside = np.abs(x) < 1.0
+    coef = g * moments
+    coef = coef.copy()
+    coef[1:] *= 2.0
+    out = np.zeros_like(x)
+    xi = x[inside]
+    out[inside] = np.polynomial.chebyshev.chebval(xi, coef) / (np.pi * np.sqrt(1.0 - xi**2) * a * total)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# density matrix on a sparsity pattern
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def pattern_accumulate(rows, cols, A, B, w, out):
+    """``out[k] += w * sum_s A[rows[k], s] * conj(B[cols[k], s])`` for every pattern entry k."""
+    S = A.shape[1]
+    for k in range(rows.shape[0]):
+        i = rows[k]
+        j = cols[k]
+        acc = 0.0 * out[k]
+        for s in range(S):
+            acc += A[i, s] * np.conj(B[j, s])
+        out[k] += w * acc
+    return 0
+
+
+@njit(cache=True, nogil=True, fastmath=_FM, parallel=True)
+def pattern_accumulate_parallel(rows, cols, A, B, w, out):
+    """Parallel twin of :func:`pattern_accumulate`."""
+    S = A.shape[1]
+    for k in prange(rows.shape[0]):
+        i = rows[k]
+        j = cols[k]
+        acc = 0.0 * out[k]
+        for s in range(S):
+            acc += A[i, s] * np.conj(B[j, s])
+        out[k] += w * acc
+    return 0
+
+
+def pattern_accumulate_reference(rows, cols, A, B, w, out):
+    """NumPy reference of :func:`pattern_accumulate` (returns the new ``out``)."""
+    return out + w * np.sum(A[rows] * np.conj(B[cols]), axis=1)
+
+
+class _Ops:
+    """The sparse kernels (serial or parallel) bound to one CSR matrix and its scaling."""
+
+    def __init__(self, H, a, b, parallel):
+        self.ip, self.ix, self.data = as_csr_arrays(H)
+        self.a, self.b = a, b
+        self.step_kernel = cheb_step_parallel if parallel else cheb_step
+        self.mat_kernel = csr_matmat_parallel if parallel else csr_matmat
+        self.pat_kernel = pattern_accumulate_parallel if parallel else pattern_accumulate
+
+    def first(self, R):
+        """``H~ R``."""
+        Y = np.empty_like(R)
+        self.mat_kernel(self.ip, self.ix, self.data, R, Y)
+        Y -= self.b * R
+        Y /= self.a
+        return Y
+
+    def step(self, X, P, nn, nx):
+        """``P <- 2 H~ X - P`` with dot products."""
+        self.step_kernel(self.ip, self.ix, self.data, X, P, 2.0 / self.a, -2.0 * self.b / self.a, nn, nx)
+
+
+def moment_sweep(ops, R, order):
+    """Per-vector moments ``r_s^dag T_n(H~) r_s`` for n < order (shape (S, order)), by doubling."""
+    S = R.shape[1]
+    mu = np.zeros((S, order))
+    X = R.copy()
+    mu[:, 0] = np.sum(np.abs(R) ** 2, axis=0)
+    if order == 1:
+        return mu
+    P = ops.first(R)                         # alpha_1
+    mu1 = np.sum(np.conj(R) * P, axis=0).real
+    mu[:, 1] = mu1
+    if order > 2:
+        mu[:, 2] = 2.0 * np.sum(np.abs(P) ** 2, axis=0) - mu[:, 0]
+    X, P = P, X                              # X = alpha_1, P = alpha_0
+    nn = np.zeros(S)
+    nx = np.zeros(S, dtype=R.dtype)
+    n = 1
+    while 2 * n + 1 < order:
+        ops.step(X, P, nn, nx)               # P = alpha_{n+1}
+        mu[:, 2 * n + 1] = 2.0 * nx.real - mu1
+        if 2 * n + 2 < order:
+            mu[:, 2 * n + 2] = 2.0 * nn - mu[:, 0]
+        X, P = P, X
+        n += 1
+    return mu
+
+
+def direct_sweep(ops, R, coef, rows, cols, weight, out):
+    """``Y = sum_n coef_n T_n(H~) R``; adds ``weight * (Y_i r_j^* + r_i Y_j^*)/2`` to ``out`` on the pattern."""
+    order = len(coef)
+    S = R.shape[1]
+    Y = coef[0] * R
+    if order > 1:
+        X = ops.first(R)
+        Y += coef[1] * X
+        P = R.copy()
+        nn = np.zeros(S)
+        nx = np.zeros(S, dtype=R.dtype)
+        for n in range(2, order):
+            ops.step(X, P, nn, nx)           # P = alpha_n
+            Y += coef[n] * P
+            X, P = P, X
+    ops.pat_kernel(rows, cols, Y, R, 0.5 * weight, out)
+    ops.pat_kernel(rows, cols, R, Y, 0.5 * weight, out)
+    return Y
+
+
+def gradient_sweep(ops, R, coef, rows, cols, weight, out):
+    """Adds ``weight * dOmega~/dH`` (transposed: rho_ij) on the pattern, ``Omega~ = sum_s r^dag p(H~) r``.
+
+    ``p = sum_n coef_n T_n``. With alpha_n = T_n(H~) r and the adjoint recursion
+    ``lambda_n = c_n r + 2 H~ lambda_{n+1} - lambda_{n+2}`` (lambda_order = 0),
+    ``rho_ij = (1/a) sum_n w_n alpha_{n,i} lambda_{n+1,j}^*`` with w_0 = 1, w_n = 2. Both
+    recursions run backwards (alpha regenerated from its last two terms), memory O(M S).
+    """
+    K = len(coef)
+    S = R.shape[1]
+    if K < 2:
+        return
+    nn = np.zeros(S)
+    nx = np.zeros(S, dtype=R.dtype)
+    # forward: alpha_{K-2} (X) and alpha_{K-1} (P)
+    A0, A1 = R.copy(), ops.first(R)
+    for n in range(2, K):
+        ops.step(A1, A0, nn, nx)
+        A0, A1 = A1, A0
+    # now A0 = alpha_{K-2}, A1 = alpha_{K-1}
+    L1 = coef[K - 1] * R                     # lambda_{K-1}
+    L2 = np.zeros_like(R)                    # lambda_K
+    w_scale = weight / ops.a
+    for n in range(K - 2, -1, -1):
+        # A0 = alpha_n, A1 = alpha_{n+1}, L1 = lambda_{n+1}, L2 = lambda_{n+2}
+        ops.pat_kernel(rows, cols, A0, L1, w_scale * (1.0 if n == 0 else 2.0), out)
+        if n == 0:
+            break
+        ops.step(A0, A1, nn, nx)             # A1 <- 2 H~ alpha_n - alpha_{n+1} = alpha_{n-1}
+        A0, A1 = A1, A0                      # A0 = alpha_{n-1}, A1 = alpha_n
+        ops.step(L1, L2, nn, nx)             # L2 <- 2 H~ lambda_{n+1} - lambda_{n+2}
+        L2 += coef[n] * R                    # = lambda_n
+        L1, L2 = L2, L1

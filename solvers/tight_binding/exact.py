@@ -1,0 +1,111 @@
+"""``ExactDiagonalization``: dense ``eigh`` of the full Hamiltonian, the reference for KPM.
+
+``H = V diag(eps) V^dag``; ``f(H) = V diag(f(eps)) V^dag``; Omega = sum_k omega(eps_k),
+omega(E) = -kT ln(1 + e^{-(E - mu)/kT}) (``(E - mu) theta(mu - E)`` at kT = 0, a level exactly at
+mu then counting half). With ``filling`` at kT = 0 the lowest ``filling M`` levels are
+filled and mu sits mid-gap (on the partly filled level when ``filling M`` is not an integer);
+at kT > 0 mu solves ``sum_k f(eps_k) = filling M`` (brentq).
+The DOS is the level histogram broadened by Gaussians of width ``broadening`` (default 1 % of
+the bandwidth).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.linalg
+from scipy.optimize import brentq
+from scipy.special import expit
+
+import toolkit as tk
+from problems.tight_binding import TightBinding
+from toolkit import validate as v
+from toolkit.dispatch import dispatch
+
+from .solution import TightBindingSolution, density_pattern, spin_forces
+
+__all__ = ["ExactDiagonalization", "occupations", "grand_terms", "chemical_potential"]
+
+
+class ExactDiagonalization(tk.Solver):
+    """Dense diagonalisation (O(M^3)); refuses M > ``max_size`` (use KPM there)."""
+
+    max_size: int = 6000
+    broadening: float | None = None
+
+    def _validate(self):
+        self._set("max_size", v.integer("max_size", self.max_size, lower=1, error=tk.InvalidSolverError))
+        self._set("broadening", v.real_scalar("broadening", self.broadening, lower=0, lower_open=True,
+                                              allow_none=True, error=tk.InvalidSolverError))
+
+
+def occupations(eps, mu, kT):
+    """Fermi occupations f(eps) (a level exactly at mu counts 1/2 at kT = 0)."""
+    if kT == 0.0:
+        return np.where(np.abs(eps - mu) <= 1e-12, 0.5, (eps < mu).astype(float))
+    return expit(-(eps - mu) / kT)
+
+
+def grand_terms(eps, mu, kT):
+    """omega(eps_k) = -kT ln(1 + e^{-(eps - mu)/kT}), (eps - mu) theta(mu - eps) at kT = 0."""
+    if kT == 0.0:
+        return np.minimum(eps - mu, 0.0)
+    return -kT * np.logaddexp(0.0, -(eps - mu) / kT)
+
+
+def chemical_potential(eps, filling, kT):
+    """mu for which the levels hold ``filling * M`` electrons (mid-gap at kT = 0)."""
+    M = len(eps)
+    target = filling * M
+    if kT == 0.0:
+        ne = int(round(target))
+        if abs(target - ne) > 1e-9:              # a partially filled level: mu sits on it
+            return float(eps[min(int(np.floor(target)), M - 1)])
+        if ne <= 0:
+            return float(eps[0]) - 1e-9 * max(1.0, abs(eps[0]))
+        if ne >= M:
+            return float(eps[-1]) + 1e-9 * max(1.0, abs(eps[-1]))
+        return 0.5 * float(eps[ne - 1] + eps[ne])
+    lo, hi = eps[0] - 50 * kT - 1.0, eps[-1] + 50 * kT + 1.0
+    return float(brentq(lambda m: occupations(eps, m, kT).sum() - target, lo, hi, xtol=1e-14, rtol=1e-14))
+
+
+@dispatch
+def _solve(problem: TightBinding, solver: ExactDiagonalization) -> TightBindingSolution:
+    start = time.perf_counter()
+    M = problem.size
+    if M > solver.max_size:
+        return TightBindingSolution(
+            problem=problem, solver=solver, retcode=tk.ReturnCode.Failure, energies=np.zeros(0), dos=np.zeros(0),
+            message=f"ExactDiagonalization refuses M = {M} > max_size = {solver.max_size} orbitals (dense eigh is "
+                    "O(M^3) time, O(M^2) memory); use KPM() for large systems or raise max_size")
+    H = problem.matrix.toarray()
+    if problem.local:
+        eps, V = scipy.linalg.eigh(H)
+    else:
+        eps, V = scipy.linalg.eigvalsh(H), None
+    if problem.filling is not None:
+        mu = chemical_potential(eps, problem.filling, problem.kT)
+    else:
+        mu = 0.0 if problem.mu is None else problem.mu
+    occ = occupations(eps, mu, problem.kT)
+    omega = float(grand_terms(eps, mu, problem.kT).sum())
+    particles = float(occ.sum())
+    lo, hi = float(eps[0]), float(eps[-1])
+    width = max(hi - lo, 1e-6)
+    energies = np.linspace(lo - 0.05 * width, hi + 0.05 * width, problem.dos_points)
+    sigma = solver.broadening or 0.01 * width
+    dos = np.exp(-0.5 * ((energies[:, None] - eps[None, :]) / sigma) ** 2).sum(axis=1) / (M * sigma * np.sqrt(2 * np.pi))
+    fields = {}
+    if problem.local:
+        rows, cols = density_pattern(problem)
+        rho = ((V * occ) @ V.conj().T)[rows, cols]
+        if not np.iscomplexobj(H):
+            rho = rho.real
+        fields = dict(density=np.real(np.einsum("ik,k,ik->i", V, occ, V.conj())), dm_rows=rows, dm_cols=cols,
+                      density_matrix=rho, forces=spin_forces(problem, rows, cols, rho))
+    return TightBindingSolution(problem=problem, solver=solver, energies=energies, dos=dos, mu=float(mu),
+                                particles=particles, grand_potential=omega, energy=omega + mu * particles,
+                                bounds=np.array([lo, hi]), stats={"wall_time": time.perf_counter() - start},
+                                **fields)

@@ -1,0 +1,186 @@
+"""``KPM``: the kernel polynomial method, O(M) per moment and vector.
+
+Moments ``mu_n = Tr T_n(H~)`` estimated with the solver's :mod:`estimator <.estimators>`; the DOS,
+particle number ``N = Tr f(H)``, grand potential ``Omega = Tr omega(H)`` and (if the problem asks
+for local observables) the density matrix ``rho = f(H)`` on the pattern of H follow from
+Chebyshev expansions (Weisse et al., Rev. Mod. Phys. 78, 275 (2006),
+doi:10.1103/RevModPhys.78.275). ``GradientProbing`` takes rho as the gradient of the estimated
+Omega (Wang, Chern, Batista & Barros, J. Chem. Phys. 148, 094107 (2018), doi:10.1063/1.5017741).
+
+Kernel ``"auto"``: Jackson damping for the DOS; for Omega, N and rho none at kT > 0 (smooth
+functions converge exponentially undamped) and Jackson at kT = 0.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from scipy.optimize import brentq
+
+import toolkit as tk
+from problems.tight_binding import TightBinding
+from toolkit import validate as v
+from toolkit.dispatch import dispatch
+
+from . import chebyshev as cb
+from .estimators import Estimator, Exact, RandomVectors, vector_blocks
+from .solution import TightBindingSolution, density_pattern, spin_forces
+
+__all__ = ["KPM"]
+
+_E = tk.InvalidSolverError
+KERNELS = ("auto", "jackson", "lorentz", "none")
+
+
+class KPM(tk.Solver):
+    """Kernel polynomial method with ``order`` Chebyshev moments.
+
+    ``kernel``: ``"auto"``, ``"jackson"``, ``"lorentz"`` or ``"none"`` (None works too);
+    ``estimator``: ``Exact()``, ``RandomVectors(count)``, ``Probing(distance)`` or
+    ``GradientProbing(distance)``; ``seed`` seeds the random vectors; ``bounds``: ``"lanczos"``
+    (``lanczos_steps`` steps, padded), ``"gershgorin"`` or a known ``(emin, emax)`` enclosing the
+    spectrum (too narrow an interval makes the recursion diverge: the solve then returns
+    ``Unstable``); ``parallel``: threaded kernels.
+    """
+
+    order: int = 256
+    kernel: str | None = "auto"
+    estimator: Estimator = RandomVectors()
+    seed: int = 0
+    bounds: object = "lanczos"
+    lanczos_steps: int = 40
+    lorentz_lambda: float = 4.0
+    parallel: bool = False
+
+    stochastic = True
+
+    def _validate(self):
+        self._set("order", v.integer("order", self.order, lower=2, upper=10_000_000, error=_E))
+        kernel = "none" if self.kernel is None else self.kernel
+        self._set("kernel", v.choice("kernel", kernel, KERNELS, error=_E))
+        if not isinstance(self.estimator, Estimator):
+            raise _E(f"estimator = {v.show(self.estimator)} is not allowed: give Exact(), RandomVectors(count), "
+                     "Probing(distance) or GradientProbing(distance)")
+        self._set("seed", v.integer("seed", self.seed, lower=0, error=_E))
+        if isinstance(self.bounds, str):
+            v.choice("bounds", self.bounds, ("lanczos", "gershgorin"), error=_E)
+        else:
+            lohi = v.real_array("bounds", self.bounds, shape=(2,), error=_E)
+            if not lohi[0] < lohi[1]:
+                raise _E(f"bounds = {tuple(lohi)} is not allowed: give (emin, emax) with emin < emax, 'lanczos' "
+                         "or 'gershgorin'")
+            self._set("bounds", (float(lohi[0]), float(lohi[1])))
+        self._set("lanczos_steps", v.integer("lanczos_steps", self.lanczos_steps, lower=2, error=_E))
+        self._set("lorentz_lambda", v.real_scalar("lorentz_lambda", self.lorentz_lambda, lower=0, lower_open=True,
+                                                  error=_E))
+        if not isinstance(self.parallel, (bool, np.bool_)):
+            raise _E(f"parallel = {v.show(self.parallel)} is not allowed: give True or False")
+
+    @classmethod
+    def example(cls):
+        return cls(order=64, estimator=Exact())
+
+    def damping(self, purpose: str, kT: float) -> np.ndarray:
+        """g_n for ``purpose`` ``"dos"`` or ``"thermo"`` (see the module docstring)."""
+        kind = self.kernel
+        if kind == "auto":
+            kind = "jackson" if (purpose == "dos" or kT == 0.0) else "none"
+        return cb.damping(None if kind == "none" else kind, self.order, self.lorentz_lambda)
+
+
+def _bad(problem, solver, message, **stats):
+    return TightBindingSolution(problem=problem, solver=solver, retcode=tk.ReturnCode.Unstable, message=message,
+                                energies=np.zeros(0), dos=np.zeros(0), stats=stats)
+
+
+@dispatch
+def _solve(problem: TightBinding, solver: KPM) -> TightBindingSolution:
+    t0 = time.perf_counter()
+    H = problem.matrix
+    M = problem.size
+    if solver.bounds == "lanczos":
+        emin, emax = cb.lanczos_bounds(H, solver.lanczos_steps, seed=solver.seed)
+    elif solver.bounds == "gershgorin":
+        emin, emax = cb.gershgorin_bounds(H)
+    else:
+        emin, emax = solver.bounds
+    a, b = cb.scale_from_bounds(emin, emax)
+    t_bounds = time.perf_counter() - t0
+    est = solver.estimator
+    complex_h = np.iscomplexobj(H.data)
+    dtype = np.complex128 if complex_h else np.float64
+    ops = cb._Ops(H, a, b, solver.parallel)
+
+    def blocks():
+        for R, w in vector_blocks(problem, est, solver.seed, dtype):
+            yield np.ascontiguousarray(R, dtype=np.result_type(R.dtype, dtype)), w
+
+    moments = np.zeros(solver.order)
+    count = 0
+    per_vector = None
+    for R, w in blocks():
+        mu_s = cb.moment_sweep(ops, R, solver.order)
+        moments += w * mu_s.sum(axis=0)
+        count += R.shape[1]
+        if isinstance(est, RandomVectors):
+            per_vector = mu_s * (w * R.shape[1])      # each row: an unbiased estimate of the moments
+    t_moments = time.perf_counter() - t0 - t_bounds
+    stats = {"bounds_time": t_bounds, "moments_time": t_moments, "vectors": count, "spmv_moments": solver.order // 2}
+    if not np.all(np.isfinite(moments)) or np.abs(moments).max() > 1.5 * max(abs(moments[0]), 1e-300):
+        return _bad(problem, solver, "the Chebyshev moments diverged: the spectral bounds do not enclose the spectrum; "
+                    "use bounds='gershgorin' or more lanczos_steps", **stats)
+    g_dos = solver.damping("dos", problem.kT)
+    g_th = solver.damping("thermo", problem.kT)
+    energies = np.linspace(emin, emax, problem.dos_points)
+    dos = cb.dos_from_moments(moments, g_dos, energies, a, b, M)
+    kT = problem.kT
+    order = solver.order
+
+    def particles_at(mu):
+        return float(np.dot(cb.fermi_coefficients(order, a, b, mu, kT) * g_th, moments))
+
+    if problem.filling is not None:
+        target = problem.filling * M
+        lo, hi = b - a - 40 * kT, b + a + 40 * kT
+        mu = float(brentq(lambda m: particles_at(m) - target, lo, hi, xtol=1e-13 * a, rtol=1e-14))
+    else:
+        mu = 0.0 if problem.mu is None else problem.mu
+    particles = particles_at(mu)
+    omega = float(np.dot(cb.grand_coefficients(order, a, b, mu, kT) * g_th, moments))
+    if per_vector is not None and len(per_vector) > 1:
+        # standard errors of the random-vector estimates (independent vectors; at fixed mu)
+        n_s = per_vector @ (cb.fermi_coefficients(order, a, b, mu, kT) * g_th)
+        o_s = per_vector @ (cb.grand_coefficients(order, a, b, mu, kT) * g_th)
+        stats["particles_stderr"] = float(np.std(n_s, ddof=1) / np.sqrt(len(n_s)))
+        stats["grand_potential_stderr"] = float(np.std(o_s, ddof=1) / np.sqrt(len(o_s)))
+    fields = {}
+    if problem.local:
+        t1 = time.perf_counter()
+        rows, cols = density_pattern(problem)
+        rho = np.zeros(len(rows), dtype=np.complex128 if (complex_h or _complex_vectors(est)) else np.float64)
+        if est.gradient:
+            coef = cb.grand_coefficients(order, a, b, mu, kT) * g_th
+            for R, w in blocks():
+                cb.gradient_sweep(ops, R.astype(rho.dtype), coef, rows, cols, w, rho)
+            keys = rows * M + cols
+            tidx = np.searchsorted(keys, cols * M + rows)
+            rho = 0.5 * (rho + np.conj(rho[tidx]))
+        else:
+            coef = cb.fermi_coefficients(order, a, b, mu, kT) * g_th
+            for R, w in blocks():
+                cb.direct_sweep(ops, R.astype(rho.dtype), coef, rows, cols, w, rho)
+        if not complex_h:
+            rho = rho.real.copy()
+        diag = rows == cols
+        fields = dict(density=np.real(rho[diag]).copy(), dm_rows=rows, dm_cols=cols, density_matrix=rho,
+                      forces=spin_forces(problem, rows, cols, rho))
+        stats["local_time"] = time.perf_counter() - t1
+    stats["wall_time"] = time.perf_counter() - t0
+    return TightBindingSolution(problem=problem, solver=solver, energies=energies, dos=dos, mu=mu,
+                                particles=particles, grand_potential=omega, energy=omega + mu * particles,
+                                moments=moments, bounds=np.array([emin, emax]), stats=stats, **fields)
+
+
+def _complex_vectors(est):
+    return getattr(est, "kind", "z2") == "phase"

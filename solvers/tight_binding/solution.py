@@ -1,0 +1,111 @@
+"""``TightBindingSolution``: DOS, densities, density matrix, thermodynamics and spin forces."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import scipy.sparse as sp
+
+import toolkit as tk
+
+__all__ = ["TightBindingSolution", "density_pattern", "spin_forces"]
+
+
+def _empty(*shape, dtype=float):
+    return dataclasses.field(default_factory=lambda: np.zeros(shape, dtype=dtype))
+
+
+class TightBindingSolution(tk.Solution):
+    """Results of a tight-binding solve.
+
+    ``energies``/``dos``: the density of states per orbital (integrates to 1) on a grid;
+    ``mu`` the chemical potential used (found from ``filling`` if the problem gave one);
+    ``particles`` = Tr f(H); ``grand_potential`` = Tr omega(H), omega(E) = -kT ln(1 + e^{-(E-mu)/kT});
+    ``energy`` = Tr[H f(H)] = Omega + mu N; ``density`` the orbital occupations rho_ii;
+    ``density_matrix`` rho_ij = <c_j^dag c_i> on the entries (``dm_rows``, ``dm_cols``);
+    ``forces`` -dOmega/dS_i for spinful Kondo models ((0, 3) otherwise); ``moments`` the
+    Chebyshev moments (KPM) and ``bounds`` the spectral interval used.
+    """
+
+    energies: np.ndarray
+    dos: np.ndarray
+    mu: float = 0.0
+    particles: float = 0.0
+    grand_potential: float = 0.0
+    energy: float = 0.0
+    density: np.ndarray = _empty(0)
+    dm_rows: np.ndarray = _empty(0, dtype=np.int64)
+    dm_cols: np.ndarray = _empty(0, dtype=np.int64)
+    density_matrix: np.ndarray = _empty(0)
+    forces: np.ndarray = _empty(0, 3)
+    moments: np.ndarray = _empty(0)
+    bounds: np.ndarray = _empty(2)
+
+    dims = {"energies": ("energy",), "dos": ("energy",), "density": ("orbital",), "dm_rows": ("entry",),
+            "dm_cols": ("entry",), "density_matrix": ("entry",), "forces": ("site", "xyz"),
+            "moments": ("moment",), "bounds": ("bound",)}
+
+    def density_matrix_csr(self) -> sp.csr_matrix:
+        """The density matrix on its pattern as a sparse matrix."""
+        M = self.problem.size
+        return sp.csr_matrix((self.density_matrix, (self.dm_rows, self.dm_cols)), shape=(M, M))
+
+    def distance(self, other) -> float:
+        """Largest relative difference over Omega, N, density, density matrix and forces."""
+        worst = 0.0
+        for name in ("grand_potential", "particles"):
+            a, b = getattr(self, name), getattr(other, name)
+            worst = max(worst, abs(a - b) / max(abs(b), 1e-300))
+        for name in ("density", "density_matrix", "forces"):
+            a, b = getattr(self, name), getattr(other, name)
+            if a.shape == b.shape and a.size:
+                worst = max(worst, float(np.linalg.norm(a - b)) / max(float(np.linalg.norm(b)), 1e-300))
+        return worst
+
+    def plot(self, ax=None):
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.gca()
+        ax.plot(self.energies, self.dos, lw=1.2, label=type(self.solver).__name__)
+        ax.axvline(self.mu, color="0.5", ls="--", lw=0.8)
+        ax.set_xlabel("E")
+        ax.set_ylabel("DOS per orbital")
+        ax.legend(frameon=False)
+        return ax
+
+
+def density_pattern(problem):
+    """``(rows, cols)`` int64, sorted: the diagonal, on-site 2x2 spin blocks and ``problem.pattern``."""
+    H = problem.matrix
+    M = H.shape[0]
+    P = sp.identity(M, format="csr")
+    if isinstance(problem.pattern, str):
+        if problem.pattern == "hamiltonian":
+            P = P + sp.csr_matrix((np.ones(H.nnz), H.indices, H.indptr), shape=H.shape)
+    else:
+        user = (problem.pattern != 0).astype(float)
+        P = P + user + user.T
+    if problem.spinful:
+        i = np.arange(0, M, 2)
+        P = P + sp.csr_matrix((np.ones(len(i) * 2), (np.concatenate([i, i + 1]), np.concatenate([i + 1, i]))),
+                              shape=(M, M))
+    P = P.tocoo()
+    order = np.lexsort((P.col, P.row))
+    return P.row[order].astype(np.int64), P.col[order].astype(np.int64)
+
+
+def spin_forces(problem, rows, cols, rho) -> np.ndarray:
+    """``F_i = -dOmega/dS_i = J Tr[rho_ii sigma]`` = J (2 Re rho_ud, -2 Im rho_ud, rho_uu - rho_dd)."""
+    if not problem.spinful:
+        return np.zeros((0, 3))
+    n, M = problem.sites, problem.size
+    keys = rows * M + cols                   # sorted: the pattern is in (row, col) order
+    rho = np.asarray(rho)
+
+    def entry(r, c):
+        return rho[np.searchsorted(keys, r * M + c)]
+
+    i = np.arange(n)
+    uu, dd, ud = entry(2 * i, 2 * i), entry(2 * i + 1, 2 * i + 1), entry(2 * i, 2 * i + 1).astype(complex)
+    return problem.J * np.stack([2 * ud.real, -2 * ud.imag, (uu - dd).real], axis=1)
