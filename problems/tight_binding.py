@@ -315,10 +315,6 @@ class TightBinding(tk.Problem):
             problem = tk.remake(problem, spins=random_spins(problem.sites, seed), J=1.0)
         return problem
 
-    def default_solver(self):
-        from solvers.tight_binding import KPM, ExactDiagonalization  # solvers import problems, not the reverse
-        return ExactDiagonalization() if self.size <= 2000 else KPM()
-
 
 def lattice_problem(kind: str, shape, *, periodic: bool = True, hoppings=(1.0,), onsite=0.0,
                     disorder: float = 0.0, seed: int = 0, mu=None, filling=None, kT: float = 0.0,

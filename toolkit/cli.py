@@ -164,8 +164,19 @@ def run_tour(out: Path, only: list[str] | None = None, stream=None) -> list[dict
         print("no problem families are installed: nothing to tour (install a family package under solvers/)",
               file=stream)
         return rows
-    for fam in chosen:
-        cases = fam.tour() if fam.tour else []
+    tours = [(fam, list(fam.tour()) if fam.tour else []) for fam in chosen]
+    widths = {"family": max([6] + [len(f.name) for f, _ in tours]),
+              "case": max([4] + [len(c.label) for _, cases in tours for c in cases]),
+              "problem": max([7] + [len(type(c.problem).__name__) for _, cases in tours for c in cases]),
+              "solver": max([6] + [len(type(c.solver).__name__) for _, cases in tours for c in cases])}
+
+    def line(family, case, problem, solver, retcode, wall):
+        return (f"{family:<{widths['family']}}  {case:<{widths['case']}}  {problem:<{widths['problem']}}  "
+                f"{solver:<{widths['solver']}}  {retcode:<12} {wall:>10}")
+
+    header = line("family", "case", "problem", "solver", "retcode", "wall time")
+    print(header + "\n" + "-" * len(header), file=stream, flush=True)
+    for fam, cases in tours:
         for case in cases:
             start = time.perf_counter()
             try:
@@ -181,14 +192,12 @@ def run_tour(out: Path, only: list[str] | None = None, stream=None) -> list[dict
                          "solver": type(case.solver).__name__, "retcode": code,
                          "wall_time": time.perf_counter() - start, "figure": figure, "message": message})
             r = rows[-1]
-            print(f"{r['family']:<15} {r['case']:<34} {r['problem']:<22} {r['solver']:<22} "
-                  f"{r['retcode']:<12} {r['wall_time']:>8.2f} s", file=stream, flush=True)
+            print(line(r["family"], r["case"], r["problem"], r["solver"], r["retcode"], f"{r['wall_time']:.2f} s"),
+                  file=stream, flush=True)
     return rows
 
 
 def cmd_tour(args) -> int:
-    print(f"{'family':<15} {'case':<34} {'problem':<22} {'solver':<22} {'retcode':<12} {'wall time':>10}")
-    print("-" * 120)
     rows = run_tour(Path(args.out), args.family or None)
     failed = [r for r in rows if r["retcode"] not in ("Success", "Terminated")]
     for r in failed:

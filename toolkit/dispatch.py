@@ -33,7 +33,7 @@ from .errors import IncompatiblePairError, InvalidOptionError, UnstableError
 from .problem import Problem, TimeProblem
 from .solver import Solver
 
-__all__ = ["dispatch", "solve", "init", "solvers_for", "problems_for", "compatibility",
+__all__ = ["dispatch", "solve", "init", "solvers_for", "problems_for", "compatibility", "register_default_solver",
            "INTEGRATOR_OPTIONS"]
 
 #: The private dispatcher every solver module registers ``_solve``/``_init`` methods with.
@@ -149,8 +149,31 @@ def _check_options(options: dict, allowed, problem, solver) -> None:
             f"with {type(solver).__name__}; allowed options: {', '.join(sorted(allowed)) or 'none'}")
 
 
+#: problem type -> factory(problem) -> Solver, registered by solver packages (problems never import solvers)
+_default_solvers: dict[type, object] = {}
+
+
+def register_default_solver(problem_type: type, factory) -> None:
+    """Name the solver ``tk.solve(problem)`` uses when none is given: ``factory(problem) -> Solver``.
+
+    Called by a family's solver package (``problems`` must not import ``solvers``), e.g.
+    ``tk.register_default_solver(TightBinding, lambda p: ExactDiagonalization() if p.size <= 2000 else KPM())``.
+    A problem's own ``default_solver()`` method, when it returns a solver, takes precedence.
+    """
+    if not (isinstance(problem_type, type) and issubclass(problem_type, Problem)):
+        raise TypeError(f"register_default_solver needs a Problem subclass, got {problem_type!r}")
+    if not callable(factory):
+        raise TypeError("register_default_solver needs a callable factory(problem) -> Solver")
+    _default_solvers[problem_type] = factory
+
+
 def _default_solver(problem):
     solver = problem.default_solver() if isinstance(problem, Problem) else None
+    if solver is None and isinstance(problem, Problem):
+        for cls in type(problem).__mro__:
+            if cls in _default_solvers:
+                solver = _default_solvers[cls](problem)
+                break
     if solver is None:
         _check_pair(problem, None)
     return solver

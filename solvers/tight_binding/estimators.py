@@ -21,14 +21,13 @@ import numpy as np
 
 import toolkit as tk
 from toolkit import validate as v
-from toolkit._struct import FrozenStruct
 
 __all__ = ["Estimator", "Exact", "RandomVectors", "Probing", "GradientProbing", "vector_blocks", "probing_colors"]
 
 _E = tk.InvalidSolverError
 
 
-class Estimator(FrozenStruct):
+class Estimator(tk.Struct):
     """Base of the KPM trace estimators."""
 
     #: the density matrix is the gradient of the estimated grand potential

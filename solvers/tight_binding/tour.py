@@ -26,7 +26,13 @@ def tour_cases():
     ]
 
 
+def _default_solver(problem):
+    """Exact diagonalisation up to 2000 orbitals (dense eigh in seconds), KPM beyond."""
+    return ExactDiagonalization() if problem.size <= 2000 else KPM()
+
+
 def register():
+    tk.register_default_solver(TightBinding, _default_solver)
     tk.register_family(tk.Family(
         name="tight-binding",
         title="Tight-binding Hamiltonians: exact diagonalisation and the kernel polynomial method",

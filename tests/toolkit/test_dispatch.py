@@ -109,3 +109,17 @@ def test_strict_raises_on_unsuccessful_solution():
     assert tk.solve(problem, toy.Exact()).retcode is tk.ReturnCode.Failure
     with pytest.raises(tk.UnstableError, match="Exact solves only noise = 0"):
         tk.solve(problem, toy.Exact(), strict=True)
+
+
+def test_solver_packages_register_default_solvers():
+    problem = toy.Total(values=[1.0, 2.0])
+    with pytest.raises(TypeError, match="NumpySum"):
+        tk.solve(problem)
+    tk.register_default_solver(toy.Total, lambda p: toy.LoopSum() if p.values.size > 1 else toy.NumpySum())
+    try:
+        assert type(tk.solve(problem).solver) is toy.LoopSum
+        assert type(tk.solve(toy.Total(values=[1.0])).solver) is toy.NumpySum
+    finally:
+        D._default_solvers.pop(toy.Total)
+    with pytest.raises(TypeError, match="Problem subclass"):
+        tk.register_default_solver(int, lambda p: None)
