@@ -34,6 +34,10 @@ class Problem(FrozenStruct):
 
     _error = InvalidProblemError
 
+    #: Groups of alternative fields, e.g. ``(("viscosity", "tau"),)``: ``tk.remake`` changing one
+    #: field of a group sets the others to ``None`` (the problem derives them again).
+    exclusive_fields = ()
+
     #: A meta-problem (an ensemble) wraps other problems; it is left out of compatibility listings.
     meta = False
 
@@ -74,4 +78,8 @@ def remake(obj, **changes):
         from .errors import InvalidSolverError
         error = InvalidSolverError if isinstance(obj, Solver) else InvalidProblemError
         raise error(f"{type(obj).__name__} has no field {', '.join(unknown)}; its fields are: {', '.join(names)}")
+    # Alternative fields (e.g. viscosity | tau): changing one clears the others of its group.
+    for group in getattr(type(obj), "exclusive_fields", ()):
+        if any(name in changes for name in group):
+            changes.update({name: None for name in group if name not in changes})
     return dataclasses.replace(obj, **changes)

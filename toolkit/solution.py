@@ -27,7 +27,8 @@ class Solution:
 
     Class attributes subclasses may set:
 
-    * ``dims``: field name -> dimension names, used by :meth:`to_xarray`;
+    * ``dims``: field name -> dimension names, used by :meth:`to_xarray` (a property where the
+      names depend on the instance, e.g. 2-D or 3-D fields);
     * ``compare_fields``: the fields :meth:`distance` compares (default: every array field).
     """
 

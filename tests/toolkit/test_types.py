@@ -134,3 +134,20 @@ def test_scalar_annotations_are_checked_before_validate():
                                ("name", 3, "string"), ("order", True, "integer")]:
         with pytest.raises(tk.InvalidSolverError, match=f"{field} = .*{advice}"):
             Knobs(**{field: bad})
+
+
+def test_remake_clears_the_alternatives_of_a_changed_field():
+    class Fluid(tk.Problem):
+        exclusive_fields = (("viscosity", "tau"),)
+        viscosity: float | None = None
+        tau: float | None = None
+
+        def _validate(self):
+            if (self.viscosity is None) == (self.tau is None):
+                raise tk.InvalidProblemError("give viscosity or tau")
+            if self.tau is None:
+                self._set("tau", 3 * self.viscosity + 0.5)
+
+    fluid = Fluid(viscosity=0.1)
+    assert tk.remake(fluid, tau=1.0).tau == 1.0
+    assert tk.remake(fluid, viscosity=0.2).tau == pytest.approx(1.1)

@@ -1,0 +1,43 @@
+"""Lattice Boltzmann solvers for ``problems.lattice_fluid.LatticeFluid`` (the "fluid" family).
+
+``BGK()``, ``TRT(magic=3/16)`` and ``MRT()`` with Guo forcing, run by one fused numba
+stream–collide kernel (float64 or float32 storage, serial or parallel) or by a NumPy
+reference path (``backend="numpy"``), through ``tk.init`` / ``tk.solve``.
+"""
+
+from __future__ import annotations
+
+import toolkit as tk
+from problems.lattice_fluid import (LatticeFluid, channel, cylinder_channel, lid_driven_cavity, periodic_box,
+                                    taylor_green)
+from toolkit.dispatch import dispatch
+
+from .base import LatticeSolver
+from .bgk import BGK
+from .integrator import LatticeIntegrator
+from .mrt import MRT
+from .solution import FluidSolution
+from .trt import TRT
+
+__all__ = ["BGK", "TRT", "MRT", "LatticeSolver", "LatticeIntegrator", "FluidSolution"]
+
+
+@dispatch
+def _init(problem: LatticeFluid, solver: BGK | TRT | MRT) -> LatticeIntegrator:
+    return LatticeIntegrator(problem, solver)
+
+
+def tour_cases():
+    from .tour import tour_cases as cases
+
+    return cases()
+
+
+tk.register_default_solver(LatticeFluid, lambda problem: BGK())
+tk.register_family(tk.Family(
+    name="fluid",
+    title="Lattice Boltzmann fluids (D2Q9/D3Q19/D3Q27; BGK, TRT, MRT)",
+    tour=tour_cases,
+    builders={"periodic_box": periodic_box, "channel": channel, "lid_driven_cavity": lid_driven_cavity,
+              "cylinder_channel": cylinder_channel, "taylor_green": taylor_green},
+))

@@ -1,0 +1,133 @@
+"""``LatticeIntegrator``: populations, the stepping loop, saved frames, checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import toolkit as tk
+
+from .domain import MOVING, SOLID, build_domain, fill_ghosts, fill_ghosts_numpy, momentum_exchange
+from .kernels import equilibrium_fill, stream_collide, stream_collide_parallel
+from .lattices import lattice
+from .reference import macroscopic, stream_collide_numpy
+from .solution import FluidSolution, vorticity
+
+__all__ = ["LatticeIntegrator"]
+
+
+class LatticeIntegrator(tk.Integrator):
+    """Steps a ``LatticeFluid`` with a BGK/TRT/MRT solver (two population arrays, A–B pattern)."""
+
+    def __init__(self, problem, solver):
+        super().__init__(problem, solver)
+        self.lat = lattice(problem.lattice)
+        self.collision = solver.collision(problem)
+        self.domain = build_domain(problem, self.lat)
+        self.F = self.domain.to_internal(problem.force if problem.force is not None else np.zeros(problem.dim))
+        dtype = np.float32 if solver.precision == "float32" else np.float64
+        self.f = self._initial(dtype)
+        self.g = self.f.copy()     # nodes that are never updated (solid, ghost) stay defined in both
+        self._fill = fill_ghosts_numpy if solver.backend == "numpy" else fill_ghosts
+        if solver.backend == "numpy":
+            self._kernel = stream_collide_numpy
+        elif solver.parallel:
+            self._kernel = stream_collide_parallel
+        else:
+            self._kernel = stream_collide
+        self.frame_steps: list[int] = []
+        self.frames_rho: list[np.ndarray] = []
+        self.frames_u: list[np.ndarray] = []
+        self.frames_force: list[np.ndarray] = []
+        self._record(0)
+
+    # -- set-up --------------------------------------------------------------------------
+    def _initial(self, dtype) -> np.ndarray:
+        """Equilibrium populations at the initial density and velocity (post-collision storage:
+        the velocity is shifted by F/(2ρ) so that the reported u equals the given one)."""
+        p, dom = self.problem, self.domain
+        phys = tuple(p.shape) + (1,) * (3 - p.dim)
+        rho = np.ones(dom.shape3)
+        rho_phys = np.broadcast_to(np.asarray(p.density, dtype=float), tuple(p.shape)).reshape(phys)
+        rho[dom.interior] = rho_phys.transpose(dom.perm)
+        u = np.zeros((3,) + dom.shape3)
+        if p.velocity is not None:
+            given = np.broadcast_to(p.velocity, tuple(p.shape) + (p.dim,)).reshape(phys + (p.dim,))
+            for i in range(3):
+                if dom.perm[i] < p.dim:
+                    u[(i,) + dom.interior] = given[..., dom.perm[i]].transpose(dom.perm)
+        u += 0.5 * self.F.reshape(3, 1, 1, 1) / rho
+        solid = (dom.flag == SOLID) | (dom.flag == MOVING)
+        u[:, solid] = 0.0
+        f = np.empty((self.lat.q,) + dom.shape3)
+        equilibrium_fill(f, rho, u[0], u[1], u[2], dom.c, self.lat.w)
+        return np.ascontiguousarray(f.astype(dtype))
+
+    # -- stepping ------------------------------------------------------------------------
+    def _advance(self, n: int) -> int:
+        col, dom, lat = self.collision, self.domain, self.lat
+        save = self.problem.save_every
+        last = self.total_steps
+        for k in range(n):
+            if dom.ghosts:
+                self._fill(self.f, dom, lat, self.F)
+            bad = self._kernel(self.f, self.g, dom.flag, dom.simple, dom.uwall, dom.c, lat.w, lat.opp, col.model,
+                               col.omega, col.omega_m, col.M, col.Minv, col.S, self.F)
+            if bad:
+                self.message = (f"{bad} node(s) got a non-positive or non-finite density (lower the velocity, "
+                                "raise tau or the resolution)")
+                return k
+            self.f, self.g = self.g, self.f
+            step = self.step_index + k + 1
+            if step % save == 0 or step == last:
+                self._record(step)
+        return n
+
+    def _record(self, step: int) -> None:
+        if self.frame_steps and self.frame_steps[-1] == step:
+            return
+        rho, u = self.fields()
+        self.frame_steps.append(step)
+        self.frames_rho.append(rho)
+        self.frames_u.append(u)
+        self.frames_force.append(momentum_exchange(self.f, self.domain, self.lat)[: self.problem.dim])
+
+    def fields(self) -> tuple[np.ndarray, np.ndarray]:
+        """Current density (*shape) and velocity (*shape, D) on the problem's nodes."""
+        p, dom = self.problem, self.domain
+        f = self.f[(slice(None),) + dom.interior].astype(np.float64)
+        rho, u = macroscopic(f, dom.c, self.F)
+        solid = dom.obstacle[dom.interior]
+        rho = np.where(solid, 1.0, rho)
+        u = np.where(solid[None], 0.0, u)
+        velocity = np.stack([dom.grid(u[dom.perm.index(k)], p.dim) for k in range(p.dim)], axis=-1)
+        return np.ascontiguousarray(dom.grid(rho, p.dim)), np.ascontiguousarray(velocity)
+
+    @property
+    def populations(self) -> np.ndarray:
+        """The current post-collision populations (Q, internal padded grid); do not modify."""
+        return self.f
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def _state(self) -> dict:
+        p = self.problem
+        return {"f": self.f, "frame_steps": np.array(self.frame_steps, dtype=np.int64),
+                "density": np.array(self.frames_rho).reshape((-1,) + tuple(p.shape)),
+                "velocity": np.array(self.frames_u).reshape((-1,) + tuple(p.shape) + (p.dim,)),
+                "force": np.array(self.frames_force).reshape(-1, p.dim)}
+
+    def _load_state(self, state: dict) -> None:
+        self.f = np.ascontiguousarray(np.array(state["f"], dtype=self.f.dtype))
+        self.g = self.f.copy()
+        self.frame_steps = [int(s) for s in np.asarray(state["frame_steps"])]
+        self.frames_rho = list(np.array(state["density"]))
+        self.frames_u = list(np.array(state["velocity"]))
+        self.frames_force = list(np.array(state["force"]))
+
+    # -- result --------------------------------------------------------------------------
+    def solution(self) -> FluidSolution:
+        p, dom = self.problem, self.domain
+        velocity = np.array(self.frames_u)
+        solid = dom.grid(dom.obstacle[dom.interior], p.dim).copy()
+        return FluidSolution(**self._common(), step=np.array(self.frame_steps, dtype=np.int64),
+                             density=np.array(self.frames_rho), velocity=velocity,
+                             vorticity=vorticity(velocity), solid=solid, force=np.array(self.frames_force))

@@ -1,0 +1,157 @@
+"""The fused numba kernels against the NumPy reference; serial vs parallel; float32; conservation."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import toolkit as tk
+from problems.lattice_fluid import LatticeFluid
+from solvers.lattice_boltzmann import BGK, MRT, TRT
+
+SOLVERS = [BGK, TRT, MRT]
+
+
+def mixed_problem(lattice="D2Q9", steps=6):
+    """Every boundary kind at once: inlet, outlet, still and moving walls, an obstacle, a force."""
+    rng = np.random.default_rng(1)
+    if lattice == "D2Q9":
+        shape, solid = (12, 9), np.zeros((12, 9), bool)
+        solid[5:7, 3:5] = True
+        bounds = {"x-": ("velocity", (0.03, 0.0)), "x+": ("pressure", 1.0), "y-": "wall",
+                  "y+": ("moving_wall", (0.04, 0.0))}
+        force = [2e-5, -1e-5]
+    else:
+        shape, solid = (8, 6, 5), np.zeros((8, 6, 5), bool)
+        solid[3:5, 2:4, 2] = True
+        bounds = {"x-": ("velocity", (0.03, 0.0, 0.0)), "x+": ("pressure", 1.0), "y-": "wall",
+                  "y+": ("moving_wall", (0.04, 0.0, 0.01))}
+        force = [2e-5, -1e-5, 1e-5]
+    u = 0.01 * rng.standard_normal(shape + (len(shape),))
+    rho = 1 + 0.01 * rng.standard_normal(shape)
+    return LatticeFluid(shape=shape, lattice=lattice, tau=0.7, velocity=u, density=rho, solid=solid,
+                        boundaries=bounds, force=force, steps=steps, save_every=2)
+
+
+@pytest.mark.parametrize("lattice", ["D2Q9", "D3Q19", "D3Q27"])
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_numba_equals_numpy_reference(lattice, solver):
+    p = mixed_problem(lattice)
+    if solver is MRT and lattice == "D3Q27":  # no published D3Q27 MRT basis here: refused with advice
+        with pytest.raises(tk.InvalidSolverError, match="use TRT for D3Q27"):
+            tk.init(p, solver(), progress=False)
+        return
+    if solver is BGK:     # the kernel has a separate unforced BGK loop: check it too
+        q = tk.remake(p, force=None)
+        a, b = tk.init(q, solver(), progress=False), tk.init(q, solver(backend="numpy"), progress=False)
+        a.run(), b.run()
+        assert np.abs(a.populations - b.populations).max() < 1e-12
+    a = tk.init(p, solver(), progress=False)
+    b = tk.init(p, solver(backend="numpy"), progress=False)
+    a.run(), b.run()
+    # same arithmetic in a different order (fastmath reassociation): round-off only
+    assert np.abs(a.populations - b.populations).max() < 1e-12
+    sa, sb = a.solution(), b.solution()
+    assert np.abs(sa.velocity - sb.velocity).max() < 1e-12 and np.abs(sa.force - sb.force).max() < 1e-12
+
+
+@pytest.mark.parametrize("forced", [True, False])
+def test_fast_rows_equal_reference_on_periodic_box(forced):
+    rng = np.random.default_rng(3)
+    for lattice, shape in [("D2Q9", (7, 11)), ("D3Q19", (5, 4, 6))]:
+        u = 0.012 * rng.standard_normal(shape + (len(shape),))
+        force = [1e-5] * len(shape) if forced else None
+        p = LatticeFluid(shape=shape, lattice=lattice, tau=0.9, velocity=u, force=force, steps=5)
+        for solver in (BGK, TRT):
+            a = tk.init(p, solver(), progress=False)
+            b = tk.init(p, solver(backend="numpy"), progress=False)
+            a.run(), b.run()
+            assert np.abs(a.populations - b.populations).max() < 1e-12
+
+
+def test_parabolic_inlet_numba_equals_numpy():
+    for lattice, shape, bounds in [
+            ("D2Q9", (8, 7), {"x-": ("parabolic_inlet", (0.03, 0.0)), "x+": ("pressure", 1.0),
+                              "y-": "wall", "y+": "wall"}),
+            ("D3Q19", (6, 5, 4), {"x-": ("parabolic_inlet", (0.03, 0.0, 0.0)), "x+": ("pressure", 1.0),
+                                  "y-": "wall", "y+": "wall", "z-": "wall", "z+": "wall"})]:
+        p = LatticeFluid(shape=shape, lattice=lattice, tau=0.7, boundaries=bounds, steps=5)
+        a = tk.init(p, TRT(), progress=False)
+        b = tk.init(p, TRT(backend="numpy"), progress=False)
+        a.run(), b.run()
+        assert np.abs(a.populations - b.populations).max() < 1e-12
+
+
+def test_parallel_twin_is_bit_identical():
+    p = mixed_problem()
+    a = tk.init(p, TRT(), progress=False)
+    b = tk.init(p, TRT(parallel=True), progress=False)
+    a.run(), b.run()
+    assert np.array_equal(a.populations, b.populations)
+
+
+def test_float32_within_its_tolerance():
+    p = mixed_problem(steps=20)
+    a = tk.solve(p, BGK(), progress=False)
+    b = tk.solve(p, BGK(precision="float32"), progress=False)
+    # populations are stored rounded to float32 (relative 6e-8) each step and the arithmetic is
+    # float64; 20 steps of a contracting map keep the error within ~16 ulp of the O(1)
+    # populations (measured 2.4e-8 for u, 6.3e-8 for ρ)
+    assert np.abs(a.velocity - b.velocity).max() < 1e-6
+    assert np.abs(a.density - b.density).max() < 1e-6
+
+
+@settings(max_examples=15, deadline=None)
+@given(nx=st.integers(3, 9), ny=st.integers(3, 9), tau=st.floats(0.52, 2.0), amp=st.floats(0.0, 0.04),
+       seed=st.integers(0, 1000), solver=st.sampled_from(SOLVERS))
+def test_mass_and_momentum_conserved_on_periodic_domain(nx, ny, tau, amp, seed, solver):
+    rng = np.random.default_rng(seed)
+    u = amp * rng.uniform(-1, 1, (nx, ny, 2))
+    rho = 1 + 0.02 * rng.uniform(-1, 1, (nx, ny))
+    p = LatticeFluid(shape=(nx, ny), tau=tau, velocity=u, density=rho, steps=10)
+    integ = tk.init(p, solver(), progress=False)
+    f0 = integ.populations.copy()
+    integ.run()
+    f1 = integ.populations
+    c = integ.domain.c.astype(float)
+    assert abs(f1.sum() - f0.sum()) < 1e-12 * f0.sum()
+    m0 = np.tensordot(c.T, f0, axes=(1, 0)).sum(axis=(1, 2, 3))
+    m1 = np.tensordot(c.T, f1, axes=(1, 0)).sum(axis=(1, 2, 3))
+    assert np.abs(m1 - m0).max() < 1e-12 * f0.sum()
+
+
+def test_force_adds_momentum_exactly():
+    p = LatticeFluid(shape=(5, 4), tau=0.8, force=[1e-4, 2e-4], steps=7)
+    integ = tk.init(p, BGK(), progress=False)
+    integ.run()
+    rho, u = integ.fields()
+    # at rest initially; each step adds F per node to ρu = Σ c f − F/2
+    np.testing.assert_allclose((rho[..., None] * u).mean(axis=(0, 1)), [7e-4, 14e-4], rtol=1e-10)
+
+
+def mirror_x(field, velocity=False):
+    """Reflect x ↦ −x on a periodic grid (index x ↦ (−x) mod nx); flips u_x for velocity fields."""
+    out = np.roll(field[::-1], 1, axis=0)
+    if velocity:
+        out = out.copy()
+        out[..., 0] *= -1
+    return out
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 1000), lattice=st.sampled_from(["D2Q9", "D3Q19", "D3Q27"]),
+       solver=st.sampled_from(SOLVERS))
+def test_mirror_symmetry(seed, lattice, solver):
+    """The lattices are symmetric under x ↦ −x: evolving the mirrored state gives the mirrored
+    result to round-off (checks indexing of every velocity and the opposite table)."""
+    if solver is MRT and lattice == "D3Q27":
+        return
+    rng = np.random.default_rng(seed)
+    shape = (5, 4) if lattice == "D2Q9" else (5, 4, 3)
+    u = 0.01 * rng.uniform(-1, 1, shape + (len(shape),))
+    rho = 1 + 0.01 * rng.uniform(-1, 1, shape)
+    p = LatticeFluid(shape=shape, lattice=lattice, tau=0.7, velocity=u, density=rho, steps=6)
+    q = tk.remake(p, velocity=mirror_x(u, True), density=mirror_x(rho))
+    a, b = tk.solve(p, solver(), progress=False), tk.solve(q, solver(), progress=False)
+    assert np.abs(mirror_x(a.velocity[-1], True) - b.velocity[-1]).max() < 1e-15
+    assert np.abs(mirror_x(a.density[-1]) - b.density[-1]).max() < 1e-14
