@@ -1,0 +1,64 @@
+"""Molecules, potentials and molecular dynamics (issue 6).
+
+Potentials (solvers of ``PotentialEnergy``, usable inside any dynamics or optimisation):
+:class:`LennardJones`, :class:`Morse` (numba, cell and Verlet lists), :class:`PySCF` (HF/DFT,
+optional ``quantum`` extra), :class:`ASECalculator` (any ASE calculator); the reverse bridge is
+:func:`as_ase_calculator`. Dynamics (solvers of ``MolecularDynamics``): :class:`VelocityVerlet`,
+:class:`Langevin`, :class:`NoseHoover`. Optimisers (``GeometryOptimization``): :class:`LBFGS`,
+:class:`FIRE`. Observables in :mod:`.observables`, published references in :mod:`.reference`.
+Units: Å, eV, amu, fs, K (see ``problems.molecule``).
+"""
+
+from __future__ import annotations
+
+import toolkit as tk
+from problems.molecule import (GeometryOptimization, Molecule, MolecularDynamics, PotentialEnergy,
+                               argon_cluster, lj_fluid, organic, water)
+
+from . import observables, reference
+from .ase_bridge import ASECalculator, as_ase_calculator
+from .dynamics import Langevin, MDIntegrator, NoseHoover, VelocityVerlet
+from .optimize import FIRE, LBFGS, OptimizationSolution
+from .pair import LennardJones, Morse
+from .potential import Evaluator, Potential, PotentialEnergySolution
+from .quantum import PySCF
+from .trajectory import MDSolution
+
+__all__ = ["LennardJones", "Morse", "PySCF", "ASECalculator", "as_ase_calculator", "Potential", "Evaluator",
+           "PotentialEnergySolution", "VelocityVerlet", "Langevin", "NoseHoover", "MDIntegrator", "MDSolution",
+           "LBFGS", "FIRE", "OptimizationSolution", "observables", "reference"]
+
+
+def _lj_fluid_md(cells: int = 3, density: float = 0.8442, temperature: float = 0.722, steps: int = 200,
+                 save_every: int = 50, thermo_every: int = 10, cutoff: float = 2.5, seed: int = 0):
+    """Spec builder: a reduced-unit LJ fluid (fcc start) under LennardJones(cutoff), as MD."""
+    return MolecularDynamics(lj_fluid(cells, density, temperature, seed=seed), LennardJones(cutoff=cutoff),
+                             steps=steps, save_every=save_every, thermo_every=thermo_every)
+
+
+def _tour():
+    from problems.molecule import LJ_TIME_FS
+
+    fluid = MolecularDynamics(lj_fluid(3, 0.8442, 0.722), LennardJones(cutoff=2.5, skin=0.3), steps=200,
+                              save_every=50, thermo_every=10)
+    return [
+        tk.TourCase("LJ fluid, 108 atoms, NVE", fluid, VelocityVerlet(dt=0.005 * LJ_TIME_FS)),
+        tk.TourCase("argon cluster, Langevin 30 K", MolecularDynamics.example(0),
+                    Langevin(dt=5.0, temperature=30.0, friction=0.01)),
+        tk.TourCase("water energy and forces, HF/STO-3G (PySCF)", PotentialEnergy(water()), PySCF()),
+        tk.TourCase("Ar13 relaxation, L-BFGS", GeometryOptimization.example(0), LBFGS()),
+    ]
+
+
+tk.register_default_solver(MolecularDynamics, lambda problem: VelocityVerlet())
+tk.register_family(tk.Family(
+    name="molecule",
+    title="Molecules, potentials and molecular dynamics",
+    tour=_tour,
+    builders={"lj_fluid": lj_fluid, "water": water, "organic": organic, "argon_cluster": argon_cluster,
+              "lj_fluid_md": _lj_fluid_md},
+    components={"Molecule": Molecule, "LennardJones": LennardJones, "Morse": Morse, "PySCF": PySCF,
+                "ASECalculator": ASECalculator,
+                "PotentialEnergy": PotentialEnergy, "MolecularDynamics": MolecularDynamics,
+                "GeometryOptimization": GeometryOptimization},
+))

@@ -1,0 +1,312 @@
+"""Molecular dynamics: velocity Verlet (NVE), Langevin BAOAB and Nosé–Hoover (NVT).
+
+``tk.init(MolecularDynamics(molecule, potential, steps), VelocityVerlet(dt=1.0))`` returns an
+:class:`MDIntegrator`. With a numba pair potential (LennardJones, Morse) every step runs inside
+one jitted loop (:func:`solvers.molecule.kernels.md_segment`) with a Verlet list rebuilt when an
+atom has moved half the skin; any other potential (PySCF, ASE calculators, learned potentials)
+is stepped by the same equations in NumPy, one ``evaluator.compute`` per step.
+
+Equations (x positions, v velocities, m masses, F forces, h the time step):
+
+* velocity Verlet: ``v += h F/2m; x += h v; F = F(x); v += h F/2m`` — symplectic, energy error
+  O(h^2) (Swope, Andersen, Berens & Wilson, J. Chem. Phys. 76, 637 (1982), doi:10.1063/1.442716);
+* Langevin BAOAB: B, A (half drift), O (``v = c1 v + sqrt((1 - c1^2) kT/m) xi``, ``c1 = exp(-gamma h)``),
+  A, B (Leimkuhler & Matthews, Appl. Math. Res. Express 2013, 34, doi:10.1093/amrx/abs010);
+* Nosé–Hoover: ``v' = F/m - zeta v``, ``zeta' = (2K - g kT)/Q``, ``Q = g kT tau^2``, split
+  symmetrically (Martyna et al., Mol. Phys. 87, 1117 (1996), doi:10.1080/00268979600100761);
+  the conserved energy adds ``Q zeta^2 / 2 + g kT eta``.
+
+Units: ``dt`` in fs, ``temperature`` in K, ``friction`` in 1/fs, ``tdamp`` in fs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import toolkit as tk
+from problems.molecule import FS, KB_EV, MolecularDynamics
+from toolkit import validate as v
+from toolkit.dispatch import dispatch
+from toolkit.kernels.neighbors import verlet_list
+
+from .kernels import image_split, kinetic_tensor, md_segment, rebuild
+from .trajectory import MDSolution
+
+__all__ = ["VelocityVerlet", "Langevin", "NoseHoover", "MDIntegrator"]
+
+_E = tk.InvalidSolverError
+#: Largest number of noise values drawn at once (memory bound of a Langevin segment).
+_NOISE_BLOCK = 3_000_000
+
+
+class VelocityVerlet(tk.Solver):
+    """Velocity Verlet, microcanonical (NVE); ``dt`` in fs."""
+
+    dt: float = 1.0
+    supports_step = True
+    scheme = 0
+
+    def _validate(self):
+        self._set("dt", v.real_scalar("dt", self.dt, lower=0, lower_open=True, error=_E))
+
+
+class Langevin(tk.Solver):
+    """Langevin dynamics by BAOAB: ``dt`` (fs), ``temperature`` (K), ``friction`` gamma (1/fs), ``seed``."""
+
+    dt: float = 1.0
+    temperature: float = 300.0
+    friction: float = 0.01
+    seed: int = 0
+    supports_step = True
+    stochastic = True
+    scheme = 1
+
+    def _validate(self):
+        self._set("dt", v.real_scalar("dt", self.dt, lower=0, lower_open=True, error=_E))
+        self._set("temperature", v.real_scalar("temperature", self.temperature, lower=0, error=_E))
+        self._set("friction", v.real_scalar("friction", self.friction, lower=0, error=_E))
+        self._set("seed", v.integer("seed", self.seed, lower=0, error=_E))
+
+
+class NoseHoover(tk.Solver):
+    """Nosé–Hoover thermostat (one thermostat): ``dt`` (fs), ``temperature`` (K), ``tdamp`` (fs)."""
+
+    dt: float = 1.0
+    temperature: float = 300.0
+    tdamp: float = 100.0
+    supports_step = True
+    scheme = 2
+
+    def _validate(self):
+        self._set("dt", v.real_scalar("dt", self.dt, lower=0, lower_open=True, error=_E))
+        self._set("temperature", v.real_scalar("temperature", self.temperature, lower=0, lower_open=True,
+                                               error=_E))
+        self._set("tdamp", v.real_scalar("tdamp", self.tdamp, lower=0, lower_open=True, error=_E))
+
+
+def _next_multiple(step: int, every: int) -> int:
+    return (step // every + 1) * every
+
+
+class MDIntegrator(tk.Integrator):
+    """State of a molecular-dynamics run; internal units Å, eV, amu, Å·sqrt(amu/eV)."""
+
+    def __init__(self, problem, solver):
+        super().__init__(problem, solver)
+        mol = problem.molecule
+        self.evaluator = problem.potential.evaluator(mol)
+        self.pair = self.evaluator.pair
+        n = mol.n_atoms
+        self.mass = mol.masses.copy()
+        self.scheme = solver.scheme
+        self.h = solver.dt * FS
+        self.x = mol.positions.copy()
+        self.v = mol.velocities / FS
+        self.images = np.zeros((n, 3), dtype=np.int64)
+        self.nh = np.zeros(2)
+        kt = KB_EV * getattr(solver, "temperature", 0.0)
+        self.kt = kt
+        self.ndof = float(3 * n - 3 if (self.scheme != 1 and n > 1) else 3 * n)
+        self.q = self.ndof * kt * (solver.tdamp * FS) ** 2 if self.scheme == 2 else 1.0
+        if self.scheme == 1:
+            self.c1 = float(np.exp(-solver.friction * solver.dt))
+            self.c2 = np.sqrt((1.0 - self.c1 ** 2) * kt / self.mass)
+            self.rng = np.random.default_rng(solver.seed)
+        else:
+            self.c1, self.c2, self.rng = 1.0, np.zeros(n), None
+        if self.pair is not None:
+            self.box, self.periodic = self.evaluator.box, self.evaluator.periodic
+            self.x_ref = self.x.copy()
+            self.starts, self.nbrs, self.split = rebuild(self.x, self.images, self.x_ref, self.box,
+                                                         self.periodic, self.pair[2] + self.pair[3])
+        else:
+            self.box = np.zeros(3) if mol.cell is None else np.ascontiguousarray(np.diag(mol.cell))
+        self.f = np.zeros((n, 3))
+        self.energy, self.virial = self._forces()
+        self.rebuilds = 0
+        self.thermo = {"step": [], "potential": [], "kinetic": [], "thermostat": [], "virial": [],
+                       "ktensor": []}
+        self.frames = {"step": [], "positions": [], "velocities": []}
+        self._record(0)
+
+    # -- forces ---------------------------------------------------------------------------
+    def _forces(self):
+        if self.pair is not None:
+            from .kernels import pair_forces
+
+            w = np.zeros((3, 3))
+            kind, params, _, _ = self.pair
+            e = pair_forces(self.x, self.box, self.periodic, self.starts, self.nbrs, self.split, kind, params,
+                            self.f, w)
+            return float(e), w
+        e, f, w = self.evaluator.compute(self.x)
+        self.f[:] = f
+        return float(e), np.array(w, dtype=float)
+
+    # -- stepping -------------------------------------------------------------------------
+    def _advance(self, n: int) -> int:
+        p = self.problem
+        done = 0
+        while done < n:
+            step = self.step_index + done
+            target = min(_next_multiple(step, p.thermo_every), _next_multiple(step, p.save_every),
+                         self.step_index + n)
+            m = target - step
+            if self.scheme == 1:
+                m = min(m, max(1, _NOISE_BLOCK // (3 * len(self.mass))))
+            k = self._segment(m)
+            done += k
+            if k < m:
+                self.message = self.message or "energy, positions or velocities stopped being finite"
+                return done
+            self._record(step + m)
+        return n
+
+    def _segment(self, m: int) -> int:
+        langevin = self.scheme == 1
+        noise = self.rng.standard_normal((m, len(self.mass), 3)) if langevin else np.zeros((1, 1, 3))
+        if self.pair is not None:
+            backup = (self.x.copy(), self.v.copy(), self.f.copy(), self.images.copy(), self.x_ref.copy(),
+                      self.starts, self.nbrs, self.split, self.nh.copy(), self.energy, self.virial.copy())
+            k = self._jitted(m, noise)
+            if k < m:   # restore the last good state: rerun the k good steps from the backup
+                (self.x, self.v, self.f, self.images, self.x_ref, self.starts, self.nbrs, self.split, self.nh,
+                 self.energy, self.virial) = backup
+                self._jitted(k, noise[:k] if langevin else noise)
+            return k
+        for k in range(m):
+            saved = (self.x.copy(), self.v.copy(), self.f.copy(), self.nh.copy(), self.energy, self.virial)
+            if not self._python_step(noise[k] if langevin else noise[0]):
+                self.x, self.v, self.f, self.nh, self.energy, self.virial = saved
+                return k
+        return m
+
+    def _jitted(self, m, noise) -> int:
+        kind, params, cutoff, skin = self.pair
+        out = np.zeros(11)
+        out[0] = self.energy
+        out[1:10] = self.virial.ravel()
+        k, self.starts, self.nbrs, self.split = md_segment(
+            self.x, self.v, self.f, self.images, self.x_ref, self.starts, self.nbrs, self.split, self.mass,
+            self.box,
+            self.periodic, kind, params, cutoff, skin, self.scheme, self.h, self.c1, self.c2, noise, self.nh,
+            self.ndof, self.kt, self.q, m, out)
+        if k == m:
+            self.energy = float(out[0])
+            self.virial = out[1:10].reshape(3, 3).copy()
+        self.rebuilds += int(out[10])
+        return k
+
+    def _thermostat_half(self):
+        h, m = self.h, self.mass
+        two_k = float(np.sum(m[:, None] * self.v ** 2))
+        self.nh[0] += 0.25 * h * (two_k - self.ndof * self.kt) / self.q
+        scale = np.exp(-0.5 * h * self.nh[0])
+        self.v *= scale
+        self.nh[1] += 0.5 * h * self.nh[0]
+        two_k *= scale * scale
+        self.nh[0] += 0.25 * h * (two_k - self.ndof * self.kt) / self.q
+
+    def _python_step(self, noise) -> bool:
+        """One step with a Python potential (same splitting as the jitted loop)."""
+        h, inv_m = self.h, 1.0 / self.mass[:, None]
+        if self.scheme == 2:
+            self._thermostat_half()
+        self.v += 0.5 * h * self.f * inv_m
+        if self.scheme == 1:
+            self.x += 0.5 * h * self.v
+            self.v = self.c1 * self.v + self.c2[:, None] * noise
+            self.x += 0.5 * h * self.v
+        else:
+            self.x += h * self.v
+        if not np.all(np.isfinite(self.x)):
+            return False
+        try:
+            self.energy, self.virial = self._forces()
+        except Exception as exc:  # noqa: BLE001 - a failing back end (SCF) is a diverged step
+            self.message = f"{type(self.problem.potential).__name__} failed: {exc}"
+            return False
+        if not (np.isfinite(self.energy) and np.all(np.isfinite(self.f))):
+            return False
+        self.v += 0.5 * h * self.f * inv_m
+        if self.scheme == 2:
+            self._thermostat_half()
+        return bool(np.all(np.isfinite(self.v)))
+
+    # -- records --------------------------------------------------------------------------
+    def unwrapped_positions(self) -> np.ndarray:
+        return self.x + self.images * self.box
+
+    def _record(self, step: int) -> None:
+        p = self.problem
+        if step % p.thermo_every == 0:
+            kt = kinetic_tensor(self.v, self.mass)
+            self.thermo["step"].append(step)
+            self.thermo["potential"].append(self.energy)
+            self.thermo["kinetic"].append(0.5 * float(np.trace(kt)))
+            self.thermo["thermostat"].append(0.5 * self.q * self.nh[0] ** 2 + self.ndof * self.kt * self.nh[1]
+                                             if self.scheme == 2 else 0.0)
+            self.thermo["virial"].append(self.virial.copy())
+            self.thermo["ktensor"].append(kt)
+        if step % p.save_every == 0 or step == p.steps:
+            self.frames["step"].append(step)
+            self.frames["positions"].append(self.unwrapped_positions())
+            self.frames["velocities"].append(self.v * FS)
+
+    def _state(self):
+        state = {"x": self.x, "v": self.v, "f": self.f, "images": self.images, "nh": self.nh,
+                 "energy": self.energy, "virial": self.virial, "rebuilds": self.rebuilds,
+                 "thermo": {k: np.array(val) for k, val in self.thermo.items()},
+                 "frames": {k: np.array(val) for k, val in self.frames.items()}}
+        if self.pair is not None:
+            state["x_ref"] = self.x_ref
+        if self.rng is not None:
+            state["rng"] = self.rng.bit_generator.state
+        return state
+
+    def _load_state(self, state):
+        self.x = np.array(state["x"], dtype=float)
+        self.v = np.array(state["v"], dtype=float)
+        self.f = np.array(state["f"], dtype=float)
+        self.images = np.array(state["images"], dtype=np.int64)
+        self.nh = np.array(state["nh"], dtype=float)
+        self.energy = float(state["energy"])
+        self.virial = np.array(state["virial"], dtype=float)
+        self.rebuilds = int(state["rebuilds"])
+        self.thermo = {k: list(np.array(val)) for k, val in state["thermo"].items()}
+        self.frames = {k: list(np.array(val)) for k, val in state["frames"].items()}
+        if self.pair is not None:
+            self.x_ref = np.array(state["x_ref"], dtype=float)
+            self.starts, self.nbrs = verlet_list(self.x_ref, self.box, self.periodic, self.pair[2] + self.pair[3])
+            self.split = image_split(self.x_ref, self.box, self.periodic, self.starts, self.nbrs)
+        if self.rng is not None:
+            self.rng.bit_generator.state = state["rng"]
+
+    def solution(self) -> MDSolution:
+        th, fr = self.thermo, self.frames
+        n = len(self.mass)
+        stats = dict(self.stats)
+        stats["neighbor_rebuilds"] = self.rebuilds
+        stats["atom_steps_per_s"] = (self.step_index * n / self.stats["wall_time"]
+                                     if self.stats["wall_time"] > 0 else 0.0)
+        common = self._common()
+        common["stats"] = stats
+        dt = self.solver.dt
+        return MDSolution(
+            **common,
+            time=np.array(th["step"], dtype=float) * dt,
+            potential_energy=np.array(th["potential"], dtype=float),
+            kinetic_energy=np.array(th["kinetic"], dtype=float),
+            thermostat_energy=np.array(th["thermostat"], dtype=float),
+            virial=np.array(th["virial"], dtype=float).reshape(-1, 3, 3),
+            kinetic_tensor=np.array(th["ktensor"], dtype=float).reshape(-1, 3, 3),
+            frame_time=np.array(fr["step"], dtype=float) * dt,
+            positions=np.array(fr["positions"], dtype=float).reshape(-1, n, 3),
+            velocities=np.array(fr["velocities"], dtype=float).reshape(-1, n, 3),
+            degrees_of_freedom=self.ndof,
+        )
+
+
+@dispatch
+def _init(problem: MolecularDynamics, solver: VelocityVerlet | Langevin | NoseHoover) -> MDIntegrator:
+    return MDIntegrator(problem, solver)

@@ -1,0 +1,295 @@
+"""numba kernels of the molecule family: pair forces over a Verlet list and the jitted MD loop.
+
+Units inside the kernels are ASE's: Å, eV, amu and the time unit Å·sqrt(amu/eV) (about
+10.18 fs), so that acceleration is simply force / mass.
+
+Pair potentials (``kind``):
+
+* ``0`` Lennard-Jones, ``params = [epsilon, sigma, rc, e_shift]``:
+  ``u(r) = 4 eps [(sigma/r)^12 - (sigma/r)^6] - e_shift`` for ``r < rc``;
+* ``1`` Morse, ``params = [D, alpha, r0, rc, e_shift]``:
+  ``u(r) = D [exp(-2 alpha (r - r0)) - 2 exp(-alpha (r - r0))] - e_shift`` for ``r < rc``.
+
+The virial returned is ``W = sum_{i<j} r_ij (x) F_ij`` with ``r_ij = x_i - x_j`` and ``F_ij`` the
+force on ``i`` from ``j``; the pressure tensor is ``(sum m v v + W) / V``.
+
+Integration schemes (``scheme``) advanced by :func:`md_segment`:
+
+* ``0`` velocity Verlet (Swope et al., J. Chem. Phys. 76, 637 (1982), doi:10.1063/1.442716);
+* ``1`` Langevin BAOAB (Leimkuhler & Matthews, Appl. Math. Res. Express 2013, 34,
+  doi:10.1093/amrx/abs010), noise drawn outside (so runs are reproducible from a NumPy seed);
+* ``2`` Nosé–Hoover, one thermostat, symmetric Trotter splitting (Martyna, Tuckerman, Tobias &
+  Klein, Mol. Phys. 87, 1117 (1996), doi:10.1080/00268979600100761).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from toolkit.kernels import FASTMATH
+from toolkit.kernels.neighbors import max_displacement, verlet_list, wrap_positions
+
+__all__ = ["pair_forces", "image_split", "md_segment", "rebuild", "kinetic_tensor"]
+
+_FM = set(FASTMATH)
+
+
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy", inline="always")
+def _pair(kind, r2, p0, p1, p2, p3):
+    """``(u(r) - shift, -u'(r)/r)`` of pair potential ``kind`` at squared distance ``r2``."""
+    if kind == 0:   # LJ: p0 = 4 eps, p1 = sigma^2, p3 = shift
+        s2 = p1 / r2
+        s6 = s2 * s2 * s2
+        return p0 * s6 * (s6 - 1.0) - p3, p0 * s6 * (12.0 * s6 - 6.0) / r2
+    # Morse: p0 = D, p1 = alpha, p2 = r0, p3 = shift
+    r = np.sqrt(r2)
+    e1 = np.exp(-p1 * (r - p2))
+    return p0 * (e1 * e1 - 2.0 * e1) - p3, 2.0 * p1 * p0 * (e1 * e1 - e1) / r
+
+
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def pair_forces(x, box, periodic, starts, nbrs, split, kind, params, f, virial):
+    """Pair energy; forces into ``f`` and the 3x3 virial into ``virial`` (both overwritten).
+
+    The partners ``nbrs[starts[i]:split[i]]`` of ``i`` need no periodic image (the positions are
+    continuous across the pair); ``nbrs[split[i]:starts[i+1]]`` are folded to the minimum image,
+    which assumes ``|x_i - x_j| < 1.5 L`` (the MD loop wraps positions at every list rebuild).
+    :func:`image_split` computes ``split``; ``split = starts[1:]`` with wrapped positions is
+    always valid but slower.
+    """
+    n = x.shape[0]
+    half = np.empty(3)
+    length = np.empty(3)
+    for a in range(3):
+        length[a] = box[a] if periodic[a] else 0.0
+        half[a] = 0.5 * box[a] if periodic[a] else np.inf
+    if kind == 0:
+        p0 = 4.0 * params[0]
+        p1 = params[1] * params[1]
+        p2 = 0.0
+        rc2 = params[2] * params[2]
+        p3 = params[3]
+    else:
+        p0 = params[0]
+        p1 = params[1]
+        p2 = params[2]
+        rc2 = params[3] * params[3]
+        p3 = params[4]
+    for i in range(n):
+        f[i, 0] = 0.0
+        f[i, 1] = 0.0
+        f[i, 2] = 0.0
+    w00 = w01 = w02 = w11 = w12 = w22 = 0.0
+    energy = 0.0
+    for i in range(n):
+        xi0 = x[i, 0]
+        xi1 = x[i, 1]
+        xi2 = x[i, 2]
+        fi0 = fi1 = fi2 = 0.0
+        mid = split[i]
+        end = starts[i + 1]
+        p = starts[i]
+        while p < end:
+            # same-image partners up to ``mid``, then the boundary-crossing ones (minimum image)
+            stop = mid if p < mid else end
+            image = p >= mid
+            for q in range(p, stop):
+                j = nbrs[q]
+                d0 = xi0 - x[j, 0]
+                d1 = xi1 - x[j, 1]
+                d2 = xi2 - x[j, 2]
+                if image:
+                    if d0 > half[0]:
+                        d0 -= length[0]
+                    elif d0 < -half[0]:
+                        d0 += length[0]
+                    if d1 > half[1]:
+                        d1 -= length[1]
+                    elif d1 < -half[1]:
+                        d1 += length[1]
+                    if d2 > half[2]:
+                        d2 -= length[2]
+                    elif d2 < -half[2]:
+                        d2 += length[2]
+                r2 = d0 * d0 + d1 * d1 + d2 * d2
+                if r2 < rc2:
+                    if kind == 0:
+                        s2 = p1 / r2
+                        s6 = s2 * s2 * s2
+                        energy += p0 * s6 * (s6 - 1.0) - p3
+                        fr = p0 * s6 * (12.0 * s6 - 6.0) / r2
+                    else:
+                        r = np.sqrt(r2)
+                        e1 = np.exp(-p1 * (r - p2))
+                        energy += p0 * (e1 * e1 - 2.0 * e1) - p3
+                        fr = 2.0 * p1 * p0 * (e1 * e1 - e1) / r
+                    g0 = fr * d0
+                    g1 = fr * d1
+                    g2 = fr * d2
+                    fi0 += g0
+                    fi1 += g1
+                    fi2 += g2
+                    f[j, 0] -= g0
+                    f[j, 1] -= g1
+                    f[j, 2] -= g2
+                    w00 += d0 * g0
+                    w01 += d0 * g1
+                    w02 += d0 * g2
+                    w11 += d1 * g1
+                    w12 += d1 * g2
+                    w22 += d2 * g2
+            p = stop
+        f[i, 0] += fi0
+        f[i, 1] += fi1
+        f[i, 2] += fi2
+    virial[0, 0] = w00
+    virial[0, 1] = w01
+    virial[0, 2] = w02
+    virial[1, 0] = w01
+    virial[1, 1] = w11
+    virial[1, 2] = w12
+    virial[2, 0] = w02
+    virial[2, 1] = w12
+    virial[2, 2] = w22
+    return energy
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def image_split(x, box, periodic, starts, nbrs):
+    """Reorder each particle's partners in place: same-image pairs first, then the pairs that
+    cross a periodic boundary (separation beyond half a box); return the split points."""
+    n = x.shape[0]
+    split = np.empty(n, dtype=np.int64)
+    buffer = np.empty(nbrs.shape[0], dtype=np.int64)
+    for i in range(n):
+        lo = starts[i]
+        hi = starts[i + 1]
+        k = lo
+        for p in range(lo, hi):
+            j = nbrs[p]
+            crosses = False
+            for a in range(3):
+                if periodic[a] and abs(x[i, a] - x[j, a]) > 0.5 * box[a]:
+                    crosses = True
+            if not crosses:
+                buffer[k] = j
+                k += 1
+        split[i] = k
+        for p in range(lo, hi):
+            j = nbrs[p]
+            crosses = False
+            for a in range(3):
+                if periodic[a] and abs(x[i, a] - x[j, a]) > 0.5 * box[a]:
+                    crosses = True
+            if crosses:
+                buffer[k] = j
+                k += 1
+    nbrs[:] = buffer
+    return split
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rebuild(x, images, x_ref, box, periodic, cutoff):
+    """Wrap positions into the box, remember them in ``x_ref``, build the half Verlet list and
+    split it into same-image and boundary-crossing partners. Returns ``(starts, nbrs, split)``."""
+    wrap_positions(x, images, box, periodic)
+    x_ref[:, :] = x
+    starts, nbrs = verlet_list(x, box, periodic, cutoff)
+    split = image_split(x, box, periodic, starts, nbrs)
+    return starts, nbrs, split
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def kinetic_tensor(v, mass):
+    """``sum_i m_i v_i (x) v_i`` (twice the kinetic-energy tensor)."""
+    k = np.zeros((3, 3))
+    for i in range(v.shape[0]):
+        for a in range(3):
+            for b in range(3):
+                k[a, b] += mass[i] * v[i, a] * v[i, b]
+    return k
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _kinetic(v, mass):
+    total = 0.0
+    for i in range(v.shape[0]):
+        total += mass[i] * (v[i, 0] * v[i, 0] + v[i, 1] * v[i, 1] + v[i, 2] * v[i, 2])
+    return 0.5 * total
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _thermostat_half(v, mass, nh, dt, ndof, kt, q):
+    """Half a Nosé–Hoover thermostat step: nh = [zeta, eta] (friction and its integral)."""
+    two_k = 2.0 * _kinetic(v, mass)
+    nh[0] += 0.25 * dt * (two_k - ndof * kt) / q
+    scale = np.exp(-0.5 * dt * nh[0])
+    for i in range(v.shape[0]):
+        v[i, 0] *= scale
+        v[i, 1] *= scale
+        v[i, 2] *= scale
+    nh[1] += 0.5 * dt * nh[0]
+    two_k *= scale * scale
+    nh[0] += 0.25 * dt * (two_k - ndof * kt) / q
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def md_segment(x, v, f, images, x_ref, starts, nbrs, split, mass, box, periodic, kind, params, cutoff, skin,
+               scheme, dt, c1, c2, noise, nh, ndof, kt, q, n_steps, out):
+    """Advance ``n_steps`` steps in place; rebuild the Verlet list when an atom moved > skin/2.
+
+    ``c1`` (scalar) and ``c2`` (float64[N], ``sqrt((1 - c1^2) kT / m_i)``) are the BAOAB
+    Ornstein–Uhlenbeck coefficients and ``noise`` (float64[n_steps, N, 3]) its standard normals.
+    ``out`` receives ``[potential energy, virial (9), rebuilds]`` of the last step.
+    Returns ``(steps done, starts, nbrs, split)``; fewer steps than asked means the state stopped being
+    finite at the next step (positions and velocities are then garbage: the caller restores).
+    """
+    n = x.shape[0]
+    virial = np.zeros((3, 3))
+    energy = out[0]
+    rebuilds = 0
+    for step in range(n_steps):
+        if scheme == 2:
+            _thermostat_half(v, mass, nh, dt, ndof, kt, q)
+        for i in range(n):
+            s = 0.5 * dt / mass[i]
+            v[i, 0] += s * f[i, 0]
+            v[i, 1] += s * f[i, 1]
+            v[i, 2] += s * f[i, 2]
+        if scheme == 1:
+            for i in range(n):
+                for a in range(3):
+                    x[i, a] += 0.5 * dt * v[i, a]
+                    v[i, a] = c1 * v[i, a] + c2[i] * noise[step, i, a]
+                    x[i, a] += 0.5 * dt * v[i, a]
+        else:
+            for i in range(n):
+                x[i, 0] += dt * v[i, 0]
+                x[i, 1] += dt * v[i, 1]
+                x[i, 2] += dt * v[i, 2]
+        moved = max_displacement(x, x_ref)
+        if not np.isfinite(moved):
+            return step, starts, nbrs, split
+        if moved > 0.5 * skin:
+            starts, nbrs, split = rebuild(x, images, x_ref, box, periodic, cutoff + skin)
+            rebuilds += 1
+        energy = pair_forces(x, box, periodic, starts, nbrs, split, kind, params, f, virial)
+        if not np.isfinite(energy):
+            return step, starts, nbrs, split
+        for i in range(n):
+            s = 0.5 * dt / mass[i]
+            v[i, 0] += s * f[i, 0]
+            v[i, 1] += s * f[i, 1]
+            v[i, 2] += s * f[i, 2]
+        if scheme == 2:
+            _thermostat_half(v, mass, nh, dt, ndof, kt, q)
+        if not np.isfinite(_kinetic(v, mass)):
+            return step, starts, nbrs, split
+    out[0] = energy
+    if n_steps > 0:
+        for a in range(3):
+            for b in range(3):
+                out[1 + 3 * a + b] = virial[a, b]
+    out[10] += rebuilds
+    return n_steps, starts, nbrs, split

@@ -1,0 +1,162 @@
+"""Observables from an ``MDSolution``: RDF, MSD and diffusion, VACF, Green–Kubo viscosity.
+
+* radial distribution function ``g(r) = <n(r)> / (4 pi r^2 dr rho N / 2)`` over pairs within
+  ``rmax`` (Verlet-list kernel, minimum image);
+* mean-square displacement ``MSD(t) = <|x(t0 + t) - x(t0)|^2>`` over time origins, and the
+  Einstein diffusion coefficient ``D = lim MSD / 6t`` (slope fitted over the later half);
+* velocity autocorrelation ``C(t) = <v(t0) . v(t0 + t)>`` (FFT, Wiener–Khinchin);
+* shear viscosity by Green–Kubo, ``eta = V / (k_B T) int_0^inf <P_xy(0) P_xy(t)> dt`` averaged
+  over the off-diagonal components (Allen & Tildesley, *Computer Simulation of Liquids*, 2nd ed.,
+  §2.7 and §8.4), with its statistical error from independent blocks.
+
+Units follow the family: Å, fs, eV; viscosity in eV·fs/Å³ (``EV_FS_PER_A3_IN_PA_S`` converts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from problems.molecule import KB_EV
+from toolkit.kernels.neighbors import verlet_list
+
+__all__ = ["rdf", "msd", "diffusion_coefficient", "vacf", "autocorrelation", "green_kubo_viscosity",
+           "ViscosityEstimate", "EV_FS_PER_A3_IN_PA_S"]
+
+#: 1 eV·fs/Å³ in Pa·s.
+EV_FS_PER_A3_IN_PA_S = 1.602176634e-19 * 1e-15 / 1e-30
+
+
+def _box(solution):
+    mol = solution.problem.molecule
+    if mol.cell is None or not mol.orthorhombic or not all(mol.pbc):
+        raise ValueError("this observable needs a fully periodic orthorhombic cell")
+    return np.ascontiguousarray(np.diag(mol.cell)), np.ones(3, dtype=np.int64)
+
+
+def rdf(solution, rmax: float | None = None, bins: int = 100, start: int = 0):
+    """``(r, g)``: the radial distribution function averaged over frames ``start:``."""
+    box, periodic = _box(solution)
+    rmax = 0.5 * box.min() if rmax is None else min(rmax, 0.5 * box.min())
+    edges = np.linspace(0.0, rmax, bins + 1)
+    hist = np.zeros(bins)
+    frames = solution.positions[start:]
+    n = frames.shape[1]
+    for x in frames:
+        xw = np.ascontiguousarray(x % box)
+        starts, nbrs = verlet_list(xw, box, periodic, rmax)
+        i = np.repeat(np.arange(n), np.diff(starts))
+        d = xw[i] - xw[nbrs]
+        d -= box * np.rint(d / box)
+        hist += np.histogram(np.sqrt((d ** 2).sum(1)), bins=edges)[0]
+    rho = n / float(np.prod(box))
+    shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+    g = hist / (len(frames) * 0.5 * n * rho * shell)
+    return 0.5 * (edges[1:] + edges[:-1]), g
+
+
+def _drift_free(solution, array, start):
+    """Frames minus their mass-weighted centre (of positions or velocities)."""
+    m = solution.problem.molecule.masses
+    x = array[start:]
+    return x - (np.tensordot(x, m, axes=([1], [0])) / m.sum())[:, None, :]
+
+
+def msd(solution, start: int = 0, remove_drift: bool = True):
+    """``(t, MSD)``: mean-square displacement (Å²) against lag time (fs), averaged over origins.
+
+    ``remove_drift`` subtracts the centre-of-mass motion first: after a Langevin stage the total
+    momentum is random, and its ballistic drift would otherwise inflate the MSD at long lags.
+    """
+    x = _drift_free(solution, solution.positions, start) if remove_drift else solution.positions[start:]
+    t = solution.frame_time[start:] - solution.frame_time[start]
+    nf = len(x)
+    out = np.zeros(nf)
+    for lag in range(1, nf):
+        out[lag] = np.mean(np.sum((x[lag:] - x[:-lag]) ** 2, axis=2))
+    return t, out
+
+
+def diffusion_coefficient(solution, start: int = 0, fit: tuple[float, float] = (0.2, 0.5)) -> float:
+    """Einstein ``D = slope(MSD) / 6`` (Å²/fs), fitted over lags between ``fit`` fractions of the run.
+
+    Long lags have few time origins and a large statistical error, so the default fits the
+    lags between 20% and 50% of the run (past the ballistic regime for any liquid run much
+    longer than its velocity correlation time).
+    """
+    t, m = msd(solution, start)
+    keep = (t >= fit[0] * t[-1]) & (t <= fit[1] * t[-1])
+    if keep.sum() < 2:
+        keep = t > 0
+    slope = np.polyfit(t[keep], m[keep], 1)[0]
+    return float(slope / 6.0)
+
+
+def autocorrelation(series: np.ndarray, max_lag: int | None = None) -> np.ndarray:
+    """``C[k] = <a(t) . a(t + k)>`` averaged over origins (FFT), for a (time, ...) array."""
+    a = np.asarray(series, dtype=float).reshape(len(series), -1)
+    n = len(a)
+    max_lag = n if max_lag is None else min(max_lag, n)
+    size = 1 << int(np.ceil(np.log2(2 * n)))
+    spec = np.fft.rfft(a, n=size, axis=0)
+    corr = np.fft.irfft(spec * np.conj(spec), n=size, axis=0)[:max_lag].sum(axis=1)
+    return corr / (n - np.arange(max_lag))
+
+
+def vacf(solution, start: int = 0, normalize: bool = True, remove_drift: bool = True):
+    """``(t, C)``: velocity autocorrelation ``<v(0).v(t)>`` per atom from the saved frames
+    (centre-of-mass velocity removed unless ``remove_drift=False``)."""
+    v = _drift_free(solution, solution.velocities, start) if remove_drift else solution.velocities[start:]
+    c = autocorrelation(v.reshape(len(v), -1)) / v.shape[1]
+    t = solution.frame_time[start:] - solution.frame_time[start]
+    return t, (c / c[0] if normalize else c)
+
+
+@dataclass
+class ViscosityEstimate:
+    """Green–Kubo shear viscosity (eV·fs/Å³) with the standard error of the block mean."""
+
+    value: float
+    error: float
+    blocks: int
+    correlation_time: float   # the integration window, fs
+    time: np.ndarray          # lag times, fs
+    running_integral: np.ndarray
+
+    def __repr__(self):
+        return f"ViscosityEstimate({self.value:.4g} ± {self.error:.2g} eV·fs/Å³, {self.blocks} blocks)"
+
+
+def green_kubo_viscosity(solution=None, *, tensor=None, dt=None, volume=None, temperature=None,
+                         window: float | None = None, blocks: int = 10, start: int = 0) -> ViscosityEstimate:
+    """Shear viscosity from the stress autocorrelation, with its statistical error.
+
+    From an ``MDSolution`` (pressure tensor, thermo time step, volume, mean temperature) or from
+    explicit ``tensor`` (time, 3, 3) in eV/Å³, ``dt`` (fs), ``volume`` (Å³), ``temperature`` (K).
+    The run is cut into ``blocks`` blocks; each gives an integral up to ``window`` fs (default a
+    tenth of a block); the estimate is their mean and the error their standard error.
+    """
+    if solution is not None:
+        tensor = solution.pressure_tensor[start:]
+        dt = float(solution.time[1] - solution.time[0])
+        volume = solution.volume
+        temperature = float(solution.temperature[start:].mean())
+    tensor = np.asarray(tensor, dtype=float)
+    shear = np.stack([tensor[:, 0, 1], tensor[:, 0, 2], tensor[:, 1, 2]], axis=1)
+    n_block = len(shear) // blocks
+    if n_block < 4:
+        raise ValueError(f"{len(shear)} records cannot make {blocks} blocks: run longer or use fewer blocks")
+    lags = max(2, min(n_block, int(round(window / dt)) + 1 if window else n_block // 10 + 1))
+    prefactor = volume / (KB_EV * temperature)
+    integrals, curves = [], []
+    for b in range(blocks):
+        part = shear[b * n_block:(b + 1) * n_block]
+        c = autocorrelation(part, lags) / 3.0
+        running = prefactor * np.concatenate([[0.0], np.cumsum(0.5 * (c[1:] + c[:-1])) * dt])
+        curves.append(running)
+        integrals.append(running[-1])
+    integrals = np.array(integrals)
+    return ViscosityEstimate(value=float(integrals.mean()), error=float(integrals.std(ddof=1) / np.sqrt(blocks)),
+                             blocks=blocks, correlation_time=(lags - 1) * dt, time=np.arange(lags) * dt,
+                             running_integral=np.mean(curves, axis=0))

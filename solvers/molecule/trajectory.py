@@ -1,0 +1,98 @@
+"""``MDSolution``: the thermodynamic record and the saved frames of a molecular-dynamics run.
+
+Thermodynamics (every ``thermo_every`` steps): potential, kinetic and thermostat energies (eV),
+the virial and kinetic tensors (eV), from which temperature ``T = 2K / (g k_B)`` and the
+pressure tensor ``P = (sum m v v + W) / V`` (eV/Å³) follow. Frames (every ``save_every`` steps):
+unwrapped positions (Å) and velocities (Å/fs), ready for the RDF, MSD and VACF in
+:mod:`solvers.molecule.observables`. ``write_extxyz`` writes the frames through ASE.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import toolkit as tk
+from problems.molecule import KB_EV
+
+__all__ = ["MDSolution"]
+
+
+class MDSolution(tk.Solution):
+    """Energies, tensors and frames of a molecular-dynamics run (see the module docstring)."""
+
+    time: np.ndarray
+    potential_energy: np.ndarray
+    kinetic_energy: np.ndarray
+    thermostat_energy: np.ndarray
+    virial: np.ndarray
+    kinetic_tensor: np.ndarray
+    frame_time: np.ndarray
+    positions: np.ndarray
+    velocities: np.ndarray
+    degrees_of_freedom: float = 0.0
+
+    dims = {"time": ("time",), "potential_energy": ("time",), "kinetic_energy": ("time",),
+            "thermostat_energy": ("time",), "virial": ("time", "xyz", "xyz2"),
+            "kinetic_tensor": ("time", "xyz", "xyz2"), "frame_time": ("frame",),
+            "positions": ("frame", "atom", "xyz"), "velocities": ("frame", "atom", "xyz")}
+    compare_fields = ("potential_energy", "kinetic_energy")
+
+    @property
+    def total_energy(self) -> np.ndarray:
+        """Kinetic + potential (+ thermostat, for Nosé–Hoover: the conserved quantity), eV."""
+        return self.potential_energy + self.kinetic_energy + self.thermostat_energy
+
+    @property
+    def temperature(self) -> np.ndarray:
+        """Instantaneous kinetic temperature ``2K / (g k_B)``, K."""
+        return 2.0 * self.kinetic_energy / (max(self.degrees_of_freedom, 1.0) * KB_EV)
+
+    @property
+    def volume(self) -> float:
+        volume = self.problem.molecule.volume
+        if volume is None:
+            raise ValueError("pressure needs a cell: this molecule is isolated (cell=None)")
+        return volume
+
+    @property
+    def pressure_tensor(self) -> np.ndarray:
+        """``(sum m v v + W) / V`` per thermo record, eV/Å³."""
+        return (self.kinetic_tensor + self.virial) / self.volume
+
+    @property
+    def pressure(self) -> np.ndarray:
+        """``tr P / 3`` per thermo record, eV/Å³."""
+        return np.trace(self.pressure_tensor, axis1=1, axis2=2) / 3.0
+
+    def frames_as_ase(self):
+        """The saved frames as a list of ``ase.Atoms`` (velocities in ASE units)."""
+        from problems.molecule import FS
+
+        base = self.problem.molecule.to_ase()
+        frames = []
+        for x, vel in zip(self.positions, self.velocities):
+            atoms = base.copy()
+            atoms.set_positions(x)
+            atoms.set_velocities(vel / FS)
+            frames.append(atoms)
+        return frames
+
+    def write_extxyz(self, path):
+        """Write the frames as an extended-XYZ trajectory (through ``ase.io``)."""
+        from ase.io import write
+
+        write(path, self.frames_as_ase(), format="extxyz")
+        return path
+
+    def plot(self, ax=None):
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.gca()
+        n = max(len(self.problem.molecule.species), 1)
+        ax.plot(self.time, self.potential_energy / n, label="potential")
+        ax.plot(self.time, self.kinetic_energy / n, label="kinetic")
+        ax.plot(self.time, self.total_energy / n, label="total")
+        ax.set_xlabel("time (fs)")
+        ax.set_ylabel("energy per atom (eV)")
+        ax.legend()
+        return ax
