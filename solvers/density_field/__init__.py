@@ -1,0 +1,36 @@
+"""Density-field family: Kac / Swift-Hohenberg functionals, relaxation, Langevin dynamics, nucleation.
+
+After Barros & Klein, J. Chem. Phys. 139, 174505 (2013), doi:10.1063/1.4827397. Solvers:
+
+* :class:`SemiImplicit` — semi-implicit spectral stepping (scipy.fft + numba local part);
+* :class:`ExplicitFD` — explicit finite differences in real space (the reference);
+* :class:`RadialNewtonKrylov` — spherically symmetric (onion) droplets in 3D by Newton-Krylov;
+* :class:`StringMethod` — climbing string method on the grid (E, Ren & Vanden-Eijnden 2007);
+* :class:`GridNewtonKrylov` — Newton-Krylov on the full grid from a seeded droplet.
+"""
+
+import toolkit as tk
+from problems.density_field import (DensityField, FieldDynamics, Functional, KacStep, Landau, LatticeGas,
+                                    NucleationBarrier, Relaxation, SwiftHohenberg)
+
+from .barrier import GridNewtonKrylov, RadialNewtonKrylov, StringMethod, hessian_eigenvalues, newton_polish
+from .finite_difference import ExplicitFD
+from .functional import SpectralOps
+from .solution import BarrierSolution, FieldSolution, RelaxationSolution
+from .spectral import SemiImplicit
+from .tour import (kac_landau_field, kac_lattice_gas_field, onion_barrier, relaxation, swift_hohenberg_field,
+                   tour_cases)
+
+__all__ = ["SemiImplicit", "ExplicitFD", "RadialNewtonKrylov", "GridNewtonKrylov", "newton_polish", "StringMethod", "hessian_eigenvalues", "SpectralOps", "FieldSolution", "RelaxationSolution",
+           "BarrierSolution"]
+
+tk.register_family(tk.Family(
+    name="density-field",
+    title="Density fields with Kac interactions: relaxation, Langevin dynamics, nucleation",
+    tour=tour_cases,
+    builders={"kac_landau_field": kac_landau_field, "kac_lattice_gas_field": kac_lattice_gas_field,
+              "swift_hohenberg_field": swift_hohenberg_field, "relaxation": relaxation,
+              "onion_barrier": onion_barrier},
+    components={"DensityField": DensityField, "Functional": Functional, "KacStep": KacStep,
+                "SwiftHohenberg": SwiftHohenberg, "LatticeGas": LatticeGas, "Landau": Landau},
+))
