@@ -26,7 +26,8 @@ from numba import njit, prange
 from scipy.special import expit
 
 from toolkit.kernels import FASTMATH
-from toolkit.kernels.sparse import as_csr_arrays, cheb_step, cheb_step_parallel, csr_matmat, csr_matmat_parallel
+from toolkit.kernels.sparse import (as_csr_arrays, block_width, cheb_step, cheb_step_parallel, csr_matmat,
+                                   csr_matmat_parallel)
 
 __all__ = ["lanczos_bounds", "gershgorin_bounds", "damping", "chebyshev_coefficients", "fermi_coefficients",
            "grand_coefficients", "moment_sweep", "direct_sweep", "gradient_sweep", "dos_from_moments",
@@ -38,35 +39,41 @@ _FM = set(FASTMATH)
 # ---------------------------------------------------------------------------------------
 # spectral bounds
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_FM)
 def _lanczos(indptr, indices, data, q, steps, alphas, betas):
-    """Plain Lanczos from unit vector ``q``: fills alphas/betas, returns the steps done."""
+    """Plain Lanczos from unit vector ``q``: fills alphas/betas, returns the steps done.
+
+    Two passes over the vectors per step (product fused with alpha, then the orthogonalisation
+    fused with the norm); the three vectors rotate instead of being copied. ``q`` is used as
+    workspace."""
     n = q.shape[0]
     q_prev = np.zeros_like(q)
     w = np.empty_like(q)
     beta = 0.0
     for m in range(steps):
+        alpha = 0.0
         for i in range(n):
             acc = 0.0 * q[0]
             for k in range(indptr[i], indptr[i + 1]):
                 acc += data[k] * q[indices[k]]
-            w[i] = acc - beta * q_prev[i]
-        alpha = 0.0
-        for i in range(n):
-            alpha += (np.conj(q[i]) * w[i]).real
+            wi = acc - beta * q_prev[i]
+            w[i] = wi
+            alpha += (np.conj(q[i]) * wi).real
         norm2 = 0.0
         for i in range(n):
-            w[i] -= alpha * q[i]
-            norm2 += (np.conj(w[i]) * w[i]).real
+            wi = w[i] - alpha * q[i]
+            w[i] = wi
+            norm2 += (np.conj(wi) * wi).real
         alphas[m] = alpha
         beta = np.sqrt(norm2)
         betas[m] = beta
         if beta < 1e-12 * max(1.0, abs(alpha)):
             betas[m] = 0.0
             return m + 1
+        inv = 1.0 / beta
         for i in range(n):
-            q_prev[i] = q[i]
-            q[i] = w[i] / beta
+            w[i] *= inv
+        q_prev, q, w = q, w, q_prev
     return steps
 
 
@@ -211,27 +218,54 @@ class _Ops:
         Y /= self.a
         return Y
 
-    def step(self, X, P, nn, nx):
-        """``P <- 2 H~ X - P`` with dot products."""
-        self.step_kernel(self.ip, self.ix, self.data, X, P, 2.0 / self.a, -2.0 * self.b / self.a, nn, nx)
+    def step(self, X, P, nn, nx, scale=1.0):
+        """``P <- 2 scale H~ X - P`` with dot products (``scale = 1/2`` on ``P = 0`` gives ``H~ X``)."""
+        self.step_kernel(self.ip, self.ix, self.data, X, P, 2.0 * scale / self.a, -2.0 * scale * self.b / self.a,
+                         nn, nx)
+
+
+def _padded(R, copy=False):
+    """``R`` with zero columns appended up to :func:`~toolkit.kernels.sparse.block_width` (C order;
+    a fresh array when ``copy``).
+
+    Zero columns stay zero through the recursion and add nothing to pattern sums, so the padded
+    sweep gives the same numbers for the real columns, faster."""
+    n, S = R.shape
+    width = block_width(S)
+    if width == S:
+        return np.array(R, order="C", copy=True) if copy else np.ascontiguousarray(R)
+    out = np.zeros((n, width), dtype=R.dtype)
+    out[:, :S] = R
+    return out
+
+
+def _column_dots(A, B):
+    """``sum_i conj(A_is) B_is`` per column, without temporaries for real blocks."""
+    return np.einsum("ij,ij->j", np.conj(A) if np.iscomplexobj(A) else A, B)
 
 
 def moment_sweep(ops, R, order):
     """Per-vector moments ``r_s^dag T_n(H~) r_s`` for n < order (shape (S, order)), by doubling."""
+    S0 = R.shape[1]
+    return _moment_sweep(ops, _padded(R, copy=True), order)[:S0]
+
+
+def _moment_sweep(ops, R, order):
+    """:func:`moment_sweep` on a block ``R`` that it may overwrite (it becomes workspace)."""
     S = R.shape[1]
     mu = np.zeros((S, order))
-    X = R.copy()
-    mu[:, 0] = np.sum(np.abs(R) ** 2, axis=0)
+    mu[:, 0] = _column_dots(R, R).real
     if order == 1:
         return mu
-    P = ops.first(R)                         # alpha_1
-    mu1 = np.sum(np.conj(R) * P, axis=0).real
-    mu[:, 1] = mu1
-    if order > 2:
-        mu[:, 2] = 2.0 * np.sum(np.abs(P) ** 2, axis=0) - mu[:, 0]
-    X, P = P, X                              # X = alpha_1, P = alpha_0
     nn = np.zeros(S)
     nx = np.zeros(S, dtype=R.dtype)
+    P = np.zeros_like(R)
+    ops.step(R, P, nn, nx, 0.5)              # P = alpha_1 = H~ R, nn = <a1|a1>, nx = <a1|a0>
+    mu1 = nx.real.copy()
+    mu[:, 1] = mu1
+    if order > 2:
+        mu[:, 2] = 2.0 * nn - mu[:, 0]
+    X, P = P, R                              # X = alpha_1, P = alpha_0 (R is overwritten from here)
     n = 1
     while 2 * n + 1 < order:
         ops.step(X, P, nn, nx)               # P = alpha_{n+1}
@@ -246,6 +280,8 @@ def moment_sweep(ops, R, order):
 def direct_sweep(ops, R, coef, rows, cols, weight, out):
     """``Y = sum_n coef_n T_n(H~) R``; adds ``weight * (Y_i r_j^* + r_i Y_j^*)/2`` to ``out`` on the pattern."""
     order = len(coef)
+    S0 = R.shape[1]
+    R = _padded(R)
     S = R.shape[1]
     Y = coef[0] * R
     if order > 1:
@@ -260,7 +296,7 @@ def direct_sweep(ops, R, coef, rows, cols, weight, out):
             X, P = P, X
     ops.pat_kernel(rows, cols, Y, R, 0.5 * weight, out)
     ops.pat_kernel(rows, cols, R, Y, 0.5 * weight, out)
-    return Y
+    return Y if Y.shape[1] == S0 else np.ascontiguousarray(Y[:, :S0])
 
 
 def gradient_sweep(ops, R, coef, rows, cols, weight, out):
@@ -272,9 +308,10 @@ def gradient_sweep(ops, R, coef, rows, cols, weight, out):
     recursions run backwards (alpha regenerated from its last two terms), memory O(M S).
     """
     K = len(coef)
-    S = R.shape[1]
     if K < 2:
         return
+    R = _padded(R)
+    S = R.shape[1]
     nn = np.zeros(S)
     nx = np.zeros(S, dtype=R.dtype)
     # forward: alpha_{K-2} (X) and alpha_{K-1} (P)

@@ -115,7 +115,7 @@ def vector_blocks(problem, est: Estimator, seed: int, dtype):
         return
     if isinstance(est, RandomVectors):
         if est.kind == "z2":
-            R = rng.choice([-1.0, 1.0], size=(M, est.count)).astype(dtype)
+            R = rng.choice([-1.0, 1.0], size=(M, est.count)).astype(dtype, copy=False)
         else:
             R = np.exp(2j * np.pi * rng.random((M, est.count)))
         yield np.ascontiguousarray(R, dtype=np.result_type(dtype, R.dtype)), 1.0 / est.count

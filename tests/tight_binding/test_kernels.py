@@ -95,3 +95,41 @@ def test_damping_kernels():
     g = cb.damping("jackson", 64)
     assert abs(g[0] - 1) < 1e-12 and np.all(np.diff(g) < 0) and g[-1] > 0
     assert np.allclose(cb.damping(None, 8), 1) and abs(cb.damping("lorentz", 8)[0] - 1) < 1e-12
+
+
+def test_block_width_pads_to_a_vectorisable_width():
+    for S in range(1, 70):
+        w = ks.block_width(S)
+        assert w >= S
+        if S < 5:
+            assert w == S
+        else:
+            assert w % 4 == 0 and (w - S < 4 or w == 12)
+
+
+@settings(max_examples=8, deadline=None)
+@given(S=st.integers(1, 14), complex_=st.booleans(), order=st.integers(2, 40), seed=st.integers(0, 1000))
+def test_moment_sweep_padding_does_not_change_moments(S, complex_, order, seed):
+    """The padded block sweep gives each vector's moments as a one-vector sweep and the dense reference."""
+    A = _random_hermitian(25, 0.2, complex_, seed)
+    lo, hi = cb.gershgorin_bounds(A)
+    a, b = cb.scale_from_bounds(lo, hi)
+    ops = cb._Ops(A, a, b, False)
+    rng = np.random.default_rng(seed)
+    dtype = np.complex128 if complex_ else np.float64
+    R = rng.normal(size=(25, S)).astype(dtype)
+    R_in = R.copy()
+    mu = cb.moment_sweep(ops, R, order)
+    assert np.array_equal(R, R_in)                      # the caller's block is not touched
+    assert mu.shape == (S, order)
+    Ht = (A.toarray() - b * np.eye(25)) / a
+    T0, T1 = R.copy(), Ht @ R
+    want = [np.sum(np.conj(R) * T0, axis=0).real, np.sum(np.conj(R) * T1, axis=0).real]
+    for _ in range(2, order):
+        T0, T1 = T1, 2 * Ht @ T1 - T0
+        want.append(np.sum(np.conj(R) * T1, axis=0).real)
+    want = np.array(want).T
+    assert np.allclose(mu, want, rtol=1e-10, atol=1e-10 * np.abs(want).max())
+    for s in range(S):
+        one = cb.moment_sweep(ops, R[:, s:s + 1], order)
+        assert np.allclose(mu[s], one[0], rtol=1e-12, atol=1e-12 * np.abs(want).max())

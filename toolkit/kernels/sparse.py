@@ -16,6 +16,11 @@ next to each other in memory and every matrix entry is read once per sweep, not 
                     ``mu_{2n} = 2<a_n|a_n> - mu_0``, ``mu_{2n+1} = 2<a_{n+1}|a_n> - mu_1`` need, so no
                     extra pass over the vectors is made.
 
+Block width: LLVM vectorises the inner loop over the S vectors well only for some widths
+(measured on AVX2, znver3, 512x512 square lattice, one core, ms per ``cheb_step``: S = 8: 11.3,
+S = 10: 12.8, S = 12: 8.8, S = 16: 9.5); :func:`block_width` gives the width a caller should pad
+its block to (with zero columns, which stay zero through every kernel here).
+
 Each kernel has a ``parallel=True`` twin (suffix ``_parallel``, rows split over threads) and
 a NumPy/SciPy reference (suffix ``_reference``). Real and complex matrices and vectors all
 work (numba compiles one specialisation per dtype combination); pass float64/complex128 data
@@ -30,7 +35,7 @@ from numba import njit, prange
 from . import FASTMATH
 
 __all__ = ["csr_matmat", "csr_matmat_parallel", "csr_matmat_reference",
-           "cheb_step", "cheb_step_parallel", "cheb_step_reference", "as_csr_arrays"]
+           "cheb_step", "cheb_step_parallel", "cheb_step_reference", "as_csr_arrays", "block_width"]
 
 _FM = set(FASTMATH)
 
@@ -41,6 +46,17 @@ def as_csr_arrays(matrix):
     data = np.ascontiguousarray(csr.data, dtype=np.complex128 if np.iscomplexobj(csr.data) else np.float64)
     return (np.ascontiguousarray(csr.indptr, dtype=np.int64),
             np.ascontiguousarray(csr.indices, dtype=np.int64), data)
+
+
+def block_width(S: int) -> int:
+    """Number of columns to run a block of ``S`` vectors at: ``S`` itself for S < 5 or a multiple
+    of 4 from 12 on, otherwise the next multiple of 4 that is at least 12 (the vectorised inner
+    loop then runs without a scalar remainder; 20 % more columns at S = 10 still cut the time of a
+    Chebyshev step by a third)."""
+    S = int(S)
+    if S < 5:
+        return S
+    return max(12, -(-S // 4) * 4)
 
 
 # ---------------------------------------------------------------------------------------
