@@ -6,7 +6,9 @@ After Barros & Klein, J. Chem. Phys. 139, 174505 (2013), doi:10.1063/1.4827397. 
 * :class:`ExplicitFD` — explicit finite differences in real space (the reference);
 * :class:`RadialNewtonKrylov` — spherically symmetric (onion) droplets in 3D by Newton-Krylov;
 * :class:`StringMethod` — climbing string method on the grid (E, Ren & Vanden-Eijnden 2007);
-* :class:`GridNewtonKrylov` — Newton-Krylov on the full grid from a seeded droplet.
+* :class:`GridNewtonKrylov` — Newton-Krylov on the full grid from a seeded droplet;
+* :class:`DimerMethod` — min-mode following dimer / gentlest-ascent dynamics (Henkelman & Jónsson
+  1999; E & Zhou 2011) from a seeded droplet, rotation by Lanczos on the exact Hessian-vector product.
 """
 
 import toolkit as tk
@@ -14,6 +16,7 @@ from problems.density_field import (DensityField, FieldDynamics, Functional, Kac
                                     NucleationBarrier, Relaxation, SwiftHohenberg)
 
 from .barrier import GridNewtonKrylov, RadialNewtonKrylov, StringMethod, hessian_eigenvalues, newton_polish
+from .dimer import DimerMethod, lowest_mode
 from .finite_difference import ExplicitFD
 from .functional import SpectralOps
 from .solution import BarrierSolution, FieldSolution, RelaxationSolution
@@ -21,7 +24,8 @@ from .spectral import SemiImplicit
 from .tour import (kac_landau_field, kac_lattice_gas_field, onion_barrier, relaxation, swift_hohenberg_field,
                    tour_cases)
 
-__all__ = ["SemiImplicit", "ExplicitFD", "RadialNewtonKrylov", "GridNewtonKrylov", "newton_polish", "StringMethod", "hessian_eigenvalues", "SpectralOps", "FieldSolution", "RelaxationSolution",
+__all__ = ["SemiImplicit", "ExplicitFD", "RadialNewtonKrylov", "GridNewtonKrylov", "newton_polish", "StringMethod",
+           "DimerMethod", "lowest_mode", "hessian_eigenvalues", "SpectralOps", "FieldSolution", "RelaxationSolution",
            "BarrierSolution"]
 
 tk.register_family(tk.Family(

@@ -10,6 +10,8 @@
   long the path to the stable state), and the highest image climbs (force
   ``-g + 2 (g·τ) τ``) to the saddle, Newton-Krylov finishing if climbing is slow.
   Its eigenvalues come from Lanczos (``eigsh``) on the full grid Hessian-vector product.
+* :class:`~.dimer.DimerMethod` (in :mod:`.dimer`) follows the min mode from the seeded droplet
+  (dimer / gentlest-ascent dynamics) and uses the same index check (:func:`_saddle_solution`).
 
 A nucleation saddle has exactly one negative Hessian eigenvalue (Barros & Klein 2013,
 doi:10.1063/1.4827397). On a grid a droplet's translations are not exact zero modes: the
