@@ -27,9 +27,9 @@ import toolkit as tk
 from problems.molecule import FS, KB_EV, MolecularDynamics
 from toolkit import validate as v
 from toolkit.dispatch import dispatch
-from toolkit.kernels.neighbors import verlet_list
+from toolkit.kernels.neighbors import verlet_list_split
 
-from .kernels import image_split, kinetic_tensor, md_segment, rebuild
+from .kernels import kinetic_tensor, md_segment, rebuild
 from .trajectory import MDSolution
 
 __all__ = ["VelocityVerlet", "Langevin", "NoseHoover", "MDIntegrator"]
@@ -277,8 +277,8 @@ class MDIntegrator(tk.Integrator):
         self.frames = {k: list(np.array(val)) for k, val in state["frames"].items()}
         if self.pair is not None:
             self.x_ref = np.array(state["x_ref"], dtype=float)
-            self.starts, self.nbrs = verlet_list(self.x_ref, self.box, self.periodic, self.pair[2] + self.pair[3])
-            self.split = image_split(self.x_ref, self.box, self.periodic, self.starts, self.nbrs)
+            self.starts, self.nbrs, self.split = verlet_list_split(self.x_ref, self.box, self.periodic,
+                                                                   self.pair[2] + self.pair[3])
         if self.rng is not None:
             self.rng.bit_generator.state = state["rng"]
 

@@ -20,9 +20,9 @@ import toolkit as tk
 from problems.molecule import Molecule, PotentialEnergy
 from toolkit import validate as v
 from toolkit.dispatch import dispatch
-from toolkit.kernels.neighbors import verlet_list
+from toolkit.kernels.neighbors import verlet_list_split
 
-from .kernels import image_split, pair_forces
+from .kernels import pair_forces
 from .potential import Evaluator, Potential, PotentialEnergySolution, orthorhombic_box, potential_energy
 
 __all__ = ["LennardJones", "Morse", "PairEvaluator"]
@@ -46,7 +46,6 @@ class PairEvaluator(Evaluator):
     def compute(self, positions):
         kind, params, cutoff, _ = self.pair
         x = np.ascontiguousarray(positions, dtype=np.float64)
-        starts, nbrs = verlet_list(x, self.box, self.periodic, cutoff)
         f = np.empty_like(x)
         w = np.zeros((3, 3))
         # the kernel folds separations by at most one box: wrap first
@@ -54,7 +53,7 @@ class PairEvaluator(Evaluator):
         for a in range(3):
             if self.periodic[a]:
                 xw[:, a] %= self.box[a]
-        split = image_split(xw, self.box, self.periodic, starts, nbrs)
+        starts, nbrs, split = verlet_list_split(xw, self.box, self.periodic, cutoff)
         energy = pair_forces(xw, self.box, self.periodic, starts, nbrs, split, kind, params, f, w)
         return float(energy), f, w
 

@@ -49,14 +49,17 @@ def test_nve_lj_fluid_conserves_energy_without_drift():
                                                tdamp=0.2 * TAU)], ids=["Langevin", "NoseHoover"])
 def test_thermostats_sample_the_kinetic_energy_distribution(solver):
     fluid = lj_fluid(cells=3, density=0.8442, temperature=0.7, seed=1)
-    md = MolecularDynamics(fluid, LennardJones(cutoff=2.5), steps=8000, save_every=8000, thermo_every=10)
+    steps = 40000 if isinstance(solver, Langevin) else 8000   # Langevin: see the statistics below
+    md = MolecularDynamics(fluid, LennardJones(cutoff=2.5), steps=steps, save_every=steps, thermo_every=10)
     sol = tk.solve(md, solver, progress=False)
     assert sol.successful
     ke = sol.kinetic_energy[200:]
     kt = KB_EV * solver.temperature
     g = sol.degrees_of_freedom
-    # canonical K ~ Gamma(g/2, kT): mean g kT/2, variance g (kT)^2 / 2. ~60 correlation times
-    # sampled: mean within 3%, variance within 35% (sampling error of a second moment)
+    # canonical K ~ Gamma(g/2, kT): mean g kT/2, variance g (kT)^2 / 2. Over 8000 steps (~60
+    # correlation times) Langevin seeds 1-10 gave mean errors -2.7%..+3.1% (SD 1.6%); 40000 steps
+    # bring the SD of the mean to ~0.7%, so 3% is > 4 SD. Nose-Hoover keeps 8000 steps (its
+    # extended-energy check below is calibrated on that length). Mean within 3%, variance within 35%
     assert abs(ke.mean() / (0.5 * g * kt) - 1) < 0.03
     if isinstance(solver, Langevin):
         assert abs(ke.var() / (0.5 * g * kt ** 2) - 1) < 0.35

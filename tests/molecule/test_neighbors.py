@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.kernels.neighbors import (brute_force_pairs, cell_list, max_displacement, verlet_list,
-                                       wrap_positions)
+from toolkit.kernels.neighbors import (brute_force_pairs, cell_list, max_displacement, split_by_image,
+                                       verlet_list, verlet_list_split, wrap_positions)
 
 
 def _pairs(starts, nbrs):
@@ -38,6 +38,34 @@ def test_cell_list_matches_brute_force(n, lengths, flags, cutoff, seed, shift):
     fast = _pairs(*verlet_list(x, box, periodic, cutoff))
     slow = _pairs(*brute_force_pairs(x, box, periodic, cutoff))
     assert fast == slow == _numpy_pairs(x, box, periodic, cutoff)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 300), lengths=st.lists(st.floats(3.0, 12.0), min_size=3, max_size=3),
+       flags=st.lists(st.booleans(), min_size=3, max_size=3), cutoff=st.floats(0.3, 1.5),
+       seed=st.integers(0, 2**16), edge=st.booleans())
+def test_split_list_matches_brute_force_and_image_split(n, lengths, flags, cutoff, seed, edge):
+    """The MD loop's one-pass list: the same pairs as the reference, and the same rows (order
+    included) as ``verlet_list`` followed by ``split_by_image`` for positions inside the box;
+    coordinates exactly at ``L`` (a wrap that rounded up) still give a valid split."""
+    rng = np.random.default_rng(seed)
+    box = np.array(lengths)
+    periodic = np.array(flags, dtype=np.int64)
+    x = rng.uniform(0, 1, (n, 3)) * box
+    if edge:
+        x[: n // 3, 0] = box[0]
+    starts, nbrs, split = verlet_list_split(x, box, periodic, cutoff)
+    assert _pairs(starts, nbrs) == _pairs(*brute_force_pairs(x, box, periodic, cutoff)) \
+        == _numpy_pairs(x, box, periodic, cutoff)
+    ref_starts, ref_nbrs = verlet_list(x, box, periodic, cutoff)
+    ref_split = split_by_image(x, box, periodic, ref_starts, ref_nbrs)
+    assert np.array_equal(starts, ref_starts)
+    for i in range(n):   # same partition (same image | crossing) for every particle
+        assert set(nbrs[starts[i]:split[i]].tolist()) == set(ref_nbrs[starts[i]:ref_split[i]].tolist())
+        assert set(nbrs[split[i]:starts[i + 1]].tolist()) == \
+            set(ref_nbrs[ref_split[i]:starts[i + 1]].tolist())
+    if not edge:
+        assert np.array_equal(nbrs, ref_nbrs) and np.array_equal(split, ref_split)
 
 
 def test_cell_list_bins_every_particle_once():
