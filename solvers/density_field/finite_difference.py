@@ -22,7 +22,8 @@ from toolkit.dispatch import dispatch
 from problems.density_field import FieldDynamics, KacStep, Relaxation
 
 from .kernels import apply_local
-from .solution import FieldSolution, RelaxationSolution
+from .integrator import FieldIntegrator
+from .solution import RelaxationSolution
 
 __all__ = ["ExplicitFD", "FDOps", "FDIntegrator"]
 
@@ -103,7 +104,7 @@ class FDOps:
 _STATUS = {1: "a non-finite density appeared", 2: "a density left the functional's domain (0 < phi < 1)"}
 
 
-class FDIntegrator(tk.Integrator):
+class FDIntegrator(FieldIntegrator):
     """Steps :class:`FieldDynamics` with :class:`ExplicitFD`."""
 
     def __init__(self, problem, solver):
@@ -112,10 +113,11 @@ class FDIntegrator(tk.Integrator):
         self.rng = np.random.default_rng(solver.seed)
         self.noise_amp = np.sqrt(2 * problem.temperature * problem.mobility * problem.dt / self.ops.dV) \
             if problem.noise else 0.0
-        self.phi = problem.field.initial.copy()
-        self.mu, _ = self.ops.mu(self.phi)
-        self.frames, self.frame_steps = [self.phi.copy()], [0]
-        self.energies = [self.ops.free_energy(self.phi)]
+        self._start(problem.field.initial.copy())
+
+    def _set_phi(self, phi):
+        self.phi = phi
+        self.mu, _ = self.ops.mu(phi)
 
     def _advance(self, n):
         p = self.problem
@@ -140,22 +142,6 @@ class FDIntegrator(tk.Integrator):
                 self.frame_steps.append(step)
                 self.energies.append(self.ops.free_energy(self.phi))
         return n
-
-    def _state(self):
-        return {"phi": self.phi, "rng": self.rng.bit_generator.state, "frames": np.array(self.frames),
-                "frame_steps": np.array(self.frame_steps, dtype=np.int64), "energies": np.array(self.energies)}
-
-    def _load_state(self, state):
-        self.phi = np.array(state["phi"], dtype=np.float64)
-        self.mu, _ = self.ops.mu(self.phi)
-        self.rng.bit_generator.state = state["rng"]
-        self.frames = list(np.array(state["frames"]))
-        self.frame_steps = [int(s) for s in np.array(state["frame_steps"])]
-        self.energies = [float(e) for e in np.array(state["energies"])]
-
-    def solution(self):
-        return FieldSolution(**self._common(), times=np.array(self.frame_steps) * self.problem.dt,
-                             phi=np.array(self.frames), free_energy=np.array(self.energies))
 
 
 @dispatch

@@ -21,7 +21,8 @@ from toolkit.dispatch import dispatch
 from problems.density_field import FieldDynamics, Relaxation
 
 from .functional import SpectralOps
-from .solution import FieldSolution, RelaxationSolution
+from .integrator import FieldIntegrator
+from .solution import RelaxationSolution
 
 __all__ = ["SemiImplicit", "SpectralIntegrator", "mobility_symbol"]
 
@@ -96,7 +97,7 @@ class _Stepper:
 _STATUS = {1: "a non-finite density appeared", 2: "a density left the functional's domain (0 < phi < 1)"}
 
 
-class SpectralIntegrator(tk.Integrator):
+class SpectralIntegrator(FieldIntegrator):
     """Steps :class:`FieldDynamics` with :class:`SemiImplicit` (state: phi, RNG, frames)."""
 
     def __init__(self, problem: FieldDynamics, solver: SemiImplicit):
@@ -109,10 +110,7 @@ class SpectralIntegrator(tk.Integrator):
             if problem.noise else 0.0
         self.noise_k = self.ops.k if problem.dynamics == "B" else None
         self.rng = np.random.default_rng(solver.seed)
-        self._set_phi(field.initial.copy())
-        self.frames = [self.phi.copy()]
-        self.frame_steps = [0]
-        self.energies = [self.ops.free_energy(self.phi)]
+        self._start(field.initial.copy())
 
     def _set_phi(self, phi):
         self.phi = phi
@@ -140,22 +138,6 @@ class SpectralIntegrator(tk.Integrator):
                 self.frame_steps.append(step)
                 self.energies.append(self.ops.free_energy(self.phi))
         return n
-
-    def _state(self):
-        return {"phi": self.phi, "rng": self.rng.bit_generator.state, "frames": np.array(self.frames),
-                "frame_steps": np.array(self.frame_steps, dtype=np.int64),
-                "energies": np.array(self.energies)}
-
-    def _load_state(self, state):
-        self._set_phi(np.array(state["phi"], dtype=np.float64))
-        self.rng.bit_generator.state = state["rng"]
-        self.frames = list(np.array(state["frames"]))
-        self.frame_steps = [int(s) for s in np.array(state["frame_steps"])]
-        self.energies = [float(e) for e in np.array(state["energies"])]
-
-    def solution(self):
-        return FieldSolution(**self._common(), times=np.array(self.frame_steps) * self.problem.dt,
-                             phi=np.array(self.frames), free_energy=np.array(self.energies))
 
 
 @dispatch
