@@ -5,6 +5,8 @@ a periodic 128³ box on one core (targets 150 and 45 MLUPS), the same on all cor
 storage, TRT and MRT; plus the memory held (two population arrays, A–B pattern). Each figure
 is the median of several timed repeats after a warm-up step (compilation excluded). The
 load average is printed with the numbers: on a shared machine they are lower bounds.
+The periodic BGK float64 rows run the unrolled kernels of ``solvers/lattice_boltzmann/fastpath.py``;
+the others run the generic row kernel.
 
     python benchmarks/lbm.py            # full sizes
     python benchmarks/lbm.py --quick    # tiny sizes (< 20 s), used by the smoke test
