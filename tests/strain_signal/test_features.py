@@ -68,7 +68,11 @@ def test_parallel_twin_agrees_and_noise_scale():
     f = WindowFeatures()
     serial = window_features(x, ends, 500, f, 0.0, 3.0)
     parallel = window_features(x, ends, 500, f, 0.0, 3.0, parallel=True)
-    np.testing.assert_array_equal(serial, parallel)
+    # order statistics and counts are exact; the band filters' sums are compiled separately in the two
+    # twins (fastmath reassociation may vectorise them differently): they agree to round-off (seen 1e-15)
+    exact = [i for i, name in enumerate(f.names()) if name[0] in "qep"]
+    np.testing.assert_array_equal(serial[:, exact], parallel[:, exact])
+    np.testing.assert_allclose(serial, parallel, rtol=1e-12, atol=0)
     center, scale = noise_scale(x)
     assert center == np.median(x) and scale > 0
     np.testing.assert_array_equal(feature_matrix(x, ends, 500, f), window_features(x, ends, 500, f, center, scale))
