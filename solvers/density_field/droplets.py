@@ -19,7 +19,7 @@ from problems.density_field import DensityField, KacStep
 from .functional import SpectralOps
 from .spectral import _Stepper, mobility_symbol
 
-__all__ = ["bcc_lattice_constant", "bcc_droplet_seed", "edge_state"]
+__all__ = ["bcc_lattice_constant", "bcc_droplet_seed", "edge_state", "bcc_peak_fraction", "bcc_saddle"]
 
 
 def bcc_lattice_constant(interaction: KacStep) -> float:
@@ -27,13 +27,17 @@ def bcc_lattice_constant(interaction: KacStep) -> float:
     return 2 * np.pi * np.sqrt(2) / interaction.hat_min(3)[0]
 
 
-def bcc_droplet_seed(shape, length, a: float, radius: float, width: float = 0.5) -> np.ndarray:
-    """Σ_<110> cos(G·x) (six cosine pairs) under a tanh envelope of ``radius`` at the box centre."""
+def bcc_droplet_seed(shape, length, a: float, radius: float, width: float = 0.5, offset=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """Σ_<110> cos(G·x) (six cosine pairs) under a tanh envelope of ``radius`` at the box centre.
+
+    The envelope is centred on a lattice site near the box centre, shifted by ``offset`` (in
+    units of ``a``): ``(0.5, 0, 0)`` centres it on an octahedral interstitial, for instance.
+    """
     xs = [np.arange(n) * L / n for n, L in zip(shape, length)]
     X, Y, Z = np.meshgrid(*xs, indexing="ij")
     q = 2 * np.pi / a
     wave = sum(np.cos(q * (s * u + w)) for u, w in ((X, Y), (Y, Z), (Z, X)) for s in (1, -1))
-    centre = [a * np.floor(L / a / 2) for L in length]        # a lattice site near the centre
+    centre = [a * np.floor(L / a / 2) + a * o for L, o in zip(length, offset)]   # lattice site (+ offset)
     r = np.sqrt(sum((c - x0) ** 2 for c, x0 in zip((X, Y, Z), centre)))
     return wave * 0.5 * (1 - np.tanh((r - radius) / width))
 
@@ -77,3 +81,57 @@ def edge_state(field: DensityField, metastable: float, seed: np.ndarray, *, step
             lo = mid
     _, (res, phi) = flow(hi, keep=True)
     return phi, ops.free_energy(phi) - F_meta, res, hi
+
+
+def bcc_peak_fraction(phi: np.ndarray, length, a: float, metastable: float = 0.0) -> tuple[float, float]:
+    """How bcc-like a droplet is, from its Fourier power |φ_k|² (3D).
+
+    Returns ``(shell, star)``: ``shell`` is the fraction of the power of ``phi - metastable``
+    (k ≠ 0) within 15 % of the bcc <110> shell |k| = 2π√2/a, and ``star`` the fraction of that
+    shell's power that lies in the twelve <110> peaks (the grid modes nearest to them and their
+    first neighbours). A bcc-like droplet has ``star`` well above the value for a spherically
+    symmetric (onion) droplet of the same radius, whose shell power is spread evenly over angles.
+    """
+    shape = phi.shape
+    P = np.abs(np.fft.fftn(phi - metastable)) ** 2
+    ks = [np.fft.fftfreq(n, d=L / n) * 2 * np.pi for n, L in zip(shape, length)]
+    K = np.meshgrid(*ks, indexing="ij")
+    kk = np.sqrt(sum(k ** 2 for k in K))
+    kstar = 2 * np.pi * np.sqrt(2) / a
+    P[(0,) * len(shape)] = 0.0
+    shell = np.abs(kk - kstar) < 0.15 * kstar
+    q = 2 * np.pi / a
+    near = np.zeros(shape, dtype=bool)
+    dk = max(2 * np.pi / L for L in length) * 1.01
+    for i, j in ((0, 1), (1, 2), (2, 0)):
+        for s1 in (1, -1):
+            for s2 in (1, -1):
+                G = [0.0, 0.0, 0.0]
+                G[i], G[j] = s1 * q, s2 * q
+                near |= np.sqrt(sum((k - g) ** 2 for k, g in zip(K, G))) <= dk
+    total = P.sum()
+    return float(P[shell].sum() / total), float(P[shell & near].sum() / P[shell].sum())
+
+
+def bcc_saddle(field: DensityField, metastable: float, a: float, *, radius: float = 2.0, offset=(0.0, 0.0, 0.0),
+               steps: int = 800, dt: float = 2.0, bisections: int = 10, dimer=None):
+    """A bcc-like nucleation saddle: edge state of a <110> droplet seed, then the dimer method.
+
+    The edge state (:func:`edge_state`) is refined by :class:`~.dimer.DimerMethod` (min-mode
+    following on the exact Hessian-vector product; default ``dt=1, max_step=0.05,
+    rotation_steps=4, tol=1e-7, max_iters=4000``), whose result is index-checked: its
+    ``retcode`` is Success only for a critical point with exactly one negative Hessian
+    eigenvalue. Returns ``(edge, solution)``; ``(None, None)`` when no seed amplitude grows.
+    """
+    import toolkit as tk
+    from problems.density_field import NucleationBarrier
+
+    from .dimer import DimerMethod
+
+    seed = bcc_droplet_seed(field.shape, field.length, a, radius, offset=offset)
+    edge = edge_state(field, metastable, seed, steps=steps, dt=dt, bisections=bisections)
+    if edge is None:
+        return None, None
+    dimer = dimer or DimerMethod(dt=1.0, max_step=0.05, rotation_steps=4, tol=1e-7, max_iters=4000)
+    problem = NucleationBarrier(field=tk.remake(field, initial=edge[0]), metastable=metastable)
+    return edge, tk.solve(problem, dimer)
