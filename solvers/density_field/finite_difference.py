@@ -136,11 +136,7 @@ class FDIntegrator(FieldIntegrator):
                 self.message = _STATUS[status or 1]
                 return j
             self.phi, self.mu = new, new_mu
-            step = self.step_index + j + 1
-            if step % p.save_every == 0 or step == p.steps:
-                self.frames.append(self.phi.copy())
-                self.frame_steps.append(step)
-                self.energies.append(self.ops.free_energy(self.phi))
+            self._save_frame(self.step_index + j + 1)
         return n
 
 

@@ -26,6 +26,13 @@ class FieldIntegrator(tk.Integrator):
         self.frames, self.frame_steps = [self.phi.copy()], [0]
         self.energies = [self.ops.free_energy(self.phi)]
 
+    def _save_frame(self, step: int) -> None:
+        """Keep phi and F[phi] at every ``save_every``-th step and at the last one."""
+        if step % self.problem.save_every == 0 or step == self.problem.steps:
+            self.frames.append(self.phi.copy())
+            self.frame_steps.append(step)
+            self.energies.append(self.ops.free_energy(self.phi))
+
     def _state(self):
         return {"phi": self.phi, "rng": self.rng.bit_generator.state, "frames": np.array(self.frames),
                 "frame_steps": np.array(self.frame_steps, dtype=np.int64), "energies": np.array(self.energies)}

@@ -125,18 +125,13 @@ class SpectralIntegrator(FieldIntegrator):
         return xi
 
     def _advance(self, n):
-        p = self.problem
         for j in range(n):
             new, dnew, status = self.stepper.step(self.phi, self.dfdphi, self._noise())
             if status:
                 self.message = _STATUS[status]
                 return j
             self.phi, self.dfdphi = new, dnew
-            step = self.step_index + j + 1
-            if step % p.save_every == 0 or step == p.steps:
-                self.frames.append(self.phi.copy())
-                self.frame_steps.append(step)
-                self.energies.append(self.ops.free_energy(self.phi))
+            self._save_frame(self.step_index + j + 1)
         return n
 
 
