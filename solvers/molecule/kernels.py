@@ -36,6 +36,16 @@ _FM = set(FASTMATH)
 
 
 @njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy", inline="always")
+def _nearest_image(d, half, length):
+    """The minimum-image component of a displacement ``d`` along an axis of ``length`` (|d| < 1.5 length)."""
+    if d > half:
+        return d - length
+    if d < -half:
+        return d + length
+    return d
+
+
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy", inline="always")
 def _pair(kind, r2, p0, p1, p2, p3):
     """``(u(r) - shift, -u'(r)/r)`` of pair potential ``kind`` at squared distance ``r2``."""
     if kind == 0:   # LJ: p0 = 4 eps, p1 = sigma^2, p3 = shift
@@ -72,18 +82,9 @@ def _lj_run(x, nbrs, lo, hi, xi0, xi1, xi2, p0, p1, p3, rc2, f, acc, image, half
             t0 = d0
             t1 = d1
             t2 = d2
-            if d0 > half[0]:
-                d0 -= length[0]
-            elif d0 < -half[0]:
-                d0 += length[0]
-            if d1 > half[1]:
-                d1 -= length[1]
-            elif d1 < -half[1]:
-                d1 += length[1]
-            if d2 > half[2]:
-                d2 -= length[2]
-            elif d2 < -half[2]:
-                d2 += length[2]
+            d0 = _nearest_image(d0, half[0], length[0])
+            d1 = _nearest_image(d1, half[1], length[1])
+            d2 = _nearest_image(d2, half[2], length[2])
         r2 = d0 * d0 + d1 * d1 + d2 * d2
         ir2 = 1.0 / r2
         s2 = p1 * ir2
@@ -224,18 +225,9 @@ def pair_forces(x, box, periodic, starts, nbrs, split, kind, params, f, virial):
                 d1 = xi1 - x[j, 1]
                 d2 = xi2 - x[j, 2]
                 if image:
-                    if d0 > half[0]:
-                        d0 -= length[0]
-                    elif d0 < -half[0]:
-                        d0 += length[0]
-                    if d1 > half[1]:
-                        d1 -= length[1]
-                    elif d1 < -half[1]:
-                        d1 += length[1]
-                    if d2 > half[2]:
-                        d2 -= length[2]
-                    elif d2 < -half[2]:
-                        d2 += length[2]
+                    d0 = _nearest_image(d0, half[0], length[0])
+                    d1 = _nearest_image(d1, half[1], length[1])
+                    d2 = _nearest_image(d2, half[2], length[2])
                 r2 = d0 * d0 + d1 * d1 + d2 * d2
                 if r2 < rc2:
                     if kind == 0:
