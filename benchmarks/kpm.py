@@ -5,7 +5,13 @@
 2. Linear scaling: wall time of the moment sweep from 10^4 to ``--max-sites`` sites (default
    10^7), fitted exponent of time vs N (target 1.00 +- 0.05); memory O(N S).
 3. SpMV throughput: bytes the fused Chebyshev step must move per sweep / time, as a fraction of
-   the machine's measured memory bandwidth (a STREAM-like triad in numba).
+   the machine's measured memory bandwidth (a STREAM-like triad in numba), for the step the solver
+   runs (diagonal pieces on a lattice: no matrix read, no padding) and for the CSR step.
+
+Each line says which step ran: ``pieces`` (constant-coefficient diagonal pieces,
+``toolkit.kernels.sparse.cheb_step_pieces``) or ``csr`` (padded block), and whether temporal
+blocking (two Chebyshev steps per pass over memory, ``cheb_two_steps_pieces``) was on. The moment
+sweep is also timed with each variant, interleaved.
 
 Medians of several repeats; the load average is printed with the numbers (the machine may be
 shared). ``--quick``: tiny sizes, a smoke test (< 20 s).
@@ -26,7 +32,6 @@ import toolkit as tk  # noqa: E402
 from problems.tight_binding import lattice_problem  # noqa: E402
 from solvers.tight_binding import KPM, RandomVectors  # noqa: E402
 from solvers.tight_binding import chebyshev as cb  # noqa: E402
-from toolkit.kernels.sparse import as_csr_arrays, block_width, cheb_step  # noqa: E402
 
 
 def median_time(fn, repeats):
@@ -78,10 +83,12 @@ def scaling_benchmark(sizes, order, count, repeats):
         R = np.random.default_rng(0).choice([-1.0, 1.0], size=(H.shape[0], count))
         wall, _ = median_time(lambda: cb.moment_sweep(ops, R, order), repeats)
         t = median_time.cpu          # CPU time: robust to other users of a shared machine
-        # the caller's block, its padded copy (block_width columns, the sweep's workspace) and P
-        work = R.nbytes + 2 * R.itemsize * H.shape[0] * block_width(count)
+        # the caller's block, its (padded) copy (the sweep's workspace) and P
+        work = R.nbytes + 2 * R.itemsize * H.shape[0] * ops.width(count)
         rows.append((H.shape[0], t, work + H.data.nbytes * 2 + H.indptr.nbytes))
-        print(f"  N = {H.shape[0]:>10,d}  moments {order:4d}  S = {count}  CPU {t:8.4f} s  wall {wall:8.4f} s  "
+        kind = "pieces" if ops.pieces is not None else "csr"
+        print(f"  N = {H.shape[0]:>10,d}  moments {order:4d}  S = {count}  step {kind:6s}  "
+              f"CPU {t:8.4f} s  wall {wall:8.4f} s  "
               f"({t / H.shape[0] / (order // 2) / count * 1e9:6.2f} ns per site-step-vector)  "
               f"working set {rows[-1][2] / 1e6:8.1f} MB", flush=True)
     N = np.array([r[0] for r in rows], float)
@@ -90,23 +97,66 @@ def scaling_benchmark(sizes, order, count, repeats):
     return rows, float(slope)
 
 
-def spmv_fraction(L, count, repeats, bw):
+def spmv_fraction(L, count, repeats, bw, pieces):
+    """Time one fused Chebyshev step on the L x L lattice (``pieces``: True, False as in ``_Ops``);
+    returns (seconds, bytes moved per second, fraction of ``bw``, columns run, step name)."""
     problem = lattice_problem("square", L, mu=0.0, local=False)
-    ip, ix, data = as_csr_arrays(problem.matrix)
+    ops = cb._Ops(problem.matrix, 4.1, 0.0, False, pieces=pieces, two_steps=False)
     n = problem.size
-    width = block_width(count)               # the sweeps pad the block to this many columns
+    width = ops.width(count)                 # CSR pads the block to this many columns; pieces do not
     X = np.zeros((n, width))
     P = np.zeros((n, width))
     X[:, :count] = np.random.default_rng(0).normal(size=(n, count))
     P[:, :count] = np.random.default_rng(1).normal(size=(n, count))
     nn, nx = np.zeros(width), np.zeros(width)
-    cheb_step(ip, ix, data, X, P, 0.5, 0.0, nn, nx)
-    t, _ = median_time(lambda: cheb_step(ip, ix, data, X, P, 0.5, 0.0, nn, nx), repeats)
-    # minimal traffic: matrix once (indices + data + indptr), X read once, P read and written
-    # (counted for the padded block: the bytes that really move)
-    moved = ix.nbytes + data.nbytes + ip.nbytes + X.nbytes + 2 * P.nbytes
-    spmv_fraction.width = width
-    return t, moved / t, moved / t / bw
+    ops.step(X, P, nn, nx)
+    t, _ = median_time(lambda: ops.step(X, P, nn, nx), repeats)
+    # minimal traffic: X read once, P read and written (the columns really run), plus the matrix
+    # once: CSR indices + data + indptr, or the pieces' tables (no per-entry data)
+    matrix = sum(a.nbytes for a in ops._matrix)
+    moved = matrix + X.nbytes + 2 * P.nbytes
+    return t, moved / t, moved / t / bw, width, "pieces" if ops.pieces is not None else "csr"
+
+
+def two_step_fraction(L, count, repeats, bw):
+    """Time one call of the two-step (temporal blocking) kernel on the L x L lattice: (seconds per
+    step, bytes moved per second, fraction of ``bw``). It moves X and P in and out once for two
+    steps (4 block passes instead of 6), plus the pieces' tables."""
+    problem = lattice_problem("square", L, mu=0.0, local=False)
+    ops = cb._Ops(problem.matrix, 4.1, 0.0, False, pieces=True, two_steps=True)
+    n = problem.size
+    X = np.random.default_rng(0).normal(size=(n, count))
+    P = np.random.default_rng(1).normal(size=(n, count))
+    dots = [np.zeros(count) for _ in range(4)]
+    ops.two_steps(X, P, *dots)
+    t, _ = median_time(lambda: ops.two_steps(X, P, *dots), repeats)
+    moved = sum(a.nbytes for a in ops._matrix) + 4 * X.nbytes
+    return t / 2, moved / t, moved / t / bw
+
+
+def sweep_variants(L, order, count, rounds):
+    """Moment sweep of the L x L lattice with each step variant, interleaved round by round (so a
+    shared machine's load hits them alike): medians of the wall and CPU times."""
+    problem = lattice_problem("square", L, mu=0.0, local=False)
+    H = problem.matrix
+    a, b = cb.scale_from_bounds(*cb.lanczos_bounds(H))
+    variants = {"pieces, temporal blocking on (2 steps per pass)": cb._Ops(H, a, b, False, two_steps=True),
+                "pieces, temporal blocking off": cb._Ops(H, a, b, False, two_steps=False),
+                "csr (padded), temporal blocking off": cb._Ops(H, a, b, False, pieces=False)}
+    R = np.random.default_rng(0).choice([-1.0, 1.0], size=(H.shape[0], count))
+    ref = None
+    times = {k: ([], []) for k in variants}
+    for ops in variants.values():
+        cb.moment_sweep(ops, R, 8)                           # compile outside the timing
+    for _ in range(rounds):
+        for name, ops in variants.items():
+            t, c = time.perf_counter(), time.process_time()
+            mu = cb.moment_sweep(ops, R, order)
+            times[name][0].append(time.perf_counter() - t)
+            times[name][1].append(time.process_time() - c)
+            ref = mu if ref is None else ref
+            assert np.allclose(mu, ref, rtol=0, atol=1e-9 * H.shape[0]), name
+    return {k: (float(np.median(w)), float(np.median(c))) for k, (w, c) in times.items()}
 
 
 def main(argv=None):
@@ -127,8 +177,14 @@ def main(argv=None):
     t, times, st = dos_benchmark(L, order, count, repeats)
     print(f"DOS {L}x{L} square ({L * L:,d} sites), {order} moments, {count} vectors, one core: median {t:.3f} s wall, "
           f"{median_time.cpu:.3f} s CPU "
-          f"(target <= 1.0 s at 512x512; repeats {[round(x, 3) for x in times]}; bounds {st['bounds_time']:.3f} s, "
+          f"(target <= 1.0 s at 512x512; repeats {[round(x, 3) for x in times]}; step {st['step']}, temporal "
+          f"blocking {st['two_steps']}; setup {st['setup_time']:.3f} s, bounds {st['bounds_time']:.3f} s, "
           f"moments {st['moments_time']:.3f} s)  load {os.getloadavg()[0]:.2f}")
+
+    rounds = 2 if quick else args.repeats
+    for name, (wall, cpu) in sweep_variants(L, order, count, rounds).items():
+        print(f"  moment sweep {L}x{L}, {order} moments, S = {count}, {name}: median {wall:.3f} s wall, "
+              f"{cpu:.3f} s CPU ({rounds} interleaved rounds)  load {os.getloadavg()[0]:.2f}")
 
     import numba
 
@@ -150,12 +206,20 @@ def main(argv=None):
           f"N = {rows[0][0]:,d} .. {rows[-1][0]:,d}; memory O(N S): working set / (N S) = "
           f"{rows[-1][2] / rows[-1][0] / count:.0f} bytes  load {os.getloadavg()[0]:.2f}")
 
-    t, rate, frac = spmv_fraction(128 if quick else 512, count, repeats * 4, bw)
-    moved_cpu = rate * t / max(median_time.cpu, 1e-9)
-    print(f"SpMV (fused Chebyshev step, S = {count} run as {spmv_fraction.width} columns): {t * 1e3:.2f} ms wall "
-          f"({median_time.cpu * 1e3:.2f} ms CPU), "
-          f"{rate / 1e9:.2f} GB/s moved = {100 * frac:.0f} % of measured bandwidth "
-          f"(by CPU time: {moved_cpu / 1e9:.2f} GB/s = {100 * moved_cpu / bandwidth.cpu:.0f} %)  "
+    for pieces in ("auto", False):
+        t, rate, frac, width, kind = spmv_fraction(128 if quick else 512, count, repeats * 4, bw, pieces)
+        moved_cpu = rate * t / max(median_time.cpu, 1e-9)
+        print(f"SpMV (fused Chebyshev step '{kind}', {'the solver default' if pieces == 'auto' else 'forced'}, "
+              f"S = {count} run as {width} columns, one step per pass, no temporal blocking): {t * 1e3:.2f} ms wall "
+              f"({median_time.cpu * 1e3:.2f} ms CPU), "
+              f"{rate / 1e9:.2f} GB/s moved = {100 * frac:.0f} % of measured bandwidth "
+              f"(by CPU time: {moved_cpu / 1e9:.2f} GB/s = {100 * moved_cpu / bandwidth.cpu:.0f} %)  "
+              f"load {os.getloadavg()[0]:.2f}")
+    t, rate, frac = two_step_fraction(128 if quick else 512, count, repeats * 4, bw)
+    cpu = median_time.cpu / 2
+    print(f"SpMV (two fused Chebyshev steps per pass on 'pieces', temporal blocking on, S = {count}): {t * 1e3:.2f} ms "
+          f"wall ({cpu * 1e3:.2f} ms CPU) per step, {rate / 1e9:.2f} GB/s moved = {100 * frac:.0f} % of measured "
+          f"bandwidth (by CPU time: {rate * t / cpu / 1e9:.2f} GB/s = {100 * rate * t / cpu / bandwidth.cpu:.0f} %)  "
           f"load {os.getloadavg()[0]:.2f}")
 
 

@@ -133,3 +133,177 @@ def test_moment_sweep_padding_does_not_change_moments(S, complex_, order, seed):
     for s in range(S):
         one = cb.moment_sweep(ops, R[:, s:s + 1], order)
         assert np.allclose(mu[s], one[0], rtol=1e-12, atol=1e-12 * np.abs(want).max())
+
+
+def _piecewise_diagonal_matrix(n, offsets, breaks, complex_, seed):
+    """A square matrix whose diagonals are piecewise constant (values from a small set, so
+    consecutive rows often repeat) plus a few random entries: long and short pieces, rows with
+    different numbers of entries, empty rows."""
+    rng = np.random.default_rng(seed)
+    rows, cols, vals = [], [], []
+    choices = np.array([-1.0, 0.5, 2.0]) + (1j * np.array([0.0, 1.0, -0.5]) if complex_ else 0)
+    for o in offsets:
+        cuts = np.sort(rng.integers(0, n, breaks))
+        level = rng.integers(0, 4, breaks + 1)          # level 3: the diagonal is absent there
+        for i in range(max(0, -o), min(n, n - o)):
+            lev = level[np.searchsorted(cuts, i, side="right")]
+            if lev < 3:
+                rows.append(i), cols.append(i + o), vals.append(choices[lev])
+    for _ in range(rng.integers(0, 4)):
+        rows.append(rng.integers(0, n)), cols.append(rng.integers(0, n)), vals.append(choices[0])
+    dtype = np.complex128 if complex_ else np.float64
+    return sp.csr_matrix((np.array(vals, dtype=dtype), (rows, cols)), shape=(n, n))
+
+
+_structured = st.one_of(
+    st.builds(lambda kind, L, periodic, onsite, complex_, seed: (
+        lattice_hamiltonian(kind, L, periodic=periodic, onsite=onsite).astype(
+            np.complex128 if complex_ else np.float64), complex_, seed),
+        st.sampled_from(["chain", "square", "honeycomb", "triangular", "kagome"]), st.integers(3, 9), st.booleans(),
+        st.sampled_from([0.0, 0.3]), st.booleans(), st.integers(0, 1000)),
+    st.builds(lambda n, offs, breaks, complex_, seed: (
+        _piecewise_diagonal_matrix(n, sorted(set(offs)), breaks, complex_, seed), complex_, seed),
+        st.integers(1, 60), st.lists(st.integers(-12, 12), min_size=0, max_size=7), st.integers(0, 5),
+        st.booleans(), st.integers(0, 1000)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(case=_structured, S=st.integers(1, 14), parallel=st.booleans(), max_rows=st.sampled_from([3, 128]))
+def test_cheb_step_pieces_matches_reference(case, S, parallel, max_rows):
+    """Diagonal pieces rebuild the matrix exactly, and the piece step equals the CSR reference."""
+    A, complex_, seed = case
+    ip, ix, data = ks.as_csr_arrays(A)
+    pcs = ks.diagonal_pieces(ip, ix, data, max_rows)
+    assert np.all(pcs.hi - pcs.lo <= max_rows) and np.all(pcs.hi > pcs.lo)
+    assert (abs(pcs.to_csr() - A)).sum() == 0                   # exact: same entries, same values
+    rng = np.random.default_rng(seed)
+    dtype = np.complex128 if complex_ else np.float64
+    X = rng.normal(size=(A.shape[0], S)).astype(dtype)
+    P = rng.normal(size=(A.shape[0], S)).astype(dtype)
+    want, wnn, wnx = ks.cheb_step_reference(ip, ix, data, X, P, 0.7, -0.3)
+    nn, nx = np.zeros(S), np.zeros(S, dtype=dtype)
+    kernel = ks.cheb_step_pieces_parallel if parallel else ks.cheb_step_pieces
+    kernel(pcs.lo, pcs.hi, pcs.ptr, pcs.offsets, pcs.values, X, P, 0.7, -0.3, nn, nx)
+    scale = 1 + np.abs(want).max()
+    # the same sums in another order: rounding only (1e-12 relative, as the CSR kernels)
+    assert np.allclose(P, want, atol=1e-12 * scale)
+    assert np.allclose(nn, wnn, rtol=1e-12, atol=1e-12 * scale**2)
+    assert np.allclose(nx, wnx, rtol=1e-12, atol=1e-12 * scale**2)
+
+
+@settings(max_examples=6, deadline=None)
+@given(kind=st.sampled_from(["chain", "square", "honeycomb", "kagome"]), S=st.integers(1, 14), complex_=st.booleans(),
+       seed=st.integers(0, 1000))
+def test_moment_sweep_on_pieces_equals_csr_sweep(kind, S, complex_, seed):
+    """The moments of a lattice are the same (to rounding) on diagonal pieces (unpadded) and on CSR (padded)."""
+    H = lattice_hamiltonian(kind, 40 if kind == "chain" else 8, hoppings=(1.0, 0.3))
+    if complex_:
+        H = H.astype(np.complex128)
+    a, b = cb.scale_from_bounds(*cb.gershgorin_bounds(H))
+    on, off = cb._Ops(H, a, b, False, pieces=True), cb._Ops(H, a, b, False, pieces=False)
+    assert on.pieces is not None and off.pieces is None
+    assert on.width(S) == S and off.width(S) == ks.block_width(S)
+    rng = np.random.default_rng(seed)
+    R = rng.choice([-1.0, 1.0], size=(H.shape[0], S)).astype(H.dtype)
+    R_in = R.copy()
+    mu_on, mu_off = cb.moment_sweep(on, R, 64), cb.moment_sweep(off, R, 64)
+    assert np.array_equal(R, R_in)
+    # |mu_n| <= <r|r> = N; 64 recursion steps of rounding stay far below 1e-11 of that
+    assert np.allclose(mu_on, mu_off, rtol=0, atol=1e-11 * H.shape[0])
+
+
+def test_ops_picks_pieces_for_lattices_and_csr_for_unstructured_matrices():
+    H = lattice_hamiltonian("square", 40)                   # 3 pieces per lattice row: 13 rows each
+    a, b = cb.scale_from_bounds(*cb.gershgorin_bounds(H))
+    assert cb._Ops(H, a, b, False).pieces.mean_rows > cb.PIECES_MIN_ROWS
+    A = _random_hermitian(60, 0.2, False, 5)
+    a, b = cb.scale_from_bounds(*cb.gershgorin_bounds(A))
+    assert cb._Ops(A, a, b, False).pieces is None
+    assert cb._Ops(A, a, b, False, pieces=True).pieces.mean_rows < cb.PIECES_MIN_ROWS
+
+
+@settings(max_examples=10, deadline=None)
+@given(kind=st.sampled_from(["chain", "square", "honeycomb", "kagome"]), complex_=st.booleans(),
+       seed=st.integers(0, 1000), onsite=st.sampled_from([0.0, 0.7]))
+def test_lanczos_on_pieces_equals_csr_lanczos(kind, complex_, seed, onsite):
+    """The same Lanczos recursion with the product on diagonal pieces: the same bounds (to rounding)."""
+    H = lattice_hamiltonian(kind, 30 if kind == "chain" else 6, hoppings=(1.0, 0.4), onsite=onsite)
+    if complex_:
+        H = H.astype(np.complex128)
+    pcs = ks.diagonal_pieces(*ks.as_csr_arrays(H))
+    ev = np.linalg.eigvalsh(H.toarray())
+    # 5 steps, before any Ritz value converges: the two agree to rounding (|H| <= 7, 1e-10 is generous).
+    # 40 steps on these 36-108 site lattices: converged Ritz values make finite-precision Lanczos
+    # lose orthogonality (Paige, IMA J. Appl. Math. 18, 341 (1976)), and two roundings of the same
+    # recursion then agree only to about sqrt(eps) |H| (1.7e-9 seen on kagome): compare at 1e-6.
+    for steps, tol in ((5, 1e-10), (40, 1e-6)):
+        want = cb.lanczos_bounds(H, steps, seed)
+        got = cb.lanczos_bounds(H, steps, seed, pieces=pcs)
+        assert np.allclose(got, want, rtol=0, atol=tol)
+    assert got[0] <= ev[0] + 1e-9 and got[1] >= ev[-1] - 1e-9       # 40 steps enclose the spectrum
+
+
+@settings(max_examples=6, deadline=None)
+@given(kind=st.sampled_from(["square", "honeycomb", "kagome"]), S=st.integers(1, 14), complex_=st.booleans(),
+       seed=st.integers(0, 1000))
+def test_density_sweeps_on_pieces_equal_csr_sweeps(kind, S, complex_, seed):
+    """Direct and gradient density-matrix sweeps give the same pattern sums on pieces and on CSR."""
+    H = lattice_hamiltonian(kind, 8, onsite=0.2)
+    if complex_:
+        H = H.astype(np.complex128)
+    a, b = cb.scale_from_bounds(*cb.gershgorin_bounds(H))
+    pattern = (H + sp.identity(H.shape[0])).tocoo()
+    rows, cols = pattern.row.astype(np.int64), pattern.col.astype(np.int64)
+    coef = cb.fermi_coefficients(48, a, b, 0.3, 0.2)
+    rng = np.random.default_rng(seed)
+    R = rng.choice([-1.0, 1.0], size=(H.shape[0], S)).astype(H.dtype)
+    for sweep in (cb.direct_sweep, cb.gradient_sweep):
+        outs = []
+        for pieces in (True, False):
+            out = np.zeros(len(rows), dtype=H.dtype)
+            sweep(cb._Ops(H, a, b, False, pieces=pieces), R.copy(), coef, rows, cols, 0.5, out)
+            outs.append(out)
+        # |rho_ij| <= S (unit-modulus vectors, |f| <= 1); 48 steps of rounding: 1e-11 S is generous
+        assert np.allclose(outs[0], outs[1], rtol=0, atol=1e-11 * S)
+
+
+@settings(max_examples=20, deadline=None)
+@given(case=_structured, S=st.integers(1, 14), near=st.sampled_from([1, 3, 8, 1024]))
+def test_two_steps_per_pass_equal_two_single_steps(case, S, near):
+    """Temporal blocking on pieces: the same two Chebyshev steps and dot products, any mix of
+    near and deferred (far) diagonals."""
+    A, complex_, seed = case
+    pcs = ks.diagonal_pieces(*ks.as_csr_arrays(A), 5)
+    plan = ks.two_step_plan(pcs, near)
+    rng = np.random.default_rng(seed)
+    dtype = np.complex128 if complex_ else np.float64
+    X = rng.normal(size=(A.shape[0], S)).astype(dtype)
+    P = rng.normal(size=(A.shape[0], S)).astype(dtype)
+    M = (pcs.lo, pcs.hi, pcs.ptr, pcs.offsets, pcs.values)
+    csr = ks.as_csr_arrays(A)
+    P1, nn1, nx1 = ks.cheb_step_reference(*csr, X, P, 0.7, -0.3)
+    X1, nn2, nx2 = ks.cheb_step_reference(*csr, P1, X, 0.7, -0.3)
+    want = [nn1, nx1, nn2, nx2]
+    got = [np.zeros(S), np.zeros(S, dtype=dtype), np.zeros(S), np.zeros(S, dtype=dtype)]
+    ks.cheb_two_steps_pieces(*M, plan.deferred, plan.bw, X, P, 0.7, -0.3, *got)
+    scale = 1 + np.abs(X1).max() + np.abs(P1).max()
+    # two reference steps; the kernel does the same sums in another order: rounding only
+    assert np.allclose(X, X1, rtol=0, atol=1e-12 * scale) and np.allclose(P, P1, rtol=0, atol=1e-12 * scale)
+    for g, w in zip(got, want):
+        assert np.allclose(g, w, rtol=1e-12, atol=1e-12 * scale**2)
+
+
+@settings(max_examples=4, deadline=None)
+@given(order=st.integers(2, 41), S=st.integers(1, 14), complex_=st.booleans())
+def test_moment_sweep_two_steps_per_pass_equals_one(order, S, complex_):
+    """Moments with temporal blocking equal the one-step-per-pass moments (every order parity)."""
+    H = lattice_hamiltonian("square", 48)                  # the wrap (offset 2256) is far: 2 x 48 rows deferred
+    if complex_:
+        H = H.astype(np.complex128)
+    a, b = cb.scale_from_bounds(*cb.gershgorin_bounds(H))
+    blocked = cb._Ops(H, a, b, False, pieces=True, two_steps=True)
+    assert blocked.plan is not None and blocked.plan.bw == 48 and blocked.plan.deferred_rows == 96
+    R = np.random.default_rng(order).choice([-1.0, 1.0], size=(H.shape[0], S)).astype(H.dtype)
+    got = cb.moment_sweep(blocked, R, order)
+    want = cb.moment_sweep(cb._Ops(H, a, b, False, pieces=True), R, order)
+    assert np.allclose(got, want, rtol=0, atol=1e-11 * H.shape[0])     # |mu_n| <= N
