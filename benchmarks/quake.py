@@ -8,10 +8,17 @@
    the converting process, for two file sizes (bounded memory: the peak must not grow with the
    file). Target: at most 1 GB.
 
+3. ``--seeds N``: instead of 1-2, the spread of the prediction result over synthetic-experiment
+   seeds (``synthetic_prediction`` at 1 MHz, ~27 cycles, 20,000-sample windows, 5 held-out
+   cycles): RandomForest R^2, MAE, the shuffled-label control, and the variance's rank among
+   the features, per seed and as min/median/max. The acceptance test runs one seed; this shows
+   where it sits.
+
 Prints medians of several repeats and the load average (the machine may be shared).
 
     python benchmarks/quake.py            # full size (needs ~4 GB of disk in --dir)
     python benchmarks/quake.py --quick    # tiny sizes, < 20 s
+    python benchmarks/quake.py --seeds 10 # prediction spread over seeds 0-9 (~10 s per seed)
 """
 
 from __future__ import annotations
@@ -108,6 +115,58 @@ def bench_csv(folder: Path, rows: int, chunk: int, repeats: int) -> dict:
             "peak_rss_mb": float(np.max([r["peak_rss_mb"] for r in results]))}
 
 
+def seed_spread(seeds: int, sampling_rate: float, steps: int, window: int, stride: int, test_cycles: int,
+                trees: int = 200, first_seed: int = 0, b_value_slope: float | None = None,
+                folds: bool = False) -> dict:
+    """RandomForest R^2 on held-out whole cycles over experiment seeds, with the shuffled control.
+
+    Prints one line per seed (R^2, MAE, shuffled-label R^2, rank of the variance among the
+    features, top three) and the min/median/max, so the acceptance test's single seed can be
+    judged against the spread. ``folds``: also hold out each block of ``test_cycles``
+    consecutive usable cycles in turn (grouped cross-validation by whole cycles) and print the
+    R^2 of each block: the spread due to which cycles are held out, at a fixed experiment.
+    """
+    import toolkit as tk
+    from solvers.strain_signal import RandomForest, synthetic_prediction
+
+    rows, fold_rows = [], []
+    print(f"seed spread: {sampling_rate / 1e6:g} MHz, {steps} intervals, window {window} samples "
+          f"({window / sampling_rate * 1e3:g} ms), stride {stride}, {test_cycles} held-out cycles, {trees} trees, "
+          f"b-value slope {'default' if b_value_slope is None else b_value_slope}")
+    print("seed  samples    cycles  train/test windows  R2     MAE(ms)  shuffled R2  var rank  top 3")
+    for seed in range(first_seed, first_seed + seeds):
+        t0 = time.perf_counter()
+        problem = synthetic_prediction(sampling_rate=sampling_rate, steps=steps, window=window, stride=stride,
+                                       test_cycles=test_cycles, seed=seed, b_value_slope=b_value_slope)
+        sol = tk.solve(problem, RandomForest(trees=trees))
+        control = tk.solve(tk.remake(problem, shuffle_labels=True), RandomForest(trees=trees))
+        order = list(np.argsort(sol.feature_importances)[::-1])
+        rank = order.index(sol.feature_names.index("var")) + 1
+        rows.append((sol.r2, sol.mae, control.r2, rank))
+        print(f"{seed:4d}  {problem.signal.n_samples:9,d}  {problem.usable_cycles().size:6d}  "
+              f"{sol.stats['train_windows']:5d}/{sol.stats['test_windows']:<5d}         {sol.r2:.3f}  "
+              f"{sol.mae * 1e3:7.1f}  {control.r2:11.3f}  {rank:8d}  {sol.top_features(3)}  "
+              f"({time.perf_counter() - t0:.0f} s)", flush=True)
+        if folds:
+            usable = problem.usable_cycles()
+            blocks = [usable[i:i + test_cycles] for i in range(0, usable.size - test_cycles + 1, test_cycles)]
+            fold_r2 = [tk.solve(tk.remake(problem, test_cycles=list(map(int, blk))), RandomForest(trees=trees)).r2
+                       for blk in blocks]
+            fold_rows.extend(fold_r2)
+            print(f"      held-out blocks of {test_cycles} cycles: R2 " + " ".join(f"{r:.3f}" for r in fold_r2))
+    r2 = np.array([r[0] for r in rows])
+    ranks = np.array([r[3] for r in rows])
+    shuffled = np.array([r[2] for r in rows])
+    print(f"R2 over {seeds} seeds: min {r2.min():.3f}  median {np.median(r2):.3f}  max {r2.max():.3f}; "
+          f"seeds with R2 >= 0.85: {int(np.sum(r2 >= 0.85))}/{seeds}; var rank {ranks.min()}-{ranks.max()} "
+          f"(median {np.median(ranks):g}); shuffled R2 max {shuffled.max():.3f}")
+    if fold_rows:
+        f = np.array(fold_rows)
+        print(f"R2 over {f.size} held-out blocks (all seeds): min {f.min():.3f}  median {np.median(f):.3f}  "
+              f"max {f.max():.3f}; blocks with R2 >= 0.85: {int(np.sum(f >= 0.85))}/{f.size}")
+    return {"r2": r2, "var_rank": ranks, "shuffled_r2": shuffled, "fold_r2": np.array(fold_rows)}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
@@ -117,7 +176,25 @@ def main(argv=None) -> int:
     parser.add_argument("--csv-rows", type=int, nargs="+", default=[2_000_000, 8_000_000])
     parser.add_argument("--csv-only", action="store_true", help="only the CSV conversion benchmark")
     parser.add_argument("--dir", default=None, help="folder for the temporary files (default: system temp)")
+    parser.add_argument("--seeds", type=int, default=0,
+                        help="instead: RandomForest R^2 over this many synthetic-experiment seeds (spread)")
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--rate", type=float, default=1e6, help="--seeds: sampling rate, Hz")
+    parser.add_argument("--steps", type=int, default=160, help="--seeds: load intervals of 50 ms")
+    parser.add_argument("--seed-window", type=int, default=20_000, help="--seeds: window, samples")
+    parser.add_argument("--stride", type=int, default=10_000, help="--seeds: stride, samples")
+    parser.add_argument("--test-cycles", type=int, default=5)
+    parser.add_argument("--trees", type=int, default=200)
+    parser.add_argument("--b-slope", type=float, default=None, help="--seeds: b_value_slope of the experiment")
+    parser.add_argument("--folds", action="store_true",
+                        help="--seeds: also hold out each block of --test-cycles cycles in turn")
     args = parser.parse_args(argv)
+    if args.seeds:
+        print(f"load average before: {os.getloadavg()}")
+        seed_spread(args.seeds, args.rate, args.steps, args.seed_window, args.stride, args.test_cycles,
+                    args.trees, args.first_seed, args.b_slope, args.folds)
+        print(f"load average after: {os.getloadavg()}")
+        return 0
     if args.quick:
         args.samples, args.repeats, args.csv_rows = 1_500_000, 2, [100_000]
 

@@ -17,6 +17,8 @@ one load interval (one integrator step) at a time; a lab-quake starts when V cro
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from scipy.integrate import solve_ivp
 
@@ -25,7 +27,7 @@ from problems.strain_signal import StickSlipExperiment, StrainSignal
 from toolkit import validate as v
 from toolkit.dispatch import dispatch
 
-from .emission import acoustic_signal
+from .emission import CHUNK, acoustic_signal
 
 __all__ = ["SliderODE", "StickSlipSolution", "SliderIntegrator"]
 
@@ -37,12 +39,16 @@ class SliderODE(tk.Solver):
     ``rtol``, ``atol``  solve_ivp tolerances (atol applies to x and psi, which are O(1))
     ``output_rate``  rate (Hz) of the stored slider history; the acoustic signal interpolates
                      ln V from it
+    ``record``       keep the acoustic record in memory (``solution.samples``, float64). ``False``
+                     for long MHz records: then stream it to a memory-mapped int16 lab file with
+                     ``solution.write_record(path)`` (the same samples, bounded memory)
     """
 
     method: str = "LSODA"
     rtol: float = 1e-8
     atol: float = 1e-9
     output_rate: float = 2e4
+    record: bool = True
 
     supports_step = True
 
@@ -53,6 +59,10 @@ class SliderODE(tk.Solver):
         self._set("atol", v.real_scalar("atol", self.atol, lower=1e-16, upper=1e-2, error=err))
         self._set("output_rate", v.real_scalar("output_rate", self.output_rate, lower=0, lower_open=True,
                                                error=err))
+        if not isinstance(self.record, (bool, np.bool_)):
+            raise err(f"record = {v.show(self.record)} is not allowed: give True (keep the acoustic record "
+                      "in memory) or False (stream it later with solution.write_record(path))")
+        self._set("record", bool(self.record))
 
 
 class StickSlipSolution(tk.Solution):
@@ -86,6 +96,35 @@ class StickSlipSolution(tk.Solution):
         stress = np.interp(t, self.times, self.shear_stress) if self.times.size else None
         return StrainSignal(samples=self.samples, sampling_rate=p.sampling_rate, time_to_failure=labels,
                             shear_stress=stress)
+
+    def write_record(self, path, chunk: int = CHUNK) -> StrainSignal:
+        """Stream the labelled acoustic record into a binary lab file and memory-map it back.
+
+        The file has the layout of :func:`solvers.strain_signal.labdata.open_binary` (int16 counts,
+        float32 labels); the samples equal ``self.samples`` (same random stream), generated
+        ``chunk`` at a time, so a 4 MHz record of any length needs O(chunk) memory.
+        """
+        from .labdata import _header, open_binary
+
+        p = self.problem
+        # failures are found only inside integrated intervals, so the run's end bounds them all
+        end = float(self.failure_times.max()) if self.failure_times.size else 0.0
+        layout = _record_layout(p, self.failure_times, end)
+        if not layout["labelled"]:
+            raise ValueError(f"write_record needs a labelled record: {layout['message']}")
+        path = Path(path)
+        n = layout["n"]
+        head, s_off, l_off = _header(n, p.sampling_rate)
+        with open(path, "wb") as fh:
+            fh.write(head)
+            fh.truncate(l_off + 4 * n)
+        samples = np.memmap(path, dtype="<i2", mode="r+", offset=s_off, shape=(n,))
+        labels = np.memmap(path, dtype="<f4", mode="r+", offset=l_off, shape=(n,))
+        _stream_record(p, self.times, self.slip_rate, self.friction, layout, samples, labels, chunk=chunk)
+        samples.flush()
+        labels.flush()
+        del samples, labels
+        return open_binary(path)
 
     def plot(self, ax=None):
         import matplotlib.pyplot as plt
@@ -183,32 +222,73 @@ class SliderIntegrator(tk.Integrator):
         friction = p.mu0 + p.a * x + p.b * psi
         stress = p.sigma * friction + p.eta * V
         failures = np.array(self.failures, dtype=float)
-        t_start = p.spinup * p.interval
-        t_end = self.step_index * p.interval
-        inside = failures[(failures > t_start) & (failures <= t_end)]
-        message = ""
-        if inside.size >= 2:
-            first, last = inside[0], inside[-1]
-            n = int(np.floor((last - first) * p.sampling_rate))
-            ts = first + np.arange(1, n + 1) / p.sampling_rate
-            ts = ts[ts < last]
-            nxt = inside[np.searchsorted(inside, ts, side="right")]
-            ttf = nxt - ts
-            record_start = float(ts[0]) if ts.size else float(first)
-        else:
-            message = (f"{inside.size} lab-quake(s) after the spin-up: the acoustic record is unlabelled "
-                       "(stable sliding needs stiffness < 1 for stick-slip, or run more steps)")
-            ts = t_start + np.arange(int(max(0.0, t_end - t_start) * p.sampling_rate)) / p.sampling_rate
-            ttf = np.zeros(0)
-            record_start = t_start
-        log_ratio = np.interp(ts, t, x) - np.log(p.v_load / p.v0) if t.size else np.zeros(ts.size)
-        samples = acoustic_signal(log_ratio, p, np.random.default_rng([p.seed, 1]))
+        layout = _record_layout(p, failures, self.step_index * p.interval)
         common = self._common()
-        if message and not common["message"]:
-            common["message"] = message
+        if layout["message"] and not common["message"]:
+            common["message"] = layout["message"]
+        n = layout["n"] if self.solver.record else 0
+        samples, ttf = np.empty(n), np.empty(n if layout["labelled"] else 0)
+        if n:
+            _stream_record(p, t, V, friction, layout, samples, ttf)
         return StickSlipSolution(**common, times=t, slip_rate=V, state=p.d_c / p.v0 * np.exp(psi), slip=slip,
                                  friction=friction, shear_stress=stress, failure_times=failures,
-                                 record_start=record_start, samples=samples, time_to_failure=ttf)
+                                 record_start=layout["start"], samples=samples, time_to_failure=ttf)
+
+
+def _record_layout(p: StickSlipExperiment, failures: np.ndarray, t_end: float) -> dict:
+    """Where the acoustic record lies: from the first lab-quake after the spin-up to the last one.
+
+    Sample ``j`` is at ``start + j / sampling_rate``; without two lab-quakes the record (then
+    unlabelled) spans the run after the spin-up.
+    """
+    t_start = p.spinup * p.interval
+    inside = failures[(failures > t_start) & (failures <= t_end)]
+    if inside.size >= 2:
+        first, last = float(inside[0]), float(inside[-1])
+        n = int(np.floor((last - first) * p.sampling_rate))
+        while n > 0 and first + n / p.sampling_rate >= last:
+            n -= 1
+        # sample j (0-based) is at first + (j + 1)/fs, strictly inside (first, last)
+        return {"labelled": True, "first": first, "start": first + 1.0 / p.sampling_rate, "n": n,
+                "inside": inside, "message": ""}
+    return {"labelled": False, "start": t_start, "n": int(max(0.0, t_end - t_start) * p.sampling_rate),
+            "inside": inside,
+            "message": (f"{inside.size} lab-quake(s) after the spin-up: the acoustic record is unlabelled "
+                        "(stable sliding needs stiffness < 1 for stick-slip, or run more steps)")}
+
+
+def _stream_record(p, times, slip_rate, friction_hist, layout, samples, ttf, chunk: int = CHUNK) -> None:
+    """Acoustic samples (and time-to-failure labels) of the record, ``chunk`` samples at a time.
+
+    ``samples``/``ttf`` may be float64 arrays or memory maps (int16 / float32); nothing else of the
+    record's size is allocated. ln V is interpolated linearly from the slider history.
+    """
+    fs = p.sampling_rate
+    shift = float(np.log(p.v_load / p.v0))
+    log_v = np.log(slip_rate / p.v0) if times.size else np.zeros(0)
+    mu = friction_hist
+    if layout["labelled"]:
+        first = layout["first"]
+        sample_time = lambda a, b: first + np.arange(a + 1, b + 1) / fs  # noqa: E731
+    else:
+        sample_time = lambda a, b: layout["start"] + np.arange(a, b) / fs  # noqa: E731
+
+    def log_ratio(a, b):
+        ts = sample_time(a, b)
+        return np.interp(ts, times, log_v) - shift if times.size else np.zeros(ts.size)
+
+    def friction(a, b):
+        ts = sample_time(a, b)
+        return np.interp(ts, times, mu) if times.size else np.full(ts.size, p.mu0)
+
+    acoustic_signal(log_ratio, p, np.random.default_rng([p.seed, 1]), friction=friction, n=layout["n"],
+                    out=samples, chunk=chunk)
+    if layout["labelled"]:
+        inside = layout["inside"]
+        for a in range(0, layout["n"], chunk):
+            b = min(layout["n"], a + chunk)
+            ts = sample_time(a, b)
+            ttf[a:b] = inside[np.searchsorted(inside, ts, side="right")] - ts
 
 
 @dispatch

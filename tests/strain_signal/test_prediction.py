@@ -11,22 +11,29 @@ from solvers.strain_signal.prediction import split_windows
 
 @pytest.fixture(scope="module")
 def experiment():
-    # ~20 cycles at 200 kHz (~1e6 samples); windows of 20 ms (~8% of a cycle), 5 held-out cycles
-    return synthetic_prediction(sampling_rate=2e5, steps=120, window=4096, stride=2048, test_cycles=5, seed=1)
+    # 1 MHz, 160 intervals of 50 ms: ~7e6 samples and ~27 usable cycles of ~0.25 s (time-compressed
+    # 200-fold, see StickSlipExperiment); windows of 20,000 samples (20 ms) every 10,000; the last
+    # 5 cycles held out, ~20 for training
+    return synthetic_prediction(sampling_rate=1e6, steps=160, window=20_000, stride=10_000, test_cycles=5, seed=1)
 
 
 def test_random_forest_predicts_held_out_cycles(experiment):
     """Rouet-Leduc et al. (2017): R^2 = 0.89 on lab data, variance the top feature.
 
     The synthetic acceptance bar is R^2 >= 0.85 on 5 held-out cycles, with the variance among the
-    three most important features. Over experiment seeds 0-6 the variance ranked 2nd or 3rd every
-    time and R^2 was 0.85-0.91 (one seed, 6, scored 0.845); this test uses seed 1.
+    three most important features. Spread at these settings (``python benchmarks/quake.py
+    --seeds 20``, experiment seeds 0-19): R^2 0.855-0.950 (median 0.922), all >= 0.85; the
+    variance ranked 2nd-4th, in the top three for 18 of 20 seeds (it shares the acoustic power
+    with the exceedance count ``exceed2``, always first, and the band powers); shuffled-label
+    R^2 <= 0.05. This test uses seed 1, the seed it had before these settings were chosen.
     """
     sol = tk.solve(experiment, RandomForest())
     assert sol.successful
     assert sol.r2 >= 0.85, sol.r2
     assert "var" in sol.top_features(3), sol.top_features(5)
     assert sol.predicted.shape == sol.true.shape and sol.mae < 0.05
+    assert experiment.signal.sampling_rate >= 1e6                       # a MHz-class record
+    assert sol.stats["train_windows"] > 4 * sol.stats["test_windows"]     # >= 20 training cycles for 5 test
 
 
 def test_shuffled_labels_destroy_skill(experiment):
@@ -48,7 +55,7 @@ def test_split_is_by_whole_cycles(experiment):
 def test_gradient_boosting_and_cnn_have_skill(experiment):
     gb = tk.solve(experiment, GradientBoosting())
     assert gb.r2 > 0.7, gb.r2
-    small = tk.remake(experiment, window=1024, stride=1024)
+    small = tk.remake(experiment, window=2048, stride=8192)     # ~660 raw 2 ms windows for the CNN
     cnn = tk.solve(small, CNN1D(epochs=15))
     assert cnn.successful and cnn.r2 > 0.3, cnn.r2
     assert cnn.feature_importances.size == 0

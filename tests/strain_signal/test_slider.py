@@ -82,7 +82,7 @@ def test_checkpoint_resume_is_bit_identical(tmp_path):
 
 @pytest.mark.parametrize("field, value", [("a", -0.1), ("d_c", 0.0), ("steps", 0), ("perturbation", 3.0),
                                           ("failure_slip_rate", 1e-4), ("spinup", 100),
-                                          ("emission_frequency", 6e5), ("b_value", 0.0)])
+                                          ("emission_frequency", 6e5), ("b_value", 0.0), ("b_value_slope", -0.1)])
 def test_bad_experiment_names_field(field, value):
     with pytest.raises(tk.InvalidProblemError, match=field):
         StickSlipExperiment(**{field: value})
@@ -126,3 +126,19 @@ def test_solver_failure_is_unstable_not_nan(monkeypatch):
     calls.clear()
     with pytest.raises(tk.UnstableError):
         tk.solve(StickSlipExperiment.example(0), SliderODE(), progress=False, strict=True)
+
+
+def test_record_streams_to_a_lab_file(tmp_path):
+    """``write_record`` streams the record into the int16/float32 lab layout, equal to the in-memory one."""
+    p = tk.remake(StickSlipExperiment.example(1), steps=24)
+    sol = tk.solve(p, SliderODE(), progress=False)
+    sig = sol.write_record(tmp_path / "run.bin")
+    assert sig.samples.dtype == np.int16 and sig.n_samples == sol.samples.size
+    np.testing.assert_array_equal(np.asarray(sig.samples), sol.samples)
+    np.testing.assert_allclose(np.asarray(sig.time_to_failure), sol.time_to_failure, rtol=1e-6)   # float32
+    lean = tk.solve(p, SliderODE(record=False), progress=False)
+    assert lean.samples.size == 0 and lean.time_to_failure.size == 0
+    again = lean.write_record(tmp_path / "lean.bin")
+    np.testing.assert_array_equal(np.asarray(again.samples), sol.samples)
+    with pytest.raises(tk.InvalidSolverError, match="record"):
+        SliderODE(record="yes")
