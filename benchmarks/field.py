@@ -3,9 +3,10 @@
 image iteration. Prints medians of several repeats and the load average (the machine may be
 shared). ``--quick``: tiny sizes for the smoke test. ``--barriers``: the nucleation barrier
 of ``NucleationBarrier.example(seed)`` from every registered solver (issue 7 follow-up).
-``--science``: onion (radial Newton-Krylov) vs bcc-like droplet (edge state + DimerMethod,
-index-checked) barriers against quench depth, 32^3 grid, box 4 bcc cells (6.17 R), dx = a/8;
-about 1-3 min per depth on one core (``--quick --science``: one depth on 24^3, ~2 min).
+``--science``: onion (radial Newton-Krylov) vs grid droplets (edge state + DimerMethod, then the
+size scan of :mod:`solvers.density_field.size_scan`; all index-checked) barriers against quench
+depth, 32^3 grid, box 4 bcc cells (6.17 R), dx = a/8; about 13 min for the five depths on one core
+at load ~5 (``--quick --science``: one depth, 0.02, on the same grid, ~1 min at load ~1).
 """
 
 from __future__ import annotations
@@ -80,54 +81,112 @@ def _onion_barriers(depths, eps_s):
     return out
 
 
+def _shape(sol, field, a):
+    """(Q4, Q6, star, smallest/largest principal second moment, largest moment / (L^2/12)) of a droplet.
+
+    bcc <110> waves give Q6 ~ 0.4-0.6, a spherical onion ~0; the last number is ~1 when the
+    density excess is spread evenly along one box axis (L^2/12: the variance of a uniform
+    distribution on the periodic box), i.e. the "droplet" spans the box: a periodic column, not a
+    localized nucleus."""
+    from solvers.density_field.droplets import bcc_peak_fraction, droplet_axes, shell_bond_order
+
+    q4, q6 = shell_bond_order(sol.phi, field.length, 2 * np.pi * np.sqrt(2) / a)
+    m = droplet_axes(sol.phi, field.length)[0]
+    return (q4, q6, bcc_peak_fraction(sol.phi, field.length, a)[1], float(m[0] / m[-1]),
+            float(m[-1] / (min(field.length) ** 2 / 12)))
+
+
+def _physical_negative_modes(sol, field):
+    """(negative modes, of them translations at a Peierls maximum) from the 6 lowest Hessian modes.
+
+    Stated criterion: a negative mode counts as a grid-pinned translation only when |λ| < 0.02 |λ_0|
+    and its overlap with the span of ∂φ/∂x_i exceeds 0.9 (see droplets.translation_overlaps)."""
+    from solvers.density_field import SpectralOps, hessian_eigenvalues
+    from solvers.density_field.droplets import translation_overlaps
+
+    vals, vecs = hessian_eigenvalues(SpectralOps(field), sol.phi, k=6)
+    over = translation_overlaps(sol.phi, field.length, vecs)
+    neg = vals < -1e-8
+    trans = neg & (np.abs(vals) < 0.02 * abs(vals[0])) & (over > 0.9)
+    return int(neg.sum()), int(trans.sum())
+
+
+def _kind(q6, span):
+    # calibration (32^3, 4 cells): bcc seed 0.44, Oh bcc critical point 0.39, spherical onion shell 0.004
+    kind = "bcc-like" if q6 > 0.25 else ("onion-like" if q6 < 0.15 else "mixed")
+    return kind + (" column" if span > 0.7 else "")
+
+
 def science_map(depths, n=32, cells=4):
-    """Onion (radial Newton-Krylov) vs bcc-like droplet (edge state + dimer) barriers vs quench depth.
+    """Onion (radial Newton-Krylov) vs grid droplets (edge state + dimer; then the size scan) vs quench depth.
 
     3D, Kac step R = 1 + Landau eps, g = 0.5 (convex local part), liquid phi = 0; the
     spinodal is eps_s = -min V(k) = 0.08617 and bcc coexists near eps = 0.113 (measured by
-    relaxing a bcc crystal). The bcc-like droplet: a <110> density wave under an envelope of
-    radius 2 R in a box of ``cells`` bcc cells on an ``n``^3 grid (its wave vectors are grid
-    modes), bisected to an edge state and refined by the dimer method, which is index-checked
-    (Success only with exactly one negative Hessian eigenvalue = a verified saddle). "star" is
-    the fraction of the droplet's |k| = k* shell power in the twelve <110> peaks (bcc-like:
-    ~0.6; a spherical onion-like shell: ~0.1).
+    relaxing a bcc crystal). Grid droplets: a <110> density wave under an envelope of radius 2 R
+    in a box of ``cells`` bcc cells on an ``n``^3 grid (its wave vectors are grid modes), bisected
+    to an edge state and refined by the dimer method ("dimer" row: it keeps the seed's Oh
+    symmetry); from that critical point plus 1e-3 noise, the size scan
+    (:func:`solvers.density_field.size_scan.size_scan_saddle`: highest of the minima of F at fixed
+    ‖phi‖, then Newton-Krylov) looks for the index-1 saddle ("scan" row). Both are index-checked:
+    "yes" only with exactly one negative Hessian eigenvalue. Shape: Q4, Q6 (orientation-free
+    Steinhardt order of the |k| = k* shell: bcc <110> waves 0.19/0.57, the Oh bcc droplet here
+    0.15/0.39, a spherical onion 0), "star" (power in the grid-aligned <110> peaks) and the ratio
+    of the smallest to the largest principal second moment (1 = round).
     """
     from problems.density_field import DensityField, Functional, KacStep, Landau
-    from solvers.density_field.droplets import bcc_lattice_constant, bcc_peak_fraction, bcc_saddle
+    from solvers.density_field.droplets import bcc_lattice_constant, bcc_saddle
+    from solvers.density_field.size_scan import size_scan_saddle
 
     eps_s = -KacStep(1.0).hat_min(3)[1]
     a = bcc_lattice_constant(KacStep(1.0))
     L = cells * a
     print(f"grid {n}^3, box {L:.2f} R ({cells} bcc cells, a = {a:.3f} R, dx = {L / n:.3f} R = a/{n // cells}); "
-          f"eps_s = {eps_s:.5f}; onion: radial NK, 512 points, r_max = 24 R")
+          f"eps_s = {eps_s:.5f}; onion: radial NK, 512 points, r_max = 24 R; load {os.getloadavg()}")
     onion = _onion_barriers(depths, eps_s)
-    print(f"{'eps - eps_s':>12} {'onion dF':>11} {'(res)':>8} {'bcc-like dF':>12} {'(res)':>8} {'neg':>4} "
-          f"{'star':>5} {'verified':>9} {'edge dF':>10}  lower (verified only)")
+    print("neg: negative Hessian modes; 'k-mT': k of them, m grid-pinned translations at a Peierls maximum "
+          "(|lambda| < 0.02 |lambda_0|, overlap with the span of dphi/dx_i > 0.9); verified needs exactly 1")
+    print(f"{'eps - eps_s':>11} {'onion dF':>10} {'route':>6} {'dF':>11} {'res':>8} {'neg':>5} {'Q4':>5} {'Q6':>5} "
+          f"{'star':>5} {'m_min/max':>9} {'verified':>9} {'kind':>17}  time")
     rows = []
     for d in sorted(depths):
         functional = Functional(KacStep(1.0), Landau(eps=eps_s + d, g=0.5))
         field = DensityField(shape=(n,) * 3, length=L, functional=functional, initial=0.0)
-        t0 = time.perf_counter()
-        edge, sol = bcc_saddle(field, 0.0, a)
         o = onion.get(d)
-        os_ = f"{o[0]:11.3e} {o[1]:8.1e}" if o else f"{'none':>11} {'':>8}"
-        if sol is None:
-            print(f"{d:12.4f} {os_} {'n/a':>12}", flush=True)
+        os_ = f"{o[0]:10.3e}" if o else f"{'none':>10}"
+        t0 = time.perf_counter()
+        edge, dimer = bcc_saddle(field, 0.0, a)
+        found = {}
+        if dimer is None:
+            print(f"{d:11.4f} {os_} {'dimer':>6} {'n/a (no growing seed)':>22}", flush=True)
             continue
-        verified = sol.retcode.name == "Success"
-        star = bcc_peak_fraction(sol.phi, field.length, a)[1]
-        lower = "-"
-        if verified:
-            lower = "bcc-like" if (o is None or sol.barrier < o[0]) else "onion"
-        elif o is not None:
-            lower = "onion?"
-        rows.append((d, o, sol, verified))
-        print(f"{d:12.4f} {os_} {sol.barrier:12.3e} {sol.residual:8.1e} {sol.negative_modes:4d} {star:5.2f} "
-              f"{('yes' if verified else sol.retcode.name):>9} {edge[1]:10.3e}  {lower}"
-              f"   ({time.perf_counter() - t0:.0f} s)", flush=True)
+        found["dimer"] = (dimer, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        scan, _ = size_scan_saddle(field, 0.0, dimer.phi, noise=1e-3, seed=0)
+        if scan is not None:
+            found["scan"] = (scan, time.perf_counter() - t0)
+        for route, (sol, wall) in found.items():
+            q4, q6, star, ratio, span = _shape(sol, field, a)
+            verified = sol.retcode.name == "Success"
+            neg = f"{sol.negative_modes}"
+            if not verified and sol.residual < 1e-6:
+                n_neg, n_trans = _physical_negative_modes(sol, field)
+                neg = f"{n_neg}-{n_trans}T" if n_trans else neg
+            print(f"{d:11.4f} {os_} {route:>6} {sol.barrier:11.4e} {sol.residual:8.1e} {neg:>5} "
+                  f"{q4:5.2f} {q6:5.2f} {star:5.2f} {ratio:9.2f} {('yes' if verified else sol.retcode.name):>9} "
+                  f"{_kind(q6, span):>17}  {wall:.0f} s", flush=True)
+            rows.append((d, o, route, sol, verified, _kind(q6, span)))
+        if "scan" not in found:
+            print(f"{d:11.4f} {os_} {'scan':>6} {'no sign change of dE/ds bracketed':>22}", flush=True)
+    print("lowest verified (index-1) barrier of a localized droplet per depth (box-spanning columns excluded):")
+    for d in sorted(depths):
+        cands = [(r[3].barrier, f"{r[5]} ({r[2]})") for r in rows if r[0] == d and r[4] and "column" not in r[5]]
+        if onion.get(d):
+            cands.append((onion[d][0], "spherical onion (radial)"))
+        best = min(cands) if cands else None
+        print(f"  {d:.4f}: " + (f"{best[1]}, dF = {best[0]:.4e}" if best else "none verified"))
     last_onion = max(onion) if onion else None
-    print(f"onion saddle found up to eps - eps_s = {last_onion} (the radial branch ends at a fold near 0.013); "
-          "bcc-like rows count only where verified (one negative mode)")
+    print(f"spherical onion saddle up to eps - eps_s = {last_onion} (the radial branch ends at a fold near 0.013); "
+          f"load {os.getloadavg()}")
     return rows
 
 
@@ -176,7 +235,7 @@ def main(argv=None):
     print(f"load average after: {os.getloadavg()}")
     if args.science:
         if args.quick:
-            science_map([0.02], n=24, cells=3)
+            science_map([0.02])
         else:
             science_map([0.005, 0.01, 0.015, 0.02, 0.025])
 
