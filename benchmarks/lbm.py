@@ -2,11 +2,20 @@
 
 Figures named by issue 4: D2Q9 BGK float64 on a periodic 1024² box and D3Q19 BGK float64 on
 a periodic 128³ box on one core (targets 150 and 45 MLUPS), the same on all cores, float32
-storage, TRT and MRT; plus the memory held (two population arrays, A–B pattern). Each figure
-is the median of several timed repeats after a warm-up step (compilation excluded). The
-load average is printed with the numbers: on a shared machine they are lower bounds.
-The periodic BGK float64 rows run the unrolled kernels of ``solvers/lattice_boltzmann/fastpath.py``;
-the others run the generic row kernel.
+storage, TRT and MRT; plus the memory held by the populations. Each figure is the median of
+several timed repeats after a warm-up step (compilation excluded). The load average is printed
+with the numbers: on a shared machine they are lower bounds.
+
+Periodic BGK float64 runs the generated kernels of ``solvers/lattice_boltzmann/fastpath.py`` in
+place (AA pattern, one population array); its rows are measured interleaved with the two-array
+(A–B, pull) unrolled kernel, the "before". The other rows run the generic two-array row kernel.
+
+The memory roofline comes first: numba loops over arrays far larger than the last-level cache
+measure the read-only (sum), copy (b = a, which also reads b's lines: write-allocate) and
+in-place (a = s·a) bandwidth of one core. A site update streams Q float64 populations in and Q
+out: the A–B pattern moves them like the copy (to another array), the AA pattern like the
+in-place update (the same lines), so the roofline MLUPS are bandwidth / (16 Q bytes) with the
+copy and in-place figures counted at 16 bytes per element moved by the program.
 
     python benchmarks/lbm.py            # full sizes
     python benchmarks/lbm.py --quick    # tiny sizes (< 20 s), used by the smoke test
@@ -22,27 +31,101 @@ import time
 import numpy as np
 
 
-def measure(shape, solver, steps: int, repeats: int, threads: int = 1) -> tuple[float, float]:
-    import numba
+def bandwidth(n: int, repeats: int) -> dict:
+    """Sustained one-thread bandwidth in GB/s on float64 arrays of ``n`` elements, counting the
+    bytes the program asks for: read (8 B per element), copy (16 B: b = s·a, read a, write b) and
+    in-place scale (16 B: a = s·a). Median of ``repeats`` passes after a warm-up pass. The copy
+    multiplies so that LLVM cannot turn it into ``memcpy`` (whose non-temporal stores would skip
+    the write-allocate that the A–B kernel pays); the sum is vectorised through FASTMATH."""
+    from numba import njit
 
+    from toolkit.kernels import FASTMATH
+
+    @njit(cache=False, nogil=True, fastmath=set(FASTMATH))
+    def read(a):
+        s = 0.0
+        for i in range(a.size):
+            s += a[i]
+        return s
+
+    @njit(cache=False, nogil=True)
+    def copy(a, b, s):
+        for i in range(a.size):
+            b[i] = s * a[i]
+
+    @njit(cache=False, nogil=True)
+    def scale(a, s):
+        for i in range(a.size):
+            a[i] = s * a[i]
+
+    a = np.random.default_rng(0).random(n)
+    b = np.empty_like(a)
+    tests = {"read": (lambda: read(a), 8), "copy": (lambda: copy(a, b, 1.0000001), 16),
+             "in-place": (lambda: scale(a, 1.0000001), 16)}
+    out = {}
+    for name, (run, nbytes) in tests.items():
+        run()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - t0)
+        out[name] = nbytes * n / statistics.median(times) / 1e9
+    return out
+
+
+def _rate(integ, shape, steps: int) -> float:
+    t0 = time.perf_counter()
+    done = integ._advance(steps)
+    elapsed = time.perf_counter() - t0
+    integ.step_index += done
+    if done != steps:
+        raise RuntimeError(f"benchmark run stopped after {done} of {steps} steps: {integ.message}")
+    return np.prod(shape) * done / elapsed / 1e6
+
+
+def _memory(integ) -> float:
+    held = integ._buf if integ._buf is not None else integ.f     # the AA buffer includes its padding
+    return sum(a.nbytes for a in (held, integ.g) if a is not None) / 2 ** 20
+
+
+def _integrator(shape, solver, steps: int, repeats: int, two_arrays: bool = False):
     import toolkit as tk
     from problems.lattice_fluid import LatticeFluid
 
     lattice = "D2Q9" if len(shape) == 2 else "D3Q19"
     problem = LatticeFluid(shape=tuple(shape), lattice=lattice, tau=0.8, steps=steps * repeats + 1,
                            save_every=steps * repeats + 1)
-    numba.set_num_threads(threads)
     integ = tk.init(problem, solver, progress=False)
-    integ.step(1)                                   # compile + warm caches
-    rates = []
+    if two_arrays:
+        integ.use_two_arrays()
+    integ.step(1)                                   # compile + warm caches (leaves an odd step count)
+    return integ
+
+
+def measure(shape, solver, steps: int, repeats: int, threads: int = 1) -> tuple[float, float]:
+    """Median MLUPS and population memory (MiB) of ``solver`` on a periodic box."""
+    import numba
+
+    numba.set_num_threads(threads)
+    integ = _integrator(shape, solver, steps, repeats)
+    rates = [_rate(integ, shape, steps) for _ in range(repeats)]
+    return statistics.median(rates), _memory(integ)
+
+
+def measure_pair(shape, solver, steps: int, repeats: int, threads: int = 1):
+    """The AA (in place) and A–B (two arrays) periodic BGK kernels timed interleaved, repeat by
+    repeat: ((MLUPS, MiB) in place, (MLUPS, MiB) two arrays)."""
+    import numba
+
+    numba.set_num_threads(threads)
+    aa = _integrator(shape, solver, steps, repeats)
+    ab = _integrator(shape, solver, steps, repeats, two_arrays=True)
+    rates_aa, rates_ab = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        done = integ._advance(steps)
-        elapsed = time.perf_counter() - t0
-        integ.step_index += done
-        rates.append(np.prod(shape) * steps / elapsed / 1e6)
-    memory = (integ.f.nbytes + integ.g.nbytes) / 2 ** 20
-    return statistics.median(rates), memory
+        rates_ab.append(_rate(ab, shape, steps))
+        rates_aa.append(_rate(aa, shape, steps))
+    return (statistics.median(rates_aa), _memory(aa)), (statistics.median(rates_ab), _memory(ab))
 
 
 def main(argv=None) -> None:
@@ -55,29 +138,52 @@ def main(argv=None) -> None:
     from solvers.lattice_boltzmann import BGK, MRT, TRT
 
     n2, n3 = (128, 24) if args.quick else (1024, 128)
-    steps2, steps3, repeats = (10, 6, 3) if args.quick else (10, 3, 3)
+    steps2, steps3, repeats = (10, 6, 3) if args.quick else (10, 4, 5)
     cores = numba.config.NUMBA_NUM_THREADS
-    rows = [
-        ("D2Q9 BGK float64, 1 core", (n2, n2), BGK(), 1, 150.0),
-        ("D3Q19 BGK float64, 1 core", (n3, n3, n3), BGK(), 1, 45.0),
-        (f"D2Q9 BGK float64, {cores} cores", (n2, n2), BGK(parallel=True), cores, None),
-        (f"D3Q19 BGK float64, {cores} cores", (n3, n3, n3), BGK(parallel=True), cores, None),
-        ("D2Q9 BGK float32, 1 core", (n2, n2), BGK(precision="float32"), 1, None),
-        ("D3Q19 BGK float32, 1 core", (n3, n3, n3), BGK(precision="float32"), 1, None),
-        ("D2Q9 TRT float64, 1 core", (n2, n2), TRT(), 1, None),
-        ("D3Q19 TRT float64, 1 core", (n3, n3, n3), TRT(), 1, None),
-        ("D2Q9 MRT float64, 1 core", (n2, n2), MRT(), 1, None),
-        ("D3Q19 MRT float64, 1 core", (n3, n3, n3), MRT(), 1, None),
-    ]
-    print(f"lattice Boltzmann MLUPS (median of {repeats}); load average before: "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; numba threads available: {cores}")
-    print(f"{'case':<34} {'grid':>14} {'MLUPS':>8} {'target':>8} {'populations MiB':>16}")
-    for label, shape, solver, threads, target in rows:
-        steps = steps2 if len(shape) == 2 else steps3
-        rate, memory = measure(shape, solver, steps, repeats, threads)
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+          f"numba threads available: {cores}", flush=True)
+
+    n_bw = 2 ** 16 if args.quick else 2 ** 24       # 128 MiB per array: 4x a 32 MiB L3
+    bw = bandwidth(n_bw, 3 if args.quick else 7)
+    print(f"one-core memory bandwidth on {n_bw * 8 / 2 ** 20:.0f} MiB float64 arrays (median), GB/s: "
+          f"read {bw['read']:.1f}, copy {bw['copy']:.1f} (program bytes; the bus also reads the "
+          f"target for write-allocate: {bw['copy'] * 1.5:.1f}), in-place {bw['in-place']:.1f}")
+    print(f"{'roofline MLUPS, float64':<34} {'A-B (copy)':>12} {'AA (in place)':>14}")
+    roof = {}
+    for name, q in (("D2Q9", 9), ("D3Q19", 19)):
+        roof[name] = (bw["copy"] * 1e9 / (16 * q) / 1e6, bw["in-place"] * 1e9 / (16 * q) / 1e6)
+        print(f"{name + ' (' + str(16 * q) + ' B per site)':<34} {roof[name][0]:12.1f} {roof[name][1]:14.1f}")
+    print(flush=True)
+
+    print(f"lattice Boltzmann MLUPS (median of {repeats})")
+    print(f"{'case':<40} {'grid':>14} {'MLUPS':>8} {'target':>8} {'populations MiB':>16}")
+
+    def show(label, shape, rate, memory, target=None):
         grid = "x".join(map(str, shape))
         tgt = f"{target:.0f}" if target else "-"
-        print(f"{label:<34} {grid:>14} {rate:8.1f} {tgt:>8} {memory:16.1f}", flush=True)
+        print(f"{label:<40} {grid:>14} {rate:8.1f} {tgt:>8} {memory:16.1f}", flush=True)
+
+    pairs = [("D2Q9 BGK float64", (n2, n2), BGK(), 1, 150.0, "1 core"),
+             ("D3Q19 BGK float64", (n3, n3, n3), BGK(), 1, 45.0, "1 core"),
+             ("D2Q9 BGK float64", (n2, n2), BGK(parallel=True), cores, None, f"{cores} cores"),
+             ("D3Q19 BGK float64", (n3, n3, n3), BGK(parallel=True), cores, None, f"{cores} cores")]
+    for label, shape, solver, threads, target, where in pairs:
+        steps = steps2 if len(shape) == 2 else steps3
+        (r_aa, m_aa), (r_ab, m_ab) = measure_pair(shape, solver, steps, repeats, threads)
+        show(f"{label}, {where}, AA", shape, r_aa, m_aa, target)
+        show(f"{label}, {where}, A-B (before)", shape, r_ab, m_ab)
+    rows = [
+        ("D2Q9 BGK float32, 1 core", (n2, n2), BGK(precision="float32"), 1),
+        ("D3Q19 BGK float32, 1 core", (n3, n3, n3), BGK(precision="float32"), 1),
+        ("D2Q9 TRT float64, 1 core", (n2, n2), TRT(), 1),
+        ("D3Q19 TRT float64, 1 core", (n3, n3, n3), TRT(), 1),
+        ("D2Q9 MRT float64, 1 core", (n2, n2), MRT(), 1),
+        ("D3Q19 MRT float64, 1 core", (n3, n3, n3), MRT(), 1),
+    ]
+    for label, shape, solver, threads in rows:
+        steps = steps2 if len(shape) == 2 else steps3
+        rate, memory = measure(shape, solver, steps, repeats, threads)
+        show(label, shape, rate, memory)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

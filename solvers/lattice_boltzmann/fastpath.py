@@ -14,6 +14,17 @@ D3Q19 is split: one fully unrolled node loop with 19 loads and 19 stores is not 
 LLVM ("too many memory checks needed") and ran at half the generic kernel's speed. So the moments
 (ω ρ, 1 − 3u²/2, 3u, 3 u·F) go to per-x scratch rows in one unrolled loop, and the collision runs as
 19 short loops (one population each), which do vectorise.
+
+The ``_aa_*`` kernels are the in-place AA pattern (one population array; see ``aa.py`` for the
+layouts): ``nonlocal`` from layout S0, ``local`` from S1, each taking the padded (Q, P) buffer
+of ``aa.aa_storage`` and the grid size. D2Q9 is one unrolled loop per row (it vectorises:
+every load and store of a node touches the same Q locations). D3Q19 goes through z-blocks of
+``BLOCK`` nodes: the incoming populations and then the moments into an L1-resident
+(Q + 6, BLOCK) buffer, then one loop per opposite pair (q, q̄) that writes f*_q and f*_q̄ straight
+back to the two locations the pair came from. Tried and slower (measured, loaded machine, CPU-time MLUPS at 128³): one
+unrolled D3Q19 loop (not vectorised), the A–B-style split with unbuffered scratch rows (moments
+loop not vectorised; ~20–30 % slower), a fully unrolled loop on a gathered buffer (vectorised but
+register-bound: 17–19 against 29–30), BLOCK = 128 (~10 % slower) and two pairs per loop (no gain).
 """
 
 from __future__ import annotations
@@ -23,7 +34,7 @@ from numba import njit, prange
 
 from toolkit.kernels import FASTMATH
 
-__all__ = ["periodic_bgk_kernel", "ENABLED"]
+__all__ = ["periodic_bgk_kernel", "periodic_bgk_aa_kernels", "ENABLED"]
 
 #: lattices whose unrolled kernel is used by the integrator
 ENABLED = ("D2Q9", "D3Q19")
@@ -950,6 +961,1265 @@ def _bgk_d3q19(src, dst, w, omega, F):
 _C_D3Q19 = np.array([[0, 0, 0], [1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1], [1, 1, 0], [-1, 1, 0], [1, -1, 0], [-1, -1, 0], [1, 0, 1], [-1, 0, 1], [1, 0, -1], [-1, 0, -1], [0, 1, 1], [0, -1, 1], [0, 1, -1], [0, -1, -1]], dtype=np.int64)
 d3q19_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_bgk_d3q19)
 d3q19_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_bgk_d3q19)
+
+
+def _aa_nonlocal_d2q9(f, nx, ny, nz, w, omega, F):
+    """AA nonlocal step, periodic all-fluid BGK on D2Q9, in place on ``f``. ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""
+    Q = f.shape[0]
+    bad = np.zeros(nx, dtype=np.int64)
+    Fx = F[0]
+    Fy = F[1]
+    Fz = F[2]
+    hFx = 0.5 * Fx
+    hFy = 0.5 * Fy
+    hFz = 0.5 * Fz
+    forced = Fx != 0.0 or Fy != 0.0 or Fz != 0.0
+    keep = 1.0 - omega
+    gain = 1.0 - 0.5 * omega
+    n = nz - 2
+    w0 = w[0]
+    gw0 = gain * w[0]
+    cF0 = 0.0
+    w1 = w[1]
+    gw1 = gain * w[1]
+    cF1 = 3.0 * (Fx)
+    w2 = w[2]
+    gw2 = gain * w[2]
+    cF2 = 3.0 * (Fz)
+    w3 = w[3]
+    gw3 = gain * w[3]
+    cF3 = 3.0 * (-Fx)
+    w4 = w[4]
+    gw4 = gain * w[4]
+    cF4 = 3.0 * (-Fz)
+    w5 = w[5]
+    gw5 = gain * w[5]
+    cF5 = 3.0 * (Fx + Fz)
+    w6 = w[6]
+    gw6 = gain * w[6]
+    cF6 = 3.0 * (-Fx + Fz)
+    w7 = w[7]
+    gw7 = gain * w[7]
+    cF7 = 3.0 * (-Fx - Fz)
+    w8 = w[8]
+    gw8 = gain * w[8]
+    cF8 = 3.0 * (Fx - Fz)
+    for x in prange(nx):
+        xm = x - 1 if x > 0 else nx - 1
+        xp = x + 1 if x < nx - 1 else 0
+        nb = 0
+        for y in range(ny):
+            ym = y - 1 if y > 0 else ny - 1
+            yp = y + 1 if y < ny - 1 else 0
+            r0 = f[0, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r1 = f[1, (xm * ny + y) * nz:(xm * ny + y + 1) * nz]
+            r2 = f[2, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r3 = f[3, (xp * ny + y) * nz:(xp * ny + y + 1) * nz]
+            r4 = f[4, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r5 = f[5, (xm * ny + y) * nz:(xm * ny + y + 1) * nz]
+            r6 = f[6, (xp * ny + y) * nz:(xp * ny + y + 1) * nz]
+            r7 = f[7, (xp * ny + y) * nz:(xp * ny + y + 1) * nz]
+            r8 = f[8, (xm * ny + y) * nz:(xm * ny + y + 1) * nz]
+            s0 = r0[1:1 + n]
+            s1 = r1[1:1 + n]
+            s2 = r2[0:0 + n]
+            s3 = r3[1:1 + n]
+            s4 = r4[2:2 + n]
+            s5 = r5[0:0 + n]
+            s6 = r6[0:0 + n]
+            s7 = r7[2:2 + n]
+            s8 = r8[2:2 + n]
+            nbad = 0
+            if forced:
+                for i in range(n):
+                    f0 = s0[i]
+                    f1 = s1[i]
+                    f2 = s2[i]
+                    f3 = s3[i]
+                    f4 = s4[i]
+                    f5 = s5[i]
+                    f6 = s6[i]
+                    f7 = s7[i]
+                    f8 = s8[i]
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                    jx = (f1 + f5 + f8) - (f3 + f6 + f7)
+                    jz = (f2 + f5 + f6) - (f4 + f7 + f8)
+                    nbad += not (rho > 0.0 and rho < 1e30)
+                    inv = 1.0 / rho
+                    ux = (jx + hFx) * inv
+                    uz = (jz + hFz) * inv
+                    usq = 1.5 * (ux * ux + uz * uz)
+                    vx = 3.0 * ux
+                    vz = 3.0 * uz
+                    uF = ux * Fx + uz * Fz
+                    m = 3.0 * uF
+                    orho = omega * rho
+                    base = 1.0 - usq
+                    s0[i] = keep * f0 + w0 * orho * base + gw0 * (cF0 - m)
+                    cu = vx
+                    s3[i] = keep * f1 + w1 * orho * (base + cu + 0.5 * cu * cu) + gw1 * (cF1 - m + cF1 * cu)
+                    cu = vz
+                    s4[i] = keep * f2 + w2 * orho * (base + cu + 0.5 * cu * cu) + gw2 * (cF2 - m + cF2 * cu)
+                    cu = -vx
+                    s1[i] = keep * f3 + w3 * orho * (base + cu + 0.5 * cu * cu) + gw3 * (cF3 - m + cF3 * cu)
+                    cu = -vz
+                    s2[i] = keep * f4 + w4 * orho * (base + cu + 0.5 * cu * cu) + gw4 * (cF4 - m + cF4 * cu)
+                    cu = vx + vz
+                    s7[i] = keep * f5 + w5 * orho * (base + cu + 0.5 * cu * cu) + gw5 * (cF5 - m + cF5 * cu)
+                    cu = -vx + vz
+                    s8[i] = keep * f6 + w6 * orho * (base + cu + 0.5 * cu * cu) + gw6 * (cF6 - m + cF6 * cu)
+                    cu = -vx - vz
+                    s5[i] = keep * f7 + w7 * orho * (base + cu + 0.5 * cu * cu) + gw7 * (cF7 - m + cF7 * cu)
+                    cu = vx - vz
+                    s6[i] = keep * f8 + w8 * orho * (base + cu + 0.5 * cu * cu) + gw8 * (cF8 - m + cF8 * cu)
+                for z in (0, nz - 1):
+                    zm = z - 1 if z > 0 else nz - 1
+                    zp = z + 1 if z < nz - 1 else 0
+                    f0 = r0[z]
+                    f1 = r1[z]
+                    f2 = r2[zm]
+                    f3 = r3[z]
+                    f4 = r4[zp]
+                    f5 = r5[zm]
+                    f6 = r6[zm]
+                    f7 = r7[zp]
+                    f8 = r8[zp]
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                    jx = (f1 + f5 + f8) - (f3 + f6 + f7)
+                    jz = (f2 + f5 + f6) - (f4 + f7 + f8)
+                    nbad += not (rho > 0.0 and rho < 1e30)
+                    inv = 1.0 / rho
+                    ux = (jx + hFx) * inv
+                    uz = (jz + hFz) * inv
+                    usq = 1.5 * (ux * ux + uz * uz)
+                    vx = 3.0 * ux
+                    vz = 3.0 * uz
+                    uF = ux * Fx + uz * Fz
+                    m = 3.0 * uF
+                    orho = omega * rho
+                    base = 1.0 - usq
+                    r0[z] = keep * f0 + w0 * orho * base + gw0 * (cF0 - m)
+                    cu = vx
+                    r3[z] = keep * f1 + w1 * orho * (base + cu + 0.5 * cu * cu) + gw1 * (cF1 - m + cF1 * cu)
+                    cu = vz
+                    r4[zp] = keep * f2 + w2 * orho * (base + cu + 0.5 * cu * cu) + gw2 * (cF2 - m + cF2 * cu)
+                    cu = -vx
+                    r1[z] = keep * f3 + w3 * orho * (base + cu + 0.5 * cu * cu) + gw3 * (cF3 - m + cF3 * cu)
+                    cu = -vz
+                    r2[zm] = keep * f4 + w4 * orho * (base + cu + 0.5 * cu * cu) + gw4 * (cF4 - m + cF4 * cu)
+                    cu = vx + vz
+                    r7[zp] = keep * f5 + w5 * orho * (base + cu + 0.5 * cu * cu) + gw5 * (cF5 - m + cF5 * cu)
+                    cu = -vx + vz
+                    r8[zp] = keep * f6 + w6 * orho * (base + cu + 0.5 * cu * cu) + gw6 * (cF6 - m + cF6 * cu)
+                    cu = -vx - vz
+                    r5[zm] = keep * f7 + w7 * orho * (base + cu + 0.5 * cu * cu) + gw7 * (cF7 - m + cF7 * cu)
+                    cu = vx - vz
+                    r6[zm] = keep * f8 + w8 * orho * (base + cu + 0.5 * cu * cu) + gw8 * (cF8 - m + cF8 * cu)
+            else:
+                for i in range(n):
+                    f0 = s0[i]
+                    f1 = s1[i]
+                    f2 = s2[i]
+                    f3 = s3[i]
+                    f4 = s4[i]
+                    f5 = s5[i]
+                    f6 = s6[i]
+                    f7 = s7[i]
+                    f8 = s8[i]
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                    jx = (f1 + f5 + f8) - (f3 + f6 + f7)
+                    jz = (f2 + f5 + f6) - (f4 + f7 + f8)
+                    nbad += not (rho > 0.0 and rho < 1e30)
+                    inv = 1.0 / rho
+                    ux = (jx + hFx) * inv
+                    uz = (jz + hFz) * inv
+                    usq = 1.5 * (ux * ux + uz * uz)
+                    vx = 3.0 * ux
+                    vz = 3.0 * uz
+                    orho = omega * rho
+                    base = 1.0 - usq
+                    s0[i] = keep * f0 + w0 * orho * base
+                    cu = vx
+                    s3[i] = keep * f1 + w1 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vz
+                    s4[i] = keep * f2 + w2 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vx
+                    s1[i] = keep * f3 + w3 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vz
+                    s2[i] = keep * f4 + w4 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vx + vz
+                    s7[i] = keep * f5 + w5 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vx + vz
+                    s8[i] = keep * f6 + w6 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vx - vz
+                    s5[i] = keep * f7 + w7 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vx - vz
+                    s6[i] = keep * f8 + w8 * orho * (base + cu + 0.5 * cu * cu)
+                for z in (0, nz - 1):
+                    zm = z - 1 if z > 0 else nz - 1
+                    zp = z + 1 if z < nz - 1 else 0
+                    f0 = r0[z]
+                    f1 = r1[z]
+                    f2 = r2[zm]
+                    f3 = r3[z]
+                    f4 = r4[zp]
+                    f5 = r5[zm]
+                    f6 = r6[zm]
+                    f7 = r7[zp]
+                    f8 = r8[zp]
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                    jx = (f1 + f5 + f8) - (f3 + f6 + f7)
+                    jz = (f2 + f5 + f6) - (f4 + f7 + f8)
+                    nbad += not (rho > 0.0 and rho < 1e30)
+                    inv = 1.0 / rho
+                    ux = (jx + hFx) * inv
+                    uz = (jz + hFz) * inv
+                    usq = 1.5 * (ux * ux + uz * uz)
+                    vx = 3.0 * ux
+                    vz = 3.0 * uz
+                    orho = omega * rho
+                    base = 1.0 - usq
+                    r0[z] = keep * f0 + w0 * orho * base
+                    cu = vx
+                    r3[z] = keep * f1 + w1 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vz
+                    r4[zp] = keep * f2 + w2 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vx
+                    r1[z] = keep * f3 + w3 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vz
+                    r2[zm] = keep * f4 + w4 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vx + vz
+                    r7[zp] = keep * f5 + w5 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vx + vz
+                    r8[zp] = keep * f6 + w6 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vx - vz
+                    r5[zm] = keep * f7 + w7 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vx - vz
+                    r6[zm] = keep * f8 + w8 * orho * (base + cu + 0.5 * cu * cu)
+            nb += nbad
+        bad[x] = nb
+    return bad.sum()
+
+
+aa_nonlocal_d2q9_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_nonlocal_d2q9)
+aa_nonlocal_d2q9_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_nonlocal_d2q9)
+
+
+def _aa_local_d2q9(f, nx, ny, nz, w, omega, F):
+    """AA local step, periodic all-fluid BGK on D2Q9, in place on ``f``. ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""
+    Q = f.shape[0]
+    bad = np.zeros(nx, dtype=np.int64)
+    Fx = F[0]
+    Fy = F[1]
+    Fz = F[2]
+    hFx = 0.5 * Fx
+    hFy = 0.5 * Fy
+    hFz = 0.5 * Fz
+    forced = Fx != 0.0 or Fy != 0.0 or Fz != 0.0
+    keep = 1.0 - omega
+    gain = 1.0 - 0.5 * omega
+    n = nz - 2
+    w0 = w[0]
+    gw0 = gain * w[0]
+    cF0 = 0.0
+    w1 = w[1]
+    gw1 = gain * w[1]
+    cF1 = 3.0 * (Fx)
+    w2 = w[2]
+    gw2 = gain * w[2]
+    cF2 = 3.0 * (Fz)
+    w3 = w[3]
+    gw3 = gain * w[3]
+    cF3 = 3.0 * (-Fx)
+    w4 = w[4]
+    gw4 = gain * w[4]
+    cF4 = 3.0 * (-Fz)
+    w5 = w[5]
+    gw5 = gain * w[5]
+    cF5 = 3.0 * (Fx + Fz)
+    w6 = w[6]
+    gw6 = gain * w[6]
+    cF6 = 3.0 * (-Fx + Fz)
+    w7 = w[7]
+    gw7 = gain * w[7]
+    cF7 = 3.0 * (-Fx - Fz)
+    w8 = w[8]
+    gw8 = gain * w[8]
+    cF8 = 3.0 * (Fx - Fz)
+    for x in prange(nx):
+        xm = x - 1 if x > 0 else nx - 1
+        xp = x + 1 if x < nx - 1 else 0
+        nb = 0
+        for y in range(ny):
+            ym = y - 1 if y > 0 else ny - 1
+            yp = y + 1 if y < ny - 1 else 0
+            t0 = f[0, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            t1 = f[1, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            t2 = f[2, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            t3 = f[3, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            t4 = f[4, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            t5 = f[5, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            t6 = f[6, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            t7 = f[7, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            t8 = f[8, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            nbad = 0
+            if forced:
+                for z in range(nz):
+                    f0 = t0[z]
+                    f1 = t3[z]
+                    f2 = t4[z]
+                    f3 = t1[z]
+                    f4 = t2[z]
+                    f5 = t7[z]
+                    f6 = t8[z]
+                    f7 = t5[z]
+                    f8 = t6[z]
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                    jx = (f1 + f5 + f8) - (f3 + f6 + f7)
+                    jz = (f2 + f5 + f6) - (f4 + f7 + f8)
+                    nbad += not (rho > 0.0 and rho < 1e30)
+                    inv = 1.0 / rho
+                    ux = (jx + hFx) * inv
+                    uz = (jz + hFz) * inv
+                    usq = 1.5 * (ux * ux + uz * uz)
+                    vx = 3.0 * ux
+                    vz = 3.0 * uz
+                    uF = ux * Fx + uz * Fz
+                    m = 3.0 * uF
+                    orho = omega * rho
+                    base = 1.0 - usq
+                    t0[z] = keep * f0 + w0 * orho * base + gw0 * (cF0 - m)
+                    cu = vx
+                    t1[z] = keep * f1 + w1 * orho * (base + cu + 0.5 * cu * cu) + gw1 * (cF1 - m + cF1 * cu)
+                    cu = vz
+                    t2[z] = keep * f2 + w2 * orho * (base + cu + 0.5 * cu * cu) + gw2 * (cF2 - m + cF2 * cu)
+                    cu = -vx
+                    t3[z] = keep * f3 + w3 * orho * (base + cu + 0.5 * cu * cu) + gw3 * (cF3 - m + cF3 * cu)
+                    cu = -vz
+                    t4[z] = keep * f4 + w4 * orho * (base + cu + 0.5 * cu * cu) + gw4 * (cF4 - m + cF4 * cu)
+                    cu = vx + vz
+                    t5[z] = keep * f5 + w5 * orho * (base + cu + 0.5 * cu * cu) + gw5 * (cF5 - m + cF5 * cu)
+                    cu = -vx + vz
+                    t6[z] = keep * f6 + w6 * orho * (base + cu + 0.5 * cu * cu) + gw6 * (cF6 - m + cF6 * cu)
+                    cu = -vx - vz
+                    t7[z] = keep * f7 + w7 * orho * (base + cu + 0.5 * cu * cu) + gw7 * (cF7 - m + cF7 * cu)
+                    cu = vx - vz
+                    t8[z] = keep * f8 + w8 * orho * (base + cu + 0.5 * cu * cu) + gw8 * (cF8 - m + cF8 * cu)
+            else:
+                for z in range(nz):
+                    f0 = t0[z]
+                    f1 = t3[z]
+                    f2 = t4[z]
+                    f3 = t1[z]
+                    f4 = t2[z]
+                    f5 = t7[z]
+                    f6 = t8[z]
+                    f7 = t5[z]
+                    f8 = t6[z]
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                    jx = (f1 + f5 + f8) - (f3 + f6 + f7)
+                    jz = (f2 + f5 + f6) - (f4 + f7 + f8)
+                    nbad += not (rho > 0.0 and rho < 1e30)
+                    inv = 1.0 / rho
+                    ux = (jx + hFx) * inv
+                    uz = (jz + hFz) * inv
+                    usq = 1.5 * (ux * ux + uz * uz)
+                    vx = 3.0 * ux
+                    vz = 3.0 * uz
+                    orho = omega * rho
+                    base = 1.0 - usq
+                    t0[z] = keep * f0 + w0 * orho * base
+                    cu = vx
+                    t1[z] = keep * f1 + w1 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vz
+                    t2[z] = keep * f2 + w2 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vx
+                    t3[z] = keep * f3 + w3 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vz
+                    t4[z] = keep * f4 + w4 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vx + vz
+                    t5[z] = keep * f5 + w5 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vx + vz
+                    t6[z] = keep * f6 + w6 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vx - vz
+                    t7[z] = keep * f7 + w7 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vx - vz
+                    t8[z] = keep * f8 + w8 * orho * (base + cu + 0.5 * cu * cu)
+            nb += nbad
+        bad[x] = nb
+    return bad.sum()
+
+
+aa_local_d2q9_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_local_d2q9)
+aa_local_d2q9_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_local_d2q9)
+
+
+def _aa_nonlocal_d3q19(f, nx, ny, nz, w, omega, F):
+    """AA nonlocal step, periodic all-fluid BGK on D3Q19, in place on ``f`` (buffered z-blocks, one collision loop per opposite pair). ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""
+    Q = f.shape[0]
+    bad = np.zeros(nx, dtype=np.int64)
+    Fx = F[0]
+    Fy = F[1]
+    Fz = F[2]
+    hFx = 0.5 * Fx
+    hFy = 0.5 * Fy
+    hFz = 0.5 * Fz
+    forced = Fx != 0.0 or Fy != 0.0 or Fz != 0.0
+    keep = 1.0 - omega
+    gain = 1.0 - 0.5 * omega
+    n = nz - 2
+    w0 = w[0]
+    gw0 = gain * w[0]
+    cF0 = 0.0
+    w1 = w[1]
+    gw1 = gain * w[1]
+    cF1 = 3.0 * (Fx)
+    w2 = w[2]
+    gw2 = gain * w[2]
+    cF2 = 3.0 * (-Fx)
+    w3 = w[3]
+    gw3 = gain * w[3]
+    cF3 = 3.0 * (Fy)
+    w4 = w[4]
+    gw4 = gain * w[4]
+    cF4 = 3.0 * (-Fy)
+    w5 = w[5]
+    gw5 = gain * w[5]
+    cF5 = 3.0 * (Fz)
+    w6 = w[6]
+    gw6 = gain * w[6]
+    cF6 = 3.0 * (-Fz)
+    w7 = w[7]
+    gw7 = gain * w[7]
+    cF7 = 3.0 * (Fx + Fy)
+    w8 = w[8]
+    gw8 = gain * w[8]
+    cF8 = 3.0 * (-Fx + Fy)
+    w9 = w[9]
+    gw9 = gain * w[9]
+    cF9 = 3.0 * (Fx - Fy)
+    w10 = w[10]
+    gw10 = gain * w[10]
+    cF10 = 3.0 * (-Fx - Fy)
+    w11 = w[11]
+    gw11 = gain * w[11]
+    cF11 = 3.0 * (Fx + Fz)
+    w12 = w[12]
+    gw12 = gain * w[12]
+    cF12 = 3.0 * (-Fx + Fz)
+    w13 = w[13]
+    gw13 = gain * w[13]
+    cF13 = 3.0 * (Fx - Fz)
+    w14 = w[14]
+    gw14 = gain * w[14]
+    cF14 = 3.0 * (-Fx - Fz)
+    w15 = w[15]
+    gw15 = gain * w[15]
+    cF15 = 3.0 * (Fy + Fz)
+    w16 = w[16]
+    gw16 = gain * w[16]
+    cF16 = 3.0 * (-Fy + Fz)
+    w17 = w[17]
+    gw17 = gain * w[17]
+    cF17 = 3.0 * (Fy - Fz)
+    w18 = w[18]
+    gw18 = gain * w[18]
+    cF18 = 3.0 * (-Fy - Fz)
+    for x in prange(nx):
+        B = np.empty((25, 64))
+        xm = x - 1 if x > 0 else nx - 1
+        xp = x + 1 if x < nx - 1 else 0
+        nb = 0
+        for y in range(ny):
+            ym = y - 1 if y > 0 else ny - 1
+            yp = y + 1 if y < ny - 1 else 0
+            nbad = 0
+            r0 = f[0, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r1 = f[1, (xm * ny + y) * nz:(xm * ny + y + 1) * nz]
+            r2 = f[2, (xp * ny + y) * nz:(xp * ny + y + 1) * nz]
+            r3 = f[3, (x * ny + ym) * nz:(x * ny + ym + 1) * nz]
+            r4 = f[4, (x * ny + yp) * nz:(x * ny + yp + 1) * nz]
+            r5 = f[5, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r6 = f[6, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r7 = f[7, (xm * ny + ym) * nz:(xm * ny + ym + 1) * nz]
+            r8 = f[8, (xp * ny + ym) * nz:(xp * ny + ym + 1) * nz]
+            r9 = f[9, (xm * ny + yp) * nz:(xm * ny + yp + 1) * nz]
+            r10 = f[10, (xp * ny + yp) * nz:(xp * ny + yp + 1) * nz]
+            r11 = f[11, (xm * ny + y) * nz:(xm * ny + y + 1) * nz]
+            r12 = f[12, (xp * ny + y) * nz:(xp * ny + y + 1) * nz]
+            r13 = f[13, (xm * ny + y) * nz:(xm * ny + y + 1) * nz]
+            r14 = f[14, (xp * ny + y) * nz:(xp * ny + y + 1) * nz]
+            r15 = f[15, (x * ny + ym) * nz:(x * ny + ym + 1) * nz]
+            r16 = f[16, (x * ny + yp) * nz:(x * ny + yp + 1) * nz]
+            r17 = f[17, (x * ny + ym) * nz:(x * ny + ym + 1) * nz]
+            r18 = f[18, (x * ny + yp) * nz:(x * ny + yp + 1) * nz]
+            if forced:
+                for z in (0, nz - 1):
+                    zm = z - 1 if z > 0 else nz - 1
+                    zp = z + 1 if z < nz - 1 else 0
+                    f0 = r0[z]
+                    f1 = r1[z]
+                    f2 = r2[z]
+                    f3 = r3[z]
+                    f4 = r4[z]
+                    f5 = r5[zm]
+                    f6 = r6[zp]
+                    f7 = r7[z]
+                    f8 = r8[z]
+                    f9 = r9[z]
+                    f10 = r10[z]
+                    f11 = r11[zm]
+                    f12 = r12[zm]
+                    f13 = r13[zp]
+                    f14 = r14[zp]
+                    f15 = r15[zm]
+                    f16 = r16[zm]
+                    f17 = r17[zp]
+                    f18 = r18[zp]
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                    jx = (f1 + f7 + f9 + f11 + f13) - (f2 + f8 + f10 + f12 + f14)
+                    jy = (f3 + f7 + f8 + f15 + f17) - (f4 + f9 + f10 + f16 + f18)
+                    jz = (f5 + f11 + f12 + f15 + f16) - (f6 + f13 + f14 + f17 + f18)
+                    nbad += not (rho > 0.0 and rho < 1e30)
+                    inv = 1.0 / rho
+                    ux = (jx + hFx) * inv
+                    uy = (jy + hFy) * inv
+                    uz = (jz + hFz) * inv
+                    usq = 1.5 * (ux * ux + uy * uy + uz * uz)
+                    vx = 3.0 * ux
+                    vy = 3.0 * uy
+                    vz = 3.0 * uz
+                    uF = ux * Fx + uy * Fy + uz * Fz
+                    m = 3.0 * uF
+                    orho = omega * rho
+                    base = 1.0 - usq
+                    r0[z] = keep * f0 + w0 * orho * base + gw0 * (cF0 - m)
+                    cu = vx
+                    r2[z] = keep * f1 + w1 * orho * (base + cu + 0.5 * cu * cu) + gw1 * (cF1 - m + cF1 * cu)
+                    cu = -vx
+                    r1[z] = keep * f2 + w2 * orho * (base + cu + 0.5 * cu * cu) + gw2 * (cF2 - m + cF2 * cu)
+                    cu = vy
+                    r4[z] = keep * f3 + w3 * orho * (base + cu + 0.5 * cu * cu) + gw3 * (cF3 - m + cF3 * cu)
+                    cu = -vy
+                    r3[z] = keep * f4 + w4 * orho * (base + cu + 0.5 * cu * cu) + gw4 * (cF4 - m + cF4 * cu)
+                    cu = vz
+                    r6[zp] = keep * f5 + w5 * orho * (base + cu + 0.5 * cu * cu) + gw5 * (cF5 - m + cF5 * cu)
+                    cu = -vz
+                    r5[zm] = keep * f6 + w6 * orho * (base + cu + 0.5 * cu * cu) + gw6 * (cF6 - m + cF6 * cu)
+                    cu = vx + vy
+                    r10[z] = keep * f7 + w7 * orho * (base + cu + 0.5 * cu * cu) + gw7 * (cF7 - m + cF7 * cu)
+                    cu = -vx + vy
+                    r9[z] = keep * f8 + w8 * orho * (base + cu + 0.5 * cu * cu) + gw8 * (cF8 - m + cF8 * cu)
+                    cu = vx - vy
+                    r8[z] = keep * f9 + w9 * orho * (base + cu + 0.5 * cu * cu) + gw9 * (cF9 - m + cF9 * cu)
+                    cu = -vx - vy
+                    r7[z] = keep * f10 + w10 * orho * (base + cu + 0.5 * cu * cu) + gw10 * (cF10 - m + cF10 * cu)
+                    cu = vx + vz
+                    r14[zp] = keep * f11 + w11 * orho * (base + cu + 0.5 * cu * cu) + gw11 * (cF11 - m + cF11 * cu)
+                    cu = -vx + vz
+                    r13[zp] = keep * f12 + w12 * orho * (base + cu + 0.5 * cu * cu) + gw12 * (cF12 - m + cF12 * cu)
+                    cu = vx - vz
+                    r12[zm] = keep * f13 + w13 * orho * (base + cu + 0.5 * cu * cu) + gw13 * (cF13 - m + cF13 * cu)
+                    cu = -vx - vz
+                    r11[zm] = keep * f14 + w14 * orho * (base + cu + 0.5 * cu * cu) + gw14 * (cF14 - m + cF14 * cu)
+                    cu = vy + vz
+                    r18[zp] = keep * f15 + w15 * orho * (base + cu + 0.5 * cu * cu) + gw15 * (cF15 - m + cF15 * cu)
+                    cu = -vy + vz
+                    r17[zp] = keep * f16 + w16 * orho * (base + cu + 0.5 * cu * cu) + gw16 * (cF16 - m + cF16 * cu)
+                    cu = vy - vz
+                    r16[zm] = keep * f17 + w17 * orho * (base + cu + 0.5 * cu * cu) + gw17 * (cF17 - m + cF17 * cu)
+                    cu = -vy - vz
+                    r15[zm] = keep * f18 + w18 * orho * (base + cu + 0.5 * cu * cu) + gw18 * (cF18 - m + cF18 * cu)
+            else:
+                for z in (0, nz - 1):
+                    zm = z - 1 if z > 0 else nz - 1
+                    zp = z + 1 if z < nz - 1 else 0
+                    f0 = r0[z]
+                    f1 = r1[z]
+                    f2 = r2[z]
+                    f3 = r3[z]
+                    f4 = r4[z]
+                    f5 = r5[zm]
+                    f6 = r6[zp]
+                    f7 = r7[z]
+                    f8 = r8[z]
+                    f9 = r9[z]
+                    f10 = r10[z]
+                    f11 = r11[zm]
+                    f12 = r12[zm]
+                    f13 = r13[zp]
+                    f14 = r14[zp]
+                    f15 = r15[zm]
+                    f16 = r16[zm]
+                    f17 = r17[zp]
+                    f18 = r18[zp]
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                    jx = (f1 + f7 + f9 + f11 + f13) - (f2 + f8 + f10 + f12 + f14)
+                    jy = (f3 + f7 + f8 + f15 + f17) - (f4 + f9 + f10 + f16 + f18)
+                    jz = (f5 + f11 + f12 + f15 + f16) - (f6 + f13 + f14 + f17 + f18)
+                    nbad += not (rho > 0.0 and rho < 1e30)
+                    inv = 1.0 / rho
+                    ux = (jx + hFx) * inv
+                    uy = (jy + hFy) * inv
+                    uz = (jz + hFz) * inv
+                    usq = 1.5 * (ux * ux + uy * uy + uz * uz)
+                    vx = 3.0 * ux
+                    vy = 3.0 * uy
+                    vz = 3.0 * uz
+                    orho = omega * rho
+                    base = 1.0 - usq
+                    r0[z] = keep * f0 + w0 * orho * base
+                    cu = vx
+                    r2[z] = keep * f1 + w1 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vx
+                    r1[z] = keep * f2 + w2 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vy
+                    r4[z] = keep * f3 + w3 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vy
+                    r3[z] = keep * f4 + w4 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vz
+                    r6[zp] = keep * f5 + w5 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vz
+                    r5[zm] = keep * f6 + w6 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vx + vy
+                    r10[z] = keep * f7 + w7 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vx + vy
+                    r9[z] = keep * f8 + w8 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vx - vy
+                    r8[z] = keep * f9 + w9 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vx - vy
+                    r7[z] = keep * f10 + w10 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vx + vz
+                    r14[zp] = keep * f11 + w11 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vx + vz
+                    r13[zp] = keep * f12 + w12 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vx - vz
+                    r12[zm] = keep * f13 + w13 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vx - vz
+                    r11[zm] = keep * f14 + w14 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vy + vz
+                    r18[zp] = keep * f15 + w15 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vy + vz
+                    r17[zp] = keep * f16 + w16 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = vy - vz
+                    r16[zm] = keep * f17 + w17 * orho * (base + cu + 0.5 * cu * cu)
+                    cu = -vy - vz
+                    r15[zm] = keep * f18 + w18 * orho * (base + cu + 0.5 * cu * cu)
+            for zb in range(1, nz - 1, 64):
+                m = min(64, nz - 1 - zb)
+                g = r0[zb + 0:]
+                for i in range(m):
+                    B[0, i] = g[i]
+                g = r1[zb + 0:]
+                for i in range(m):
+                    B[1, i] = g[i]
+                g = r2[zb + 0:]
+                for i in range(m):
+                    B[2, i] = g[i]
+                g = r3[zb + 0:]
+                for i in range(m):
+                    B[3, i] = g[i]
+                g = r4[zb + 0:]
+                for i in range(m):
+                    B[4, i] = g[i]
+                g = r5[zb - 1:]
+                for i in range(m):
+                    B[5, i] = g[i]
+                g = r6[zb + 1:]
+                for i in range(m):
+                    B[6, i] = g[i]
+                g = r7[zb + 0:]
+                for i in range(m):
+                    B[7, i] = g[i]
+                g = r8[zb + 0:]
+                for i in range(m):
+                    B[8, i] = g[i]
+                g = r9[zb + 0:]
+                for i in range(m):
+                    B[9, i] = g[i]
+                g = r10[zb + 0:]
+                for i in range(m):
+                    B[10, i] = g[i]
+                g = r11[zb - 1:]
+                for i in range(m):
+                    B[11, i] = g[i]
+                g = r12[zb - 1:]
+                for i in range(m):
+                    B[12, i] = g[i]
+                g = r13[zb + 1:]
+                for i in range(m):
+                    B[13, i] = g[i]
+                g = r14[zb + 1:]
+                for i in range(m):
+                    B[14, i] = g[i]
+                g = r15[zb - 1:]
+                for i in range(m):
+                    B[15, i] = g[i]
+                g = r16[zb - 1:]
+                for i in range(m):
+                    B[16, i] = g[i]
+                g = r17[zb + 1:]
+                for i in range(m):
+                    B[17, i] = g[i]
+                g = r18[zb + 1:]
+                for i in range(m):
+                    B[18, i] = g[i]
+                for i in range(m):
+                    f0 = B[0, i]
+                    f1 = B[1, i]
+                    f2 = B[2, i]
+                    f3 = B[3, i]
+                    f4 = B[4, i]
+                    f5 = B[5, i]
+                    f6 = B[6, i]
+                    f7 = B[7, i]
+                    f8 = B[8, i]
+                    f9 = B[9, i]
+                    f10 = B[10, i]
+                    f11 = B[11, i]
+                    f12 = B[12, i]
+                    f13 = B[13, i]
+                    f14 = B[14, i]
+                    f15 = B[15, i]
+                    f16 = B[16, i]
+                    f17 = B[17, i]
+                    f18 = B[18, i]
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                    jx = (f1 + f7 + f9 + f11 + f13) - (f2 + f8 + f10 + f12 + f14)
+                    jy = (f3 + f7 + f8 + f15 + f17) - (f4 + f9 + f10 + f16 + f18)
+                    jz = (f5 + f11 + f12 + f15 + f16) - (f6 + f13 + f14 + f17 + f18)
+                    nbad += not (rho > 0.0 and rho < 1e30)
+                    inv = 1.0 / rho
+                    ux = (jx + hFx) * inv
+                    uy = (jy + hFy) * inv
+                    uz = (jz + hFz) * inv
+                    B[19, i] = omega * rho
+                    B[20, i] = 1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)
+                    B[21, i] = 3.0 * ux
+                    B[22, i] = 3.0 * uy
+                    B[23, i] = 3.0 * uz
+                    B[24, i] = 3.0 * (ux * Fx + uy * Fy + uz * Fz)
+                o = r0[zb:]
+                for i in range(m):
+                    o[i] = keep * B[0, i] + w0 * B[19, i] * B[20, i] - gw0 * B[24, i]
+                oq = r2[zb + 0:]
+                op = r1[zb + 0:]
+                if forced:
+                    for i in range(m):
+                        cu = B[21, i]
+                        e = w1 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[1, i] + e * (h + cu) + gw1 * (cF1 - B[24, i] + cF1 * cu)
+                        op[i] = keep * B[2, i] + e * (h - cu) + gw1 * (-cF1 - B[24, i] + cF1 * cu)
+                else:
+                    for i in range(m):
+                        cu = B[21, i]
+                        e = w1 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[1, i] + e * (h + cu)
+                        op[i] = keep * B[2, i] + e * (h - cu)
+                oq = r4[zb + 0:]
+                op = r3[zb + 0:]
+                if forced:
+                    for i in range(m):
+                        cu = B[22, i]
+                        e = w3 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[3, i] + e * (h + cu) + gw3 * (cF3 - B[24, i] + cF3 * cu)
+                        op[i] = keep * B[4, i] + e * (h - cu) + gw3 * (-cF3 - B[24, i] + cF3 * cu)
+                else:
+                    for i in range(m):
+                        cu = B[22, i]
+                        e = w3 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[3, i] + e * (h + cu)
+                        op[i] = keep * B[4, i] + e * (h - cu)
+                oq = r6[zb + 1:]
+                op = r5[zb - 1:]
+                if forced:
+                    for i in range(m):
+                        cu = B[23, i]
+                        e = w5 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[5, i] + e * (h + cu) + gw5 * (cF5 - B[24, i] + cF5 * cu)
+                        op[i] = keep * B[6, i] + e * (h - cu) + gw5 * (-cF5 - B[24, i] + cF5 * cu)
+                else:
+                    for i in range(m):
+                        cu = B[23, i]
+                        e = w5 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[5, i] + e * (h + cu)
+                        op[i] = keep * B[6, i] + e * (h - cu)
+                oq = r10[zb + 0:]
+                op = r7[zb + 0:]
+                if forced:
+                    for i in range(m):
+                        cu = B[21, i] + B[22, i]
+                        e = w7 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[7, i] + e * (h + cu) + gw7 * (cF7 - B[24, i] + cF7 * cu)
+                        op[i] = keep * B[10, i] + e * (h - cu) + gw7 * (-cF7 - B[24, i] + cF7 * cu)
+                else:
+                    for i in range(m):
+                        cu = B[21, i] + B[22, i]
+                        e = w7 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[7, i] + e * (h + cu)
+                        op[i] = keep * B[10, i] + e * (h - cu)
+                oq = r9[zb + 0:]
+                op = r8[zb + 0:]
+                if forced:
+                    for i in range(m):
+                        cu = -B[21, i] + B[22, i]
+                        e = w8 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[8, i] + e * (h + cu) + gw8 * (cF8 - B[24, i] + cF8 * cu)
+                        op[i] = keep * B[9, i] + e * (h - cu) + gw8 * (-cF8 - B[24, i] + cF8 * cu)
+                else:
+                    for i in range(m):
+                        cu = -B[21, i] + B[22, i]
+                        e = w8 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[8, i] + e * (h + cu)
+                        op[i] = keep * B[9, i] + e * (h - cu)
+                oq = r14[zb + 1:]
+                op = r11[zb - 1:]
+                if forced:
+                    for i in range(m):
+                        cu = B[21, i] + B[23, i]
+                        e = w11 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[11, i] + e * (h + cu) + gw11 * (cF11 - B[24, i] + cF11 * cu)
+                        op[i] = keep * B[14, i] + e * (h - cu) + gw11 * (-cF11 - B[24, i] + cF11 * cu)
+                else:
+                    for i in range(m):
+                        cu = B[21, i] + B[23, i]
+                        e = w11 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[11, i] + e * (h + cu)
+                        op[i] = keep * B[14, i] + e * (h - cu)
+                oq = r13[zb + 1:]
+                op = r12[zb - 1:]
+                if forced:
+                    for i in range(m):
+                        cu = -B[21, i] + B[23, i]
+                        e = w12 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[12, i] + e * (h + cu) + gw12 * (cF12 - B[24, i] + cF12 * cu)
+                        op[i] = keep * B[13, i] + e * (h - cu) + gw12 * (-cF12 - B[24, i] + cF12 * cu)
+                else:
+                    for i in range(m):
+                        cu = -B[21, i] + B[23, i]
+                        e = w12 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[12, i] + e * (h + cu)
+                        op[i] = keep * B[13, i] + e * (h - cu)
+                oq = r18[zb + 1:]
+                op = r15[zb - 1:]
+                if forced:
+                    for i in range(m):
+                        cu = B[22, i] + B[23, i]
+                        e = w15 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[15, i] + e * (h + cu) + gw15 * (cF15 - B[24, i] + cF15 * cu)
+                        op[i] = keep * B[18, i] + e * (h - cu) + gw15 * (-cF15 - B[24, i] + cF15 * cu)
+                else:
+                    for i in range(m):
+                        cu = B[22, i] + B[23, i]
+                        e = w15 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[15, i] + e * (h + cu)
+                        op[i] = keep * B[18, i] + e * (h - cu)
+                oq = r17[zb + 1:]
+                op = r16[zb - 1:]
+                if forced:
+                    for i in range(m):
+                        cu = -B[22, i] + B[23, i]
+                        e = w16 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[16, i] + e * (h + cu) + gw16 * (cF16 - B[24, i] + cF16 * cu)
+                        op[i] = keep * B[17, i] + e * (h - cu) + gw16 * (-cF16 - B[24, i] + cF16 * cu)
+                else:
+                    for i in range(m):
+                        cu = -B[22, i] + B[23, i]
+                        e = w16 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[16, i] + e * (h + cu)
+                        op[i] = keep * B[17, i] + e * (h - cu)
+            nb += nbad
+        bad[x] = nb
+    return bad.sum()
+
+
+aa_nonlocal_d3q19_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_nonlocal_d3q19)
+aa_nonlocal_d3q19_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_nonlocal_d3q19)
+
+
+def _aa_local_d3q19(f, nx, ny, nz, w, omega, F):
+    """AA local step, periodic all-fluid BGK on D3Q19, in place on ``f`` (buffered z-blocks, one collision loop per opposite pair). ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""
+    Q = f.shape[0]
+    bad = np.zeros(nx, dtype=np.int64)
+    Fx = F[0]
+    Fy = F[1]
+    Fz = F[2]
+    hFx = 0.5 * Fx
+    hFy = 0.5 * Fy
+    hFz = 0.5 * Fz
+    forced = Fx != 0.0 or Fy != 0.0 or Fz != 0.0
+    keep = 1.0 - omega
+    gain = 1.0 - 0.5 * omega
+    n = nz - 2
+    w0 = w[0]
+    gw0 = gain * w[0]
+    cF0 = 0.0
+    w1 = w[1]
+    gw1 = gain * w[1]
+    cF1 = 3.0 * (Fx)
+    w2 = w[2]
+    gw2 = gain * w[2]
+    cF2 = 3.0 * (-Fx)
+    w3 = w[3]
+    gw3 = gain * w[3]
+    cF3 = 3.0 * (Fy)
+    w4 = w[4]
+    gw4 = gain * w[4]
+    cF4 = 3.0 * (-Fy)
+    w5 = w[5]
+    gw5 = gain * w[5]
+    cF5 = 3.0 * (Fz)
+    w6 = w[6]
+    gw6 = gain * w[6]
+    cF6 = 3.0 * (-Fz)
+    w7 = w[7]
+    gw7 = gain * w[7]
+    cF7 = 3.0 * (Fx + Fy)
+    w8 = w[8]
+    gw8 = gain * w[8]
+    cF8 = 3.0 * (-Fx + Fy)
+    w9 = w[9]
+    gw9 = gain * w[9]
+    cF9 = 3.0 * (Fx - Fy)
+    w10 = w[10]
+    gw10 = gain * w[10]
+    cF10 = 3.0 * (-Fx - Fy)
+    w11 = w[11]
+    gw11 = gain * w[11]
+    cF11 = 3.0 * (Fx + Fz)
+    w12 = w[12]
+    gw12 = gain * w[12]
+    cF12 = 3.0 * (-Fx + Fz)
+    w13 = w[13]
+    gw13 = gain * w[13]
+    cF13 = 3.0 * (Fx - Fz)
+    w14 = w[14]
+    gw14 = gain * w[14]
+    cF14 = 3.0 * (-Fx - Fz)
+    w15 = w[15]
+    gw15 = gain * w[15]
+    cF15 = 3.0 * (Fy + Fz)
+    w16 = w[16]
+    gw16 = gain * w[16]
+    cF16 = 3.0 * (-Fy + Fz)
+    w17 = w[17]
+    gw17 = gain * w[17]
+    cF17 = 3.0 * (Fy - Fz)
+    w18 = w[18]
+    gw18 = gain * w[18]
+    cF18 = 3.0 * (-Fy - Fz)
+    for x in prange(nx):
+        B = np.empty((25, 64))
+        xm = x - 1 if x > 0 else nx - 1
+        xp = x + 1 if x < nx - 1 else 0
+        nb = 0
+        for y in range(ny):
+            ym = y - 1 if y > 0 else ny - 1
+            yp = y + 1 if y < ny - 1 else 0
+            nbad = 0
+            r0 = f[0, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r1 = f[1, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r2 = f[2, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r3 = f[3, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r4 = f[4, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r5 = f[5, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r6 = f[6, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r7 = f[7, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r8 = f[8, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r9 = f[9, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r10 = f[10, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r11 = f[11, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r12 = f[12, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r13 = f[13, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r14 = f[14, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r15 = f[15, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r16 = f[16, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r17 = f[17, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            r18 = f[18, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            for zb in range(0, nz, 64):
+                m = min(64, nz - zb)
+                g = r0[zb + 0:]
+                for i in range(m):
+                    B[0, i] = g[i]
+                g = r2[zb + 0:]
+                for i in range(m):
+                    B[1, i] = g[i]
+                g = r1[zb + 0:]
+                for i in range(m):
+                    B[2, i] = g[i]
+                g = r4[zb + 0:]
+                for i in range(m):
+                    B[3, i] = g[i]
+                g = r3[zb + 0:]
+                for i in range(m):
+                    B[4, i] = g[i]
+                g = r6[zb + 0:]
+                for i in range(m):
+                    B[5, i] = g[i]
+                g = r5[zb + 0:]
+                for i in range(m):
+                    B[6, i] = g[i]
+                g = r10[zb + 0:]
+                for i in range(m):
+                    B[7, i] = g[i]
+                g = r9[zb + 0:]
+                for i in range(m):
+                    B[8, i] = g[i]
+                g = r8[zb + 0:]
+                for i in range(m):
+                    B[9, i] = g[i]
+                g = r7[zb + 0:]
+                for i in range(m):
+                    B[10, i] = g[i]
+                g = r14[zb + 0:]
+                for i in range(m):
+                    B[11, i] = g[i]
+                g = r13[zb + 0:]
+                for i in range(m):
+                    B[12, i] = g[i]
+                g = r12[zb + 0:]
+                for i in range(m):
+                    B[13, i] = g[i]
+                g = r11[zb + 0:]
+                for i in range(m):
+                    B[14, i] = g[i]
+                g = r18[zb + 0:]
+                for i in range(m):
+                    B[15, i] = g[i]
+                g = r17[zb + 0:]
+                for i in range(m):
+                    B[16, i] = g[i]
+                g = r16[zb + 0:]
+                for i in range(m):
+                    B[17, i] = g[i]
+                g = r15[zb + 0:]
+                for i in range(m):
+                    B[18, i] = g[i]
+                for i in range(m):
+                    f0 = B[0, i]
+                    f1 = B[1, i]
+                    f2 = B[2, i]
+                    f3 = B[3, i]
+                    f4 = B[4, i]
+                    f5 = B[5, i]
+                    f6 = B[6, i]
+                    f7 = B[7, i]
+                    f8 = B[8, i]
+                    f9 = B[9, i]
+                    f10 = B[10, i]
+                    f11 = B[11, i]
+                    f12 = B[12, i]
+                    f13 = B[13, i]
+                    f14 = B[14, i]
+                    f15 = B[15, i]
+                    f16 = B[16, i]
+                    f17 = B[17, i]
+                    f18 = B[18, i]
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                    jx = (f1 + f7 + f9 + f11 + f13) - (f2 + f8 + f10 + f12 + f14)
+                    jy = (f3 + f7 + f8 + f15 + f17) - (f4 + f9 + f10 + f16 + f18)
+                    jz = (f5 + f11 + f12 + f15 + f16) - (f6 + f13 + f14 + f17 + f18)
+                    nbad += not (rho > 0.0 and rho < 1e30)
+                    inv = 1.0 / rho
+                    ux = (jx + hFx) * inv
+                    uy = (jy + hFy) * inv
+                    uz = (jz + hFz) * inv
+                    B[19, i] = omega * rho
+                    B[20, i] = 1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)
+                    B[21, i] = 3.0 * ux
+                    B[22, i] = 3.0 * uy
+                    B[23, i] = 3.0 * uz
+                    B[24, i] = 3.0 * (ux * Fx + uy * Fy + uz * Fz)
+                o = r0[zb:]
+                for i in range(m):
+                    o[i] = keep * B[0, i] + w0 * B[19, i] * B[20, i] - gw0 * B[24, i]
+                oq = r1[zb + 0:]
+                op = r2[zb + 0:]
+                if forced:
+                    for i in range(m):
+                        cu = B[21, i]
+                        e = w1 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[1, i] + e * (h + cu) + gw1 * (cF1 - B[24, i] + cF1 * cu)
+                        op[i] = keep * B[2, i] + e * (h - cu) + gw1 * (-cF1 - B[24, i] + cF1 * cu)
+                else:
+                    for i in range(m):
+                        cu = B[21, i]
+                        e = w1 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[1, i] + e * (h + cu)
+                        op[i] = keep * B[2, i] + e * (h - cu)
+                oq = r3[zb + 0:]
+                op = r4[zb + 0:]
+                if forced:
+                    for i in range(m):
+                        cu = B[22, i]
+                        e = w3 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[3, i] + e * (h + cu) + gw3 * (cF3 - B[24, i] + cF3 * cu)
+                        op[i] = keep * B[4, i] + e * (h - cu) + gw3 * (-cF3 - B[24, i] + cF3 * cu)
+                else:
+                    for i in range(m):
+                        cu = B[22, i]
+                        e = w3 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[3, i] + e * (h + cu)
+                        op[i] = keep * B[4, i] + e * (h - cu)
+                oq = r5[zb + 0:]
+                op = r6[zb + 0:]
+                if forced:
+                    for i in range(m):
+                        cu = B[23, i]
+                        e = w5 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[5, i] + e * (h + cu) + gw5 * (cF5 - B[24, i] + cF5 * cu)
+                        op[i] = keep * B[6, i] + e * (h - cu) + gw5 * (-cF5 - B[24, i] + cF5 * cu)
+                else:
+                    for i in range(m):
+                        cu = B[23, i]
+                        e = w5 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[5, i] + e * (h + cu)
+                        op[i] = keep * B[6, i] + e * (h - cu)
+                oq = r7[zb + 0:]
+                op = r10[zb + 0:]
+                if forced:
+                    for i in range(m):
+                        cu = B[21, i] + B[22, i]
+                        e = w7 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[7, i] + e * (h + cu) + gw7 * (cF7 - B[24, i] + cF7 * cu)
+                        op[i] = keep * B[10, i] + e * (h - cu) + gw7 * (-cF7 - B[24, i] + cF7 * cu)
+                else:
+                    for i in range(m):
+                        cu = B[21, i] + B[22, i]
+                        e = w7 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[7, i] + e * (h + cu)
+                        op[i] = keep * B[10, i] + e * (h - cu)
+                oq = r8[zb + 0:]
+                op = r9[zb + 0:]
+                if forced:
+                    for i in range(m):
+                        cu = -B[21, i] + B[22, i]
+                        e = w8 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[8, i] + e * (h + cu) + gw8 * (cF8 - B[24, i] + cF8 * cu)
+                        op[i] = keep * B[9, i] + e * (h - cu) + gw8 * (-cF8 - B[24, i] + cF8 * cu)
+                else:
+                    for i in range(m):
+                        cu = -B[21, i] + B[22, i]
+                        e = w8 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[8, i] + e * (h + cu)
+                        op[i] = keep * B[9, i] + e * (h - cu)
+                oq = r11[zb + 0:]
+                op = r14[zb + 0:]
+                if forced:
+                    for i in range(m):
+                        cu = B[21, i] + B[23, i]
+                        e = w11 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[11, i] + e * (h + cu) + gw11 * (cF11 - B[24, i] + cF11 * cu)
+                        op[i] = keep * B[14, i] + e * (h - cu) + gw11 * (-cF11 - B[24, i] + cF11 * cu)
+                else:
+                    for i in range(m):
+                        cu = B[21, i] + B[23, i]
+                        e = w11 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[11, i] + e * (h + cu)
+                        op[i] = keep * B[14, i] + e * (h - cu)
+                oq = r12[zb + 0:]
+                op = r13[zb + 0:]
+                if forced:
+                    for i in range(m):
+                        cu = -B[21, i] + B[23, i]
+                        e = w12 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[12, i] + e * (h + cu) + gw12 * (cF12 - B[24, i] + cF12 * cu)
+                        op[i] = keep * B[13, i] + e * (h - cu) + gw12 * (-cF12 - B[24, i] + cF12 * cu)
+                else:
+                    for i in range(m):
+                        cu = -B[21, i] + B[23, i]
+                        e = w12 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[12, i] + e * (h + cu)
+                        op[i] = keep * B[13, i] + e * (h - cu)
+                oq = r15[zb + 0:]
+                op = r18[zb + 0:]
+                if forced:
+                    for i in range(m):
+                        cu = B[22, i] + B[23, i]
+                        e = w15 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[15, i] + e * (h + cu) + gw15 * (cF15 - B[24, i] + cF15 * cu)
+                        op[i] = keep * B[18, i] + e * (h - cu) + gw15 * (-cF15 - B[24, i] + cF15 * cu)
+                else:
+                    for i in range(m):
+                        cu = B[22, i] + B[23, i]
+                        e = w15 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[15, i] + e * (h + cu)
+                        op[i] = keep * B[18, i] + e * (h - cu)
+                oq = r16[zb + 0:]
+                op = r17[zb + 0:]
+                if forced:
+                    for i in range(m):
+                        cu = -B[22, i] + B[23, i]
+                        e = w16 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[16, i] + e * (h + cu) + gw16 * (cF16 - B[24, i] + cF16 * cu)
+                        op[i] = keep * B[17, i] + e * (h - cu) + gw16 * (-cF16 - B[24, i] + cF16 * cu)
+                else:
+                    for i in range(m):
+                        cu = -B[22, i] + B[23, i]
+                        e = w16 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        oq[i] = keep * B[16, i] + e * (h + cu)
+                        op[i] = keep * B[17, i] + e * (h - cu)
+            nb += nbad
+        bad[x] = nb
+    return bad.sum()
+
+
+aa_local_d3q19_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_local_d3q19)
+aa_local_d3q19_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_local_d3q19)
+
+
+def periodic_bgk_aa_kernels(lattice_name, c, shape, parallel):
+    """The in-place AA-pattern kernels ``(nonlocal, local)`` for this lattice, or None when they
+    do not apply (other lattice, other velocity ordering, fewer than 3 nodes along z). Each is
+    called as ``kernel(buf, nx, ny, nz, w, omega, F)`` on the (Q, P) buffer of
+    ``aa.aa_storage`` and returns the number of nodes with a non-positive or non-finite density."""
+    table = {"D2Q9": (_C_D2Q9, (aa_nonlocal_d2q9_serial, aa_local_d2q9_serial),
+                      (aa_nonlocal_d2q9_parallel, aa_local_d2q9_parallel)),
+             "D3Q19": (_C_D3Q19, (aa_nonlocal_d3q19_serial, aa_local_d3q19_serial),
+                       (aa_nonlocal_d3q19_parallel, aa_local_d3q19_parallel))}
+    if lattice_name not in table or shape[2] < 3:
+        return None
+    ref, serial, par = table[lattice_name]
+    if c.shape != ref.shape or not np.array_equal(c, ref):
+        return None
+    return par if parallel else serial
+
 
 
 def periodic_bgk_kernel(lattice_name, c, shape, parallel, enabled=ENABLED):

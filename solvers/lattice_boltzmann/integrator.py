@@ -6,7 +6,8 @@ import numpy as np
 
 import toolkit as tk
 
-from .fastpath import periodic_bgk_kernel
+from .aa import aa_storage, aa_swap
+from .fastpath import periodic_bgk_aa_kernels, periodic_bgk_kernel
 from .domain import MOVING, SOLID, build_domain, fill_ghosts, fill_ghosts_numpy, momentum_exchange
 from .kernels import equilibrium_fill, stream_collide, stream_collide_parallel
 from .lattices import lattice
@@ -17,7 +18,16 @@ __all__ = ["LatticeIntegrator"]
 
 
 class LatticeIntegrator(tk.Integrator):
-    """Steps a ``LatticeFluid`` with a BGK/TRT/MRT solver (two population arrays, A–B pattern)."""
+    """Steps a ``LatticeFluid`` with a BGK/TRT/MRT solver.
+
+    Fully periodic, all-fluid BGK in float64 with the numba back end streams in place with the
+    AA pattern (one population array, :mod:`.aa`); everything else uses two population arrays
+    (A–B pattern, pull). ``self.f`` is the current array; in the AA pattern it is in layout S1
+    after an odd step count, and ``natural()`` gives the post-collision populations either way.
+    With the AA pattern a step that diverges has already overwritten its populations: the run
+    still stops ``Unstable`` with the step and finite saved frames, but the final populations
+    are not the last good ones (the A–B pattern keeps those).
+    """
 
     def __init__(self, problem, solver):
         super().__init__(problem, solver)
@@ -27,7 +37,6 @@ class LatticeIntegrator(tk.Integrator):
         self.F = self.domain.to_internal(problem.force if problem.force is not None else np.zeros(problem.dim))
         dtype = np.float32 if solver.precision == "float32" else np.float64
         self.f = self._initial(dtype)
-        self.g = self.f.copy()     # nodes that are never updated (solid, ghost) stay defined in both
         self._fill = fill_ghosts_numpy if solver.backend == "numpy" else fill_ghosts
         if solver.backend == "numpy":
             self._kernel = stream_collide_numpy
@@ -35,11 +44,19 @@ class LatticeIntegrator(tk.Integrator):
             self._kernel = stream_collide_parallel
         else:
             self._kernel = stream_collide
-        # fully periodic, all-fluid BGK in float64 (the benchmark cases): the unrolled kernel
+        # fully periodic, all-fluid BGK in float64 (the benchmark cases): the unrolled kernels,
+        # in place (AA pattern, one array) where generated, else two arrays
         self._fast = None
+        self._aa = None
+        self._phase = 0            # AA layout of self.f: 0 = S0 (post-collision), 1 = S1 (swapped)
         if (solver.backend != "numpy" and self.collision.model == 0 and dtype == np.float64
                 and not self.domain.ghosts and not self.domain.flag.any()):
-            self._fast = periodic_bgk_kernel(problem.lattice, self.domain.c, self.domain.shape3, solver.parallel)
+            self._aa = periodic_bgk_aa_kernels(problem.lattice, self.domain.c, self.domain.shape3, solver.parallel)
+            if self._aa is None:
+                self._fast = periodic_bgk_kernel(problem.lattice, self.domain.c, self.domain.shape3,
+                                                 solver.parallel)
+        self._buf = None
+        self._store(self.f)
         self.frame_steps: list[int] = []
         self.frames_rho: list[np.ndarray] = []
         self.frames_u: list[np.ndarray] = []
@@ -69,7 +86,32 @@ class LatticeIntegrator(tk.Integrator):
         return np.ascontiguousarray(f.astype(dtype))
 
     # -- stepping ------------------------------------------------------------------------
+    def use_two_arrays(self) -> None:
+        """Switch a periodic BGK run from the in-place AA pattern to the two-array unrolled kernel
+        (for benchmarks and tests; results agree to round-off)."""
+        if self._aa is None:
+            return
+        f = np.ascontiguousarray(self.natural())
+        self._phase = 0
+        self._aa = None
+        self._fast = periodic_bgk_kernel(self.problem.lattice, self.domain.c, self.domain.shape3,
+                                         self.solver.parallel)
+        self._store(f)
+
+    def _store(self, f: np.ndarray) -> None:
+        """Hold populations ``f`` (layout S0): in the padded AA buffer (``self.f`` a view of
+        it, ``self.g`` None) or as two arrays ``self.f``, ``self.g``."""
+        if self._aa is not None:
+            self._buf, self.f = aa_storage(f)
+            self.g = None
+        else:
+            self._buf = None
+            self.f = f
+            self.g = f.copy()      # nodes that are never updated (solid, ghost) stay defined in both
+
     def _advance(self, n: int) -> int:
+        if self._aa is not None:
+            return self._advance_aa(n)
         col, dom, lat = self.collision, self.domain, self.lat
         save = self.problem.save_every
         last = self.total_steps
@@ -91,19 +133,52 @@ class LatticeIntegrator(tk.Integrator):
                 self._record(step)
         return n
 
+    def _advance_aa(self, n: int) -> int:
+        """``n`` AA steps in place; the layout follows the step count's parity (even: S0), so a
+        resumed run issues the same kernels as an uninterrupted one."""
+        col, lat = self.collision, self.lat
+        nx, ny, nz = self.domain.shape3
+        save = self.problem.save_every
+        last = self.total_steps
+        if self._phase != self.step_index % 2:
+            aa_swap(self.f, self.domain.c, lat.opp)
+            self._phase ^= 1
+        for k in range(n):
+            bad = self._aa[self._phase](self._buf, nx, ny, nz, lat.w, col.omega, self.F)
+            self._phase ^= 1
+            if bad:
+                self.message = (f"{bad} node(s) got a non-positive or non-finite density (lower the velocity, "
+                                "raise tau or the resolution)")
+                return k
+            step = self.step_index + k + 1
+            if step % save == 0 or step == last:
+                self._record(step)
+        return n
+
+    def natural(self) -> np.ndarray:
+        """The post-collision populations f*_q(x) (layout S0): ``self.f`` itself, or a converted
+        copy when the AA pattern left it in layout S1."""
+        if self._phase == 0:
+            return self.f
+        return aa_swap(self.f.copy(), self.domain.c, self.lat.opp)
+
     def _record(self, step: int) -> None:
         if self.frame_steps and self.frame_steps[-1] == step:
             return
-        rho, u = self.fields()
+        natural = self.natural()
+        rho, u = self._fields(natural)
         self.frame_steps.append(step)
         self.frames_rho.append(rho)
         self.frames_u.append(u)
-        self.frames_force.append(momentum_exchange(self.f, self.domain, self.lat)[: self.problem.dim])
+        self.frames_force.append(momentum_exchange(natural, self.domain, self.lat)[: self.problem.dim])
 
     def fields(self) -> tuple[np.ndarray, np.ndarray]:
         """Current density (*shape) and velocity (*shape, D) on the problem's nodes."""
+        return self._fields(self.natural())
+
+    def _fields(self, natural: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p, dom = self.problem, self.domain
-        f = self.f[(slice(None),) + dom.interior].astype(np.float64)
+        f = natural[(slice(None),) + dom.interior].astype(np.float64)
         rho, u = macroscopic(f, dom.c, self.F)
         solid = dom.obstacle[dom.interior]
         rho = np.where(solid, 1.0, rho)
@@ -114,19 +189,19 @@ class LatticeIntegrator(tk.Integrator):
     @property
     def populations(self) -> np.ndarray:
         """The current post-collision populations (Q, internal padded grid); do not modify."""
-        return self.f
+        return self.natural()
 
     # -- checkpoints ---------------------------------------------------------------------
     def _state(self) -> dict:
         p = self.problem
-        return {"f": self.f, "frame_steps": np.array(self.frame_steps, dtype=np.int64),
+        return {"f": self.natural(), "frame_steps": np.array(self.frame_steps, dtype=np.int64),
                 "density": np.array(self.frames_rho).reshape((-1,) + tuple(p.shape)),
                 "velocity": np.array(self.frames_u).reshape((-1,) + tuple(p.shape) + (p.dim,)),
                 "force": np.array(self.frames_force).reshape(-1, p.dim)}
 
     def _load_state(self, state: dict) -> None:
-        self.f = np.ascontiguousarray(np.array(state["f"], dtype=self.f.dtype))
-        self.g = self.f.copy()
+        self._phase = 0            # checkpoints hold layout S0; _advance_aa re-swaps at odd steps
+        self._store(np.ascontiguousarray(np.array(state["f"], dtype=self.f.dtype)))
         self.frame_steps = [int(s) for s in np.asarray(state["frame_steps"])]
         self.frames_rho = list(np.array(state["density"]))
         self.frames_u = list(np.array(state["velocity"]))

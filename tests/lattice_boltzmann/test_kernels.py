@@ -197,3 +197,75 @@ def test_unrolled_periodic_bgk_equals_generic_kernel(lattice, shape, forced):
     # other orderings or too short a contiguous axis fall back to the generic kernel
     assert periodic_bgk_kernel(lattice, c[::-1].copy(), shape, False, enabled=("D2Q9", "D3Q19")) is None
     assert periodic_bgk_kernel(lattice, c, shape[:2] + (2,), False, enabled=("D2Q9", "D3Q19")) is None
+
+
+@settings(max_examples=12, deadline=None)
+@given(lattice=st.sampled_from(["D2Q9", "D3Q19"]), nx=st.integers(2, 6), ny=st.integers(1, 5), nz=st.integers(3, 7),
+       tau=st.floats(0.52, 2.0), steps=st.integers(1, 5), forced=st.booleans(), seed=st.integers(0, 99))
+def test_aa_pattern_equals_numpy_reference(lattice, nx, ny, nz, tau, steps, forced, seed):
+    """Periodic BGK float64 runs in place (AA pattern, one array); its saved frames after every
+    step (odd counts leave the array swapped) and the final populations equal the NumPy A–B
+    reference, and the two-array unrolled kernel, to round-off."""
+    shape = (nx, nz) if lattice == "D2Q9" else (nx, ny, nz)
+    rng = np.random.default_rng(seed)
+    u = 0.03 * rng.uniform(-1, 1, shape + (len(shape),))
+    rho = 1 + 0.02 * rng.uniform(-1, 1, shape)
+    force = list(1e-5 * rng.uniform(-1, 1, len(shape))) if forced else None
+    p = LatticeFluid(shape=shape, lattice=lattice, tau=tau, velocity=u, density=rho, force=force, steps=steps,
+                     save_every=1)
+    a = tk.init(p, BGK(), progress=False)
+    assert a._aa is not None and a.g is None          # one population array
+    ab = tk.init(p, BGK(), progress=False)
+    ab.use_two_arrays()
+    b = tk.init(p, BGK(backend="numpy"), progress=False)
+    for integ in (a, ab, b):
+        integ.run()
+    # same arithmetic, other order (fastmath reassociation): round-off of O(1) populations
+    assert np.abs(a.populations - b.populations).max() < 1e-12
+    assert np.abs(a.populations - ab.populations).max() < 1e-12
+    sa, sb = a.solution(), b.solution()
+    assert np.array_equal(sa.step, sb.step)
+    assert np.abs(sa.density - sb.density).max() < 1e-12 and np.abs(sa.velocity - sb.velocity).max() < 1e-12
+
+
+@pytest.mark.parametrize("lattice,shape", [("D2Q9", (6, 1, 9)), ("D3Q19", (5, 4, 6)), ("D3Q19", (3, 1, 3)),
+                                           ("D3Q19", (2, 3, 150))])   # 150: several z-blocks
+def test_aa_kernels_equal_numpy_aa_step(lattice, shape):
+    """Each generated AA kernel (nonlocal from layout S0, local from S1) against the NumPy AA step
+    (aa.aa_step_numpy: the reference A–B step between swaps); serial and parallel twins
+    bit-identical; a bad density counted."""
+    from solvers.lattice_boltzmann.aa import aa_step_numpy, aa_storage, aa_swap
+    from solvers.lattice_boltzmann.fastpath import periodic_bgk_aa_kernels
+    from solvers.lattice_boltzmann.kernels import equilibrium_fill
+    from solvers.lattice_boltzmann.lattices import lattice as get_lattice
+
+    lat = get_lattice(lattice)
+    perm = (0, 2, 1) if lattice == "D2Q9" else (0, 1, 2)
+    c = np.ascontiguousarray(lat.c[:, list(perm)])
+    rng = np.random.default_rng(5)
+    rho = 1.0 + 0.05 * rng.standard_normal(shape)
+    u = 0.04 * rng.standard_normal((3,) + shape)
+    if lattice == "D2Q9":
+        u[1] = 0.0
+    f = np.empty((lat.q,) + shape)
+    equilibrium_fill(f, rho, u[0], u[1], u[2], c, lat.w)
+    f += 1e-3 * rng.random(f.shape)
+    assert np.array_equal(aa_swap(aa_swap(f.copy(), c, lat.opp), c, lat.opp), f)   # an involution
+    serial = periodic_bgk_aa_kernels(lattice, c, shape, False)
+    par = periodic_bgk_aa_kernels(lattice, c, shape, True)
+    omega = 1 / 0.77
+    Q = lat.q
+    for F in (np.zeros(3), np.array([2e-5, 0.0 if lattice == "D2Q9" else -1e-5, 3e-5])):
+        ref, a = f.copy(), f.copy()
+        buf, b = aa_storage(f)                       # the padded buffer (parallel twin) vs unpadded
+        for phase in (0, 1, 0):
+            assert aa_step_numpy(ref, phase, c, lat.w, lat.opp, omega, F) == 0
+            assert serial[phase](a.reshape(Q, -1), *shape, lat.w, omega, F) == 0
+            assert par[phase](buf, *shape, lat.w, omega, F) == 0
+            assert np.abs(a - ref).max() < 1e-14
+            assert np.array_equal(a, b)
+    bad = f.copy()
+    bad[:, 1, 0, 2] = -1.0
+    assert serial[0](bad.reshape(Q, -1), *shape, lat.w, omega, np.zeros(3)) >= 1
+    assert periodic_bgk_aa_kernels(lattice, c[::-1].copy(), shape, False) is None
+    assert periodic_bgk_aa_kernels(lattice, c, shape[:2] + (2,), False) is None
