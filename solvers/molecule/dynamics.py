@@ -12,9 +12,14 @@ Equations (x positions, v velocities, m masses, F forces, h the time step):
   O(h^2) (Swope, Andersen, Berens & Wilson, J. Chem. Phys. 76, 637 (1982), doi:10.1063/1.442716);
 * Langevin BAOAB: B, A (half drift), O (``v = c1 v + sqrt((1 - c1^2) kT/m) xi``, ``c1 = exp(-gamma h)``),
   A, B (Leimkuhler & Matthews, Appl. Math. Res. Express 2013, 34, doi:10.1093/amrx/abs010);
-* Nosé–Hoover: ``v' = F/m - zeta v``, ``zeta' = (2K - g kT)/Q``, ``Q = g kT tau^2``, split
-  symmetrically (Martyna et al., Mol. Phys. 87, 1117 (1996), doi:10.1080/00268979600100761);
-  the conserved energy adds ``Q zeta^2 / 2 + g kT eta``.
+* Nosé–Hoover chain: ``v' = F/m - v_1 v``, ``v_1' = (2K - g kT)/Q_1 - v_1 v_2``,
+  ``v_k' = (Q_{k-1} v_{k-1}^2 - kT)/Q_k - v_k v_{k+1}``, ``Q_1 = g kT tau^2``, ``Q_k = kT tau^2``
+  (Martyna, Klein & Tuckerman, J. Chem. Phys. 97, 2635 (1992), doi:10.1063/1.463940), the
+  thermostat half steps split by Trotter/Suzuki–Yoshida around velocity Verlet (Martyna,
+  Tuckerman, Tobias & Klein, Mol. Phys. 87, 1117 (1996), doi:10.1080/00268979600100761); the
+  conserved energy adds ``sum Q_k v_k^2 / 2 + g kT eta_1 + kT sum_{k>1} eta_k``
+  (``MDSolution.thermostat_energy``; ``total_energy`` is the conserved quantity). See
+  :mod:`solvers.molecule.chain`.
 
 Units: ``dt`` in fs, ``temperature`` in K, ``friction`` in 1/fs, ``tdamp`` in fs.
 """
@@ -27,9 +32,9 @@ import toolkit as tk
 from problems.molecule import FS, KB_EV, MolecularDynamics
 from toolkit import validate as v
 from toolkit.dispatch import dispatch
-from toolkit.kernels.neighbors import verlet_list_split
 
-from .kernels import kinetic_tensor, md_segment, rebuild
+from .chain import YOSHIDA_ORDERS, chain_energy, chain_masses, suzuki_yoshida_weights
+from .kernels import kinetic_tensor, md_list, md_segment, nhc_half, rebuild
 from .trajectory import MDSolution
 
 __all__ = ["VelocityVerlet", "Langevin", "NoseHoover", "MDIntegrator"]
@@ -69,11 +74,19 @@ class Langevin(tk.Solver):
 
 
 class NoseHoover(tk.Solver):
-    """Nosé–Hoover thermostat (one thermostat): ``dt`` (fs), ``temperature`` (K), ``tdamp`` (fs)."""
+    """Nosé–Hoover chain thermostat (NVT): ``dt`` (fs), ``temperature`` (K), ``tdamp`` (fs, the
+    thermostat time scale ``tau``, ``Q_1 = g kT tau^2``), ``chain`` (thermostats in the chain, M;
+    ``chain=1`` is the plain Nosé–Hoover thermostat, not ergodic for small or stiff systems),
+    ``n_yoshida`` (order of the Suzuki–Yoshida composition: 1, 3, 5 or 7) and ``n_respa`` (repeats
+    of it per half step). Martyna, Klein & Tuckerman 1992 (doi:10.1063/1.463940); integrator of
+    Martyna, Tuckerman, Tobias & Klein 1996 (doi:10.1080/00268979600100761)."""
 
     dt: float = 1.0
     temperature: float = 300.0
     tdamp: float = 100.0
+    chain: int = 3
+    n_yoshida: int = 3
+    n_respa: int = 1
     supports_step = True
     scheme = 2
 
@@ -82,6 +95,10 @@ class NoseHoover(tk.Solver):
         self._set("temperature", v.real_scalar("temperature", self.temperature, lower=0, lower_open=True,
                                                error=_E))
         self._set("tdamp", v.real_scalar("tdamp", self.tdamp, lower=0, lower_open=True, error=_E))
+        self._set("chain", v.integer("chain", self.chain, lower=1, upper=64, error=_E))
+        self._set("n_yoshida", v.choice("n_yoshida", v.integer("n_yoshida", self.n_yoshida, error=_E),
+                                        YOSHIDA_ORDERS, error=_E))
+        self._set("n_respa", v.integer("n_respa", self.n_respa, lower=1, upper=1000, error=_E))
 
 
 def _next_multiple(step: int, every: int) -> int:
@@ -103,11 +120,16 @@ class MDIntegrator(tk.Integrator):
         self.x = mol.positions.copy()
         self.v = mol.velocities / FS
         self.images = np.zeros((n, 3), dtype=np.int64)
-        self.nh = np.zeros(2)
         kt = KB_EV * getattr(solver, "temperature", 0.0)
         self.kt = kt
         self.ndof = float(3 * n - 3 if (self.scheme != 1 and n > 1) else 3 * n)
-        self.q = self.ndof * kt * (solver.tdamp * FS) ** 2 if self.scheme == 2 else 1.0
+        if self.scheme == 2:   # Nosé–Hoover chain: masses, Suzuki–Yoshida weights, state [v_1..v_M, eta_1..eta_M]
+            self.q = chain_masses(self.ndof, kt, solver.tdamp * FS, solver.chain)
+            self.weights = suzuki_yoshida_weights(solver.n_yoshida)
+            self.n_respa = solver.n_respa
+        else:
+            self.q, self.weights, self.n_respa = np.ones(1), np.ones(1), 1
+        self.nh = np.zeros(2 * len(self.q))
         if self.scheme == 1:
             self.c1 = float(np.exp(-solver.friction * solver.dt))
             self.c2 = np.sqrt((1.0 - self.c1 ** 2) * kt / self.mass)
@@ -190,7 +212,7 @@ class MDIntegrator(tk.Integrator):
             self.x, self.v, self.f, self.images, self.x_ref, self.starts, self.nbrs, self.split, self.mass,
             self.box,
             self.periodic, kind, params, cutoff, skin, self.scheme, self.h, self.c1, self.c2, noise, self.nh,
-            self.ndof, self.kt, self.q, m, out)
+            self.ndof, self.kt, self.q, self.weights, self.n_respa, m, out)
         if k == m:
             self.energy = float(out[0])
             self.virial = out[1:10].reshape(3, 3).copy()
@@ -198,14 +220,8 @@ class MDIntegrator(tk.Integrator):
         return k
 
     def _thermostat_half(self):
-        h, m = self.h, self.mass
-        two_k = float(np.sum(m[:, None] * self.v ** 2))
-        self.nh[0] += 0.25 * h * (two_k - self.ndof * self.kt) / self.q
-        scale = np.exp(-0.5 * h * self.nh[0])
-        self.v *= scale
-        self.nh[1] += 0.5 * h * self.nh[0]
-        two_k *= scale * scale
-        self.nh[0] += 0.25 * h * (two_k - self.ndof * self.kt) / self.q
+        """Half a step of the Nosé–Hoover chain (the jitted loop's kernel, called from Python)."""
+        nhc_half(self.v, self.mass, self.nh, self.q, self.weights, self.n_respa, self.ndof, self.kt, self.h)
 
     def _python_step(self, noise) -> bool:
         """One step with a Python potential (same splitting as the jitted loop)."""
@@ -234,6 +250,14 @@ class MDIntegrator(tk.Integrator):
         return bool(np.all(np.isfinite(self.v)))
 
     # -- records --------------------------------------------------------------------------
+    def thermostat_energy(self) -> float:
+        """Energy of the Nosé–Hoover chain (eV; 0 for other schemes): ``H`` plus it is conserved."""
+        return chain_energy(self.nh, self.q, self.ndof, self.kt) if self.scheme == 2 else 0.0
+
+    def conserved_energy(self) -> float:
+        """``K + U`` (+ the chain's energy for Nosé–Hoover) now, eV: constant up to O(dt^2)."""
+        return 0.5 * float(np.sum(self.mass[:, None] * self.v ** 2)) + self.energy + self.thermostat_energy()
+
     def unwrapped_positions(self) -> np.ndarray:
         return self.x + self.images * self.box
 
@@ -244,8 +268,7 @@ class MDIntegrator(tk.Integrator):
             self.thermo["step"].append(step)
             self.thermo["potential"].append(self.energy)
             self.thermo["kinetic"].append(0.5 * float(np.trace(kt)))
-            self.thermo["thermostat"].append(0.5 * self.q * self.nh[0] ** 2 + self.ndof * self.kt * self.nh[1]
-                                             if self.scheme == 2 else 0.0)
+            self.thermo["thermostat"].append(self.thermostat_energy())
             self.thermo["virial"].append(self.virial.copy())
             self.thermo["ktensor"].append(kt)
         if step % p.save_every == 0 or step == p.steps:
@@ -269,7 +292,11 @@ class MDIntegrator(tk.Integrator):
         self.v = np.array(state["v"], dtype=float)
         self.f = np.array(state["f"], dtype=float)
         self.images = np.array(state["images"], dtype=np.int64)
-        self.nh = np.array(state["nh"], dtype=float)
+        nh = np.array(state["nh"], dtype=float).ravel()
+        if nh.shape != self.nh.shape:
+            raise ValueError(f"checkpoint holds {nh.size // 2} thermostat(s), the solver has "
+                             f"{self.nh.size // 2}: resume with the solver that wrote it")
+        self.nh = nh
         self.energy = float(state["energy"])
         self.virial = np.array(state["virial"], dtype=float)
         self.rebuilds = int(state["rebuilds"])
@@ -277,8 +304,8 @@ class MDIntegrator(tk.Integrator):
         self.frames = {k: list(np.array(val)) for k, val in state["frames"].items()}
         if self.pair is not None:
             self.x_ref = np.array(state["x_ref"], dtype=float)
-            self.starts, self.nbrs, self.split = verlet_list_split(self.x_ref, self.box, self.periodic,
-                                                                   self.pair[2] + self.pair[3])
+            self.starts, self.nbrs, self.split = md_list(self.x_ref, self.box, self.periodic,
+                                                         self.pair[2] + self.pair[3])
         if self.rng is not None:
             self.rng.bit_generator.state = state["rng"]
 

@@ -7,7 +7,10 @@
 * velocity autocorrelation ``C(t) = <v(t0) . v(t0 + t)>`` (FFT, Wiener–Khinchin);
 * shear viscosity by Green–Kubo, ``eta = V / (k_B T) int_0^inf <P_xy(0) P_xy(t)> dt`` averaged
   over the off-diagonal components (Allen & Tildesley, *Computer Simulation of Liquids*, 2nd ed.,
-  §2.7 and §8.4), with its statistical error from independent blocks.
+  §2.7 and §8.4), or over the symmetric traceless tensor ``P_os = (P + P^T)/2 - tr P / 3``,
+  ``eta = V / (10 k_B T) int sum_ab <P_os,ab(0) P_os,ab(t)> dt`` (five independent components
+  of an isotropic fluid; Daivis & Evans, J. Chem. Phys. 100, 541 (1994), doi:10.1063/1.466970),
+  with its statistical error from independent blocks.
 
 Units follow the family: Å, fs, eV; viscosity in eV·fs/Å³ (``EV_FS_PER_A3_IN_PA_S`` converts).
 """
@@ -128,14 +131,31 @@ class ViscosityEstimate:
         return f"ViscosityEstimate({self.value:.4g} ± {self.error:.2g} eV·fs/Å³, {self.blocks} blocks)"
 
 
+def _shear_components(tensor: np.ndarray, components: str) -> tuple[np.ndarray, float]:
+    """Columns whose summed autocorrelation, divided by the returned weight, is the shear-stress ACF."""
+    if components == "offdiagonal":
+        return np.stack([tensor[:, 0, 1], tensor[:, 0, 2], tensor[:, 1, 2]], axis=1), 3.0
+    if components == "traceless":
+        sym = 0.5 * (tensor + np.swapaxes(tensor, 1, 2))
+        p = np.trace(sym, axis1=1, axis2=2) / 3.0
+        r2 = np.sqrt(2.0)     # each off-diagonal pair appears twice in sum_ab P_ab P_ab
+        cols = [r2 * sym[:, 0, 1], r2 * sym[:, 0, 2], r2 * sym[:, 1, 2],
+                sym[:, 0, 0] - p, sym[:, 1, 1] - p, sym[:, 2, 2] - p]
+        return np.stack(cols, axis=1), 10.0
+    raise ValueError(f"components = {components!r}: choose 'offdiagonal' or 'traceless'")
+
+
 def green_kubo_viscosity(solution=None, *, tensor=None, dt=None, volume=None, temperature=None,
-                         window: float | None = None, blocks: int = 10, start: int = 0) -> ViscosityEstimate:
+                         window: float | None = None, blocks: int = 10, start: int = 0,
+                         components: str = "offdiagonal") -> ViscosityEstimate:
     """Shear viscosity from the stress autocorrelation, with its statistical error.
 
     From an ``MDSolution`` (pressure tensor, thermo time step, volume, mean temperature) or from
     explicit ``tensor`` (time, 3, 3) in eV/Å³, ``dt`` (fs), ``volume`` (Å³), ``temperature`` (K).
     The run is cut into ``blocks`` blocks; each gives an integral up to ``window`` fs (default a
     tenth of a block); the estimate is their mean and the error their standard error.
+    ``components="offdiagonal"`` averages ``P_xy, P_xz, P_yz``; ``"traceless"`` uses the whole
+    symmetric traceless stress (Daivis & Evans 1994), the same viscosity with a smaller error.
     """
     if solution is not None:
         tensor = solution.pressure_tensor[start:]
@@ -143,7 +163,7 @@ def green_kubo_viscosity(solution=None, *, tensor=None, dt=None, volume=None, te
         volume = solution.volume
         temperature = float(solution.temperature[start:].mean())
     tensor = np.asarray(tensor, dtype=float)
-    shear = np.stack([tensor[:, 0, 1], tensor[:, 0, 2], tensor[:, 1, 2]], axis=1)
+    shear, weight = _shear_components(tensor, components)
     n_block = len(shear) // blocks
     if n_block < 4:
         raise ValueError(f"{len(shear)} records cannot make {blocks} blocks: run longer or use fewer blocks")
@@ -152,7 +172,7 @@ def green_kubo_viscosity(solution=None, *, tensor=None, dt=None, volume=None, te
     integrals, curves = [], []
     for b in range(blocks):
         part = shear[b * n_block:(b + 1) * n_block]
-        c = autocorrelation(part, lags) / 3.0
+        c = autocorrelation(part, lags) / weight
         running = prefactor * np.concatenate([[0.0], np.cumsum(0.5 * (c[1:] + c[:-1])) * dt])
         curves.append(running)
         integrals.append(running[-1])

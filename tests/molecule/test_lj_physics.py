@@ -7,7 +7,7 @@ import pytest
 
 import toolkit as tk
 from problems.molecule import KB_EV, LJ_TEMPERATURE_K, LJ_TIME_FS, MolecularDynamics, lj_fluid
-from solvers.molecule import Langevin, LennardJones, VelocityVerlet
+from solvers.molecule import Langevin, LennardJones, NoseHoover, VelocityVerlet
 from solvers.molecule.observables import (autocorrelation, diffusion_coefficient, green_kubo_viscosity, msd, rdf,
                                           vacf)
 from solvers.molecule.reference import jzg_eos, lj_tail_corrections
@@ -123,3 +123,87 @@ def test_green_kubo_recovers_a_known_integral():
     assert 0 < est.error < 0.1 * exact
     c = autocorrelation(s[:, :1], 5)
     assert np.isclose(c[1] / c[0], a, atol=0.02)
+
+
+def test_green_kubo_traceless_estimator_recovers_a_known_integral():
+    """Isotropic synthetic stress: off-diagonal components OU with <s(0)s(t)> = A exp(-t/tc); the
+    diagonal ones independent OU of variance 2A, so that each deviatoric diagonal component has
+    the ACF (4/3) A exp(-t/tc) of an isotropic fluid. The five-component (Daivis-Evans)
+    estimator returns the same integral as the off-diagonal one, with a smaller error."""
+    rng = np.random.default_rng(2)
+    n, dt, tc, amp = 100_000, 1.0, 20.0, 4e-6
+    a = np.exp(-dt / tc)
+    scale = np.sqrt(amp * (1 - a * a)) * np.array([1, 1, 1, np.sqrt(2), np.sqrt(2), np.sqrt(2)])
+    noise = rng.standard_normal((n, 6)) * scale
+    s = np.zeros((n, 6))
+    s[0] = noise[0] / np.sqrt(1 - a * a)
+    for k in range(1, n):
+        s[k] = a * s[k - 1] + noise[k]
+    tensor = np.zeros((n, 3, 3))
+    tensor[:, 0, 1] = tensor[:, 1, 0] = s[:, 0]
+    tensor[:, 0, 2] = tensor[:, 2, 0] = s[:, 1]
+    tensor[:, 1, 2] = tensor[:, 2, 1] = s[:, 2]
+    for d in range(3):
+        tensor[:, d, d] = 5e-3 + s[:, 3 + d]     # a mean pressure drops out of the deviator
+    volume, temperature = 1000.0, 300.0
+    exact = volume / (KB_EV * temperature) * amp * dt * (1 + a) / (2 * (1 - a))
+    off = green_kubo_viscosity(tensor=tensor, dt=dt, volume=volume, temperature=temperature, window=200.0,
+                               blocks=20)
+    full = green_kubo_viscosity(tensor=tensor, dt=dt, volume=volume, temperature=temperature, window=200.0,
+                                blocks=20, components="traceless")
+    assert abs(full.value - exact) < 4 * full.error + 0.02 * exact
+    assert full.error < off.error
+    with pytest.raises(ValueError, match="components"):
+        green_kubo_viscosity(tensor=tensor, dt=dt, volume=volume, temperature=temperature, components="xy")
+
+
+@pytest.mark.slow
+def test_green_kubo_viscosity_at_the_triple_point_matches_ferrario():
+    """Shear viscosity of the LJ liquid at rho* = 0.8442, T* = 0.722 against the Green-Kubo value
+    eta* = 3.24 +- 0.04 of Ferrario, Ciccotti, Holian & Ryckaert, Phys. Rev. A 44, 6936 (1991),
+    doi:10.1103/PhysRevA.44.6936 (N = 2048, 3.6e6 steps), within 5%.
+
+    Design (about 130 s of one core):
+    * N = 108, the smallest box with rc = 2.5 < L/2. The relative error of a Green-Kubo integral
+      depends on the run length, not on N (the stress is a collective variable), so the smallest
+      box gives the most time per CPU second. Size effects at this density are small and
+      oscillatory (Kim, Kim, Karniadakis, Lee & Kozak, J. Chem. Phys. 151, 104101 (2019)); here
+      N = 108 and N = 500 (3.20 +- 0.14 in the issue-6 report) agree with 3.24 within their errors.
+    * Melt at T* = 2.5 and equilibrate at T* = 0.722 with a Nosé-Hoover chain, set the total
+      energy to the canonical mean <U> + <K> (an NVE run from a single canonical snapshot of 108
+      atoms would sit at a temperature off by ~5%), then NVE velocity Verlet, dt* = 0.005,
+      1.6e6 steps (8000 tau), the stress tensor every 5 steps.
+    * The five components of the symmetric traceless stress (Daivis & Evans 1994) instead of
+      three off-diagonal ones: error 2.0-2.9% instead of 3.0-4.1% at 600k steps.
+    * Window 5 tau, 20 blocks of 400 tau. The running integral still rises after 2 tau (3 seeds at
+      600k steps: 3.07 at 2 tau, 3.13 at 3, 3.19 at 4, 3.25 at 5 tau), so a short window is biased
+      low by ~5%; at 1.6e6 steps the 5 tau value has settled (seeds 1 and 3: 3.296 +- 2.0% and
+      3.140 +- 2.3% at 5 tau, 3.301 and 3.136 at 6 tau). At 8e5 steps and 4 tau seed 3 gave
+      -4.6% with a 2.8% error: too thin a margin for a test, hence the longer run.
+    The statistical error must be below 3% so that the 5% comparison means something.
+    """
+    dt = 0.005 * TAU
+    potential = LennardJones(cutoff=2.5)
+    fluid = lj_fluid(cells=3, density=0.8442, temperature=2.5, seed=1)
+    hot = tk.solve(MolecularDynamics(fluid, potential, steps=2000, save_every=2000, thermo_every=100),
+                   NoseHoover(dt=dt, temperature=2.5 * LJ_TEMPERATURE_K, tdamp=0.5 * TAU), progress=False)
+    melt = tk.remake(fluid, positions=hot.positions[-1], velocities=hot.velocities[-1])
+    nvt = tk.solve(MolecularDynamics(melt, potential, steps=10000, save_every=10000, thermo_every=10),
+                   NoseHoover(dt=dt, temperature=0.722 * LJ_TEMPERATURE_K, tdamp=0.5 * TAU), progress=False)
+    assert nvt.successful
+    half = slice(len(nvt.time) // 2, None)
+    energy = nvt.potential_energy[half].mean() + nvt.kinetic_energy[half].mean()
+    scale = np.sqrt((energy - nvt.potential_energy[-1]) / nvt.kinetic_energy[-1])
+    liquid = tk.remake(fluid, positions=nvt.positions[-1], velocities=scale * nvt.velocities[-1])
+    run = tk.solve(MolecularDynamics(liquid, potential, steps=1_600_000, save_every=1_600_000, thermo_every=5),
+                   VelocityVerlet(dt=dt), progress=False)
+    assert run.successful
+    t_star = run.temperature.mean() / LJ_TEMPERATURE_K
+    assert abs(t_star / 0.722 - 1) < 0.015, t_star
+    drift = (run.total_energy[-1] - run.total_energy[0]) / 108
+    assert abs(drift) < 0.02      # eps/atom over 1.6e6 steps (measured 2e-3 to 5e-3 over 6e5)
+    eta = green_kubo_viscosity(run, window=5 * TAU, blocks=20, components="traceless")
+    value, error = eta.value / TAU, eta.error / TAU          # reduced units: eV fs / A^3 / tau
+    print(f"eta* = {value:.3f} +- {error:.3f} at T* = {t_star:.4f} (Ferrario et al. 3.24 +- 0.04)")
+    assert error / value < 0.03
+    assert abs(value / 3.24 - 1) < 0.05
