@@ -18,7 +18,7 @@ Equations (x positions, v velocities, m masses, F forces, h the time step):
   thermostat half steps split by Trotter/Suzuki–Yoshida around velocity Verlet (Martyna,
   Tuckerman, Tobias & Klein, Mol. Phys. 87, 1117 (1996), doi:10.1080/00268979600100761); the
   conserved energy adds ``sum Q_k v_k^2 / 2 + g kT eta_1 + kT sum_{k>1} eta_k``
-  (``MDSolution.thermostat_energy``; ``total_energy`` is the conserved quantity). See
+  (``MDSolution.thermostat_energy``; ``MDSolution.conserved_energy`` is the conserved quantity). See
   :mod:`solvers.molecule.chain`.
 
 Units: ``dt`` in fs, ``temperature`` in K, ``friction`` in 1/fs, ``tdamp`` in fs.

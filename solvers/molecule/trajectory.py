@@ -39,8 +39,14 @@ class MDSolution(tk.Solution):
 
     @property
     def total_energy(self) -> np.ndarray:
-        """Kinetic + potential (+ thermostat, for Nosé–Hoover: the conserved quantity), eV."""
-        return self.potential_energy + self.kinetic_energy + self.thermostat_energy
+        """Kinetic + potential energy of the atoms, eV (conserved by NVE dynamics)."""
+        return self.potential_energy + self.kinetic_energy
+
+    @property
+    def conserved_energy(self) -> np.ndarray:
+        """The integrator's conserved quantity, eV: the total energy plus the Nosé–Hoover chain's
+        energy (``thermostat_energy``, zero for other dynamics; Langevin conserves nothing)."""
+        return self.total_energy + self.thermostat_energy
 
     @property
     def temperature(self) -> np.ndarray:
@@ -92,6 +98,8 @@ class MDSolution(tk.Solution):
         ax.plot(self.time, self.potential_energy / n, label="potential")
         ax.plot(self.time, self.kinetic_energy / n, label="kinetic")
         ax.plot(self.time, self.total_energy / n, label="total")
+        if np.any(self.thermostat_energy != 0):
+            ax.plot(self.time, self.conserved_energy / n, label="conserved (with thermostat)")
         ax.set_xlabel("time (fs)")
         ax.set_ylabel("energy per atom (eV)")
         ax.legend()
