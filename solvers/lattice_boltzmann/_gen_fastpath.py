@@ -297,8 +297,14 @@ def aa_block(name, local):
     a local (Q + 6, BLOCK) buffer ``B`` (rows Q.. hold ω ρ, 1 − 3u²/2, 3u, 3u·F), compute the
     moments there, then collide pair by pair (q, q̄) straight into ``f``. With a compile-time row
     length every loop touches one or two arrays at constant offsets, so LLVM vectorises them
-    without runtime alias checks (a single unrolled D3Q19 loop needs too many).
-    The nonlocal step treats z = 0 and z = nz − 1 (the periodic wrap) node by node first."""
+    (a single unrolled D3Q19 loop needs too many runtime alias checks). ``f`` is indexed as
+    ``f[q, u + i]`` with unsigned offsets ``u`` set once per z-block, never sliced inside the
+    loops: a numba slice costs an atomic reference-count increment and decrement (38 per z-block
+    took about a quarter of the time), and a signed index carries numba's negative-index
+    wrap-around, which stops LLVM from vectorising. In the nonlocal step the periodic wrap in z
+    (reads of z − 1 at z = 0 and of z + 1 at z = nz − 1, and the matching writes) is done by
+    one scalar copy or store per shifted row in the first and last block; the vector loops run
+    over the rest (unsigned arithmetic makes ``u + i`` exact even where ``u`` wrapped below 0)."""
     c = internal_c(name)
     Q = len(c)
     opp = opposite(c)
@@ -323,36 +329,60 @@ def aa_block(name, local):
     ind = "            "
     xs = {0: "x", 1: "xm", -1: "xp"}
     ys = {0: "y", 1: "ym", -1: "yp"}
-    zs = {0: "z", 1: "zm", -1: "zp"}
+    nm_ = {0: "0", 1: "m", -1: "p"}
     R, Bs, X, Y, Z, M = (f"B[{Q + k}, i]" for k in range(6))
     if local:
-        for q in range(Q):
-            out.append(f"{ind}r{q} = f[{q}, (x * ny + y) * nz:(x * ny + y + 1) * nz]")
-        lo, hi = "0", "nz"
-        src = {q: (f"r{opp[q]}", 0) for q in range(Q)}     # f_q at row, offset from z
-        dst = {q: (f"r{q}", 0) for q in range(Q)}          # f*_q goes to row, offset
+        out.append(f"{ind}a = (x * ny + y) * nz")
+        # (slot, row offset, z shift): f_q is read there, f*_q is written there
+        src = {q: (opp[q], "a", 0) for q in range(Q)}
+        dst = {q: (q, "a", 0) for q in range(Q)}
     else:
-        for q in range(Q):
-            out.append(f"{ind}r{q} = f[{q}, ({xs[int(c[q, 0])]} * ny + {ys[int(c[q, 1])]}) * nz:({xs[int(c[q, 0])]} * ny + {ys[int(c[q, 1])]} + 1) * nz]")
-        # the periodic ends, node by node
-        for forced in (True, False):
-            out.append(f"{ind}{'if forced' if forced else 'else'}:")
-            out.append(f"{ind}    for z in (0, nz - 1):")
-            out.append(f"{ind}        zm = z - 1 if z > 0 else nz - 1")
-            out.append(f"{ind}        zp = z + 1 if z < nz - 1 else 0")
-            out += body(c, forced, lambda q: f"r{q}[{zs[int(c[q, 2])]}]",
-                        lambda q: f"r{opp[q]}[{zs[int(c[opp[q], 2])]}]", ind + "        ")
-        lo, hi = "1", "nz - 1"
-        src = {q: (f"r{q}", -int(c[q, 2])) for q in range(Q)}
-        dst = {q: (f"r{opp[q]}", int(c[q, 2])) for q in range(Q)}
-    out.append(f"{ind}for zb in range({lo}, {hi}, {BLOCK}):")
-    ind2 = ind + "    "
-    out.append(f"{ind2}m = min({BLOCK}, {hi} - zb)")
+        combos = sorted({(int(c[q, 0]), int(c[q, 1])) for q in range(Q)})
+        for cx, cy in combos:
+            out.append(f"{ind}a{nm_[cx]}{nm_[cy]} = ({xs[cx]} * ny + {ys[cy]}) * nz")
+        row = {q: f"a{nm_[int(c[q, 0])]}{nm_[int(c[q, 1])]}" for q in range(Q)}
+        src = {q: (q, row[q], -int(c[q, 2])) for q in range(Q)}
+        dst = {q: (opp[q], row[opp[q]], int(c[q, 2])) for q in range(Q)}
+    ubase = {}
+
+    def at(spec, i="i"):
+        slot, base, off = spec
+        key = (base, off)
+        if key not in ubase:
+            ubase[key] = f"u{base}{'p' if off > 0 else 'm' if off < 0 else ''}"
+        return f"f[{slot}, {ubase[key]} + {i}]"
+
+    def wrapped(spec):
+        """The location of a shifted access that crosses the periodic z boundary."""
+        slot, base, off = spec
+        return f"f[{slot}, {base} + nz - 1]" if off < 0 else f"f[{slot}, {base}]"
+
+    def rng(off):
+        """Vector-loop range for an access with z shift ``off`` (the wrapped end excluded)."""
+        return "range(m)" if off == 0 else ("range(slo, m)" if off < 0 else "range(m - shi)")
+
     for q in range(Q):
-        row, off = src[q]
-        out.append(f"{ind2}g = {row}[zb {'+' if off >= 0 else '-'} {abs(off)}:]")
-        out.append(f"{ind2}for i in range(m):")
-        out.append(f"{ind2}    B[{q}, i] = g[i]")
+        at(src[q]); at(dst[q])
+    out.append(f"{ind}for zb in range(0, nz, {BLOCK}):")
+    ind2 = ind + "    "
+    out.append(f"{ind2}mi = min({BLOCK}, nz - zb)")
+    out.append(f"{ind2}m = np.uint64(mi)")
+    if not local:
+        out.append(f"{ind2}slo = np.uint64(1 if zb == 0 else 0)")
+        out.append(f"{ind2}shi = np.uint64(1 if zb + mi == nz else 0)")
+    for (base, off), un in sorted(ubase.items(), key=lambda kv: kv[1]):
+        o = f" {'+' if off >= 0 else '-'} {abs(off)}" if off else ""
+        out.append(f"{ind2}{un} = np.uint64({base} + zb{o})")
+    for q in range(Q):
+        off = src[q][2]
+        out.append(f"{ind2}for i in {rng(off)}:")
+        out.append(f"{ind2}    B[{q}, i] = {at(src[q])}")
+        if off < 0:
+            out.append(f"{ind2}if slo:")
+            out.append(f"{ind2}    B[{q}, 0] = {wrapped(src[q])}")
+        elif off > 0:
+            out.append(f"{ind2}if shi:")
+            out.append(f"{ind2}    B[{q}, mi - 1] = {wrapped(src[q])}")
     out.append(f"{ind2}for i in range(m):")
     L = [f"f{q} = B[{q}, i]" for q in range(Q)]
     L.append("rho = " + " + ".join(f"f{q}" for q in range(Q)))
@@ -372,30 +402,40 @@ def aa_block(name, local):
     L.append(f"{M} = 3.0 * (ux * Fx + uy * Fy + uz * Fz)")
     out += [ind2 + "    " + t for t in L]
     # rest population
-    row, off = dst[0]
-    out.append(f"{ind2}o = {row}[zb:]")
     out.append(f"{ind2}for i in range(m):")
-    out.append(f"{ind2}    o[i] = keep * B[0, i] + w0 * {R} * {Bs} - gw0 * {M}")
+    out.append(f"{ind2}    {at(dst[0])} = keep * B[0, i] + w0 * {R} * {Bs} - gw0 * {M}")
     pairs = [(q, opp[q]) for q in range(1, Q) if q < opp[q]]
     for q, p in pairs:
-        rq, oq = dst[q]
-        rp, op = dst[p]
-        out.append(f"{ind2}oq = {rq}[zb {'+' if oq >= 0 else '-'} {abs(oq)}:]")
-        out.append(f"{ind2}op = {rp}[zb {'+' if op >= 0 else '-'} {abs(op)}:]")
         cu = lin(c[q], [X, Y, Z])
+        oq, op = dst[q][2], dst[p][2]
         for forced in (True, False):
-            out.append(f"{ind2}{'if forced' if forced else 'else'}:")
-            out.append(f"{ind2}    for i in range(m):")
-            out.append(f"{ind2}        cu = {cu}")
-            out.append(f"{ind2}        e = w{q} * {R}")
-            out.append(f"{ind2}        h = {Bs} + 0.5 * cu * cu")
             vq = f"keep * B[{q}, i] + e * (h + cu)"
             vp = f"keep * B[{p}, i] + e * (h - cu)"
             if forced:
                 vq += f" + gw{q} * (cF{q} - {M} + cF{q} * cu)"
                 vp += f" + gw{q} * (-cF{q} - {M} + cF{q} * cu)"
-            out.append(f"{ind2}        oq[i] = {vq}")
-            out.append(f"{ind2}        op[i] = {vp}")
+
+            def pair(ind3, loc_q, loc_p):
+                return [f"{ind3}cu = {cu}", f"{ind3}e = w{q} * {R}", f"{ind3}h = {Bs} + 0.5 * cu * cu",
+                        f"{ind3}{loc_q} = {vq}", f"{ind3}{loc_p} = {vp}"]
+
+            out.append(f"{ind2}{'if forced' if forced else 'else'}:")
+            if oq == 0:
+                out.append(f"{ind2}    for i in range(m):")
+                out += pair(ind2 + "        ", at(dst[q]), at(dst[p]))
+                continue
+            out.append(f"{ind2}    for i in range(slo, m - shi):")
+            out += pair(ind2 + "        ", at(dst[q]), at(dst[p]))
+            # first node of the row: the store shifted by −1 wraps to z = nz − 1
+            out.append(f"{ind2}    if slo:")
+            out.append(f"{ind2}        i = np.uint64(0)")
+            out += pair(ind2 + "        ", wrapped(dst[q]) if oq < 0 else at(dst[q]),
+                        wrapped(dst[p]) if op < 0 else at(dst[p]))
+            # last node of the row: the store shifted by +1 wraps to z = 0
+            out.append(f"{ind2}    if shi:")
+            out.append(f"{ind2}        i = m - np.uint64(1)")
+            out += pair(ind2 + "        ", wrapped(dst[q]) if oq > 0 else at(dst[q]),
+                        wrapped(dst[p]) if op > 0 else at(dst[p]))
     out.append(f"{ind}nb += nbad")
     out.append("        bad[x] = nb")
     out.append("    return bad.sum()")
@@ -429,6 +469,15 @@ back to the two locations the pair came from. Tried and slower (measured, loaded
 unrolled D3Q19 loop (not vectorised), the A–B-style split with unbuffered scratch rows (moments
 loop not vectorised; ~20–30 % slower), a fully unrolled loop on a gathered buffer (vectorised but
 register-bound: 17–19 against 29–30), BLOCK = 128 (~10 % slower) and two pairs per loop (no gain).
+The D3Q19 AA loops index ``f[q, u + i]`` with unsigned row offsets ``u`` computed once per
+z-block instead of slicing ``f``: each numba slice costs an atomic reference-count increment and
+decrement (38 slices per z-block, about a quarter of the kernel's time), and a signed offset
+carries numba's negative-index wrap-around, which stops LLVM from vectorising the loop. The
+nonlocal D3Q19 step also runs the periodic z ends through the blocks (one scalar copy or store
+per shifted row) instead of two scalar nodes per row. Both measured interleaved, CPU-time MLUPS:
+in cache (16·16·128) 58 → 72, at 128³ about +10 % (memory-bound there; see benchmarks/lbm.py).
+Tried and not kept: software prefetch (llvm.prefetch 64–1024 elements ahead, L1 or L2: 5–20 %
+slower) and BLOCK = 32, 96, 128 (no gain, within noise).
 """
 
 from __future__ import annotations

@@ -25,6 +25,15 @@ back to the two locations the pair came from. Tried and slower (measured, loaded
 unrolled D3Q19 loop (not vectorised), the A–B-style split with unbuffered scratch rows (moments
 loop not vectorised; ~20–30 % slower), a fully unrolled loop on a gathered buffer (vectorised but
 register-bound: 17–19 against 29–30), BLOCK = 128 (~10 % slower) and two pairs per loop (no gain).
+The D3Q19 AA loops index ``f[q, u + i]`` with unsigned row offsets ``u`` computed once per
+z-block instead of slicing ``f``: each numba slice costs an atomic reference-count increment and
+decrement (38 slices per z-block, about a quarter of the kernel's time), and a signed offset
+carries numba's negative-index wrap-around, which stops LLVM from vectorising the loop. The
+nonlocal D3Q19 step also runs the periodic z ends through the blocks (one scalar copy or store
+per shifted row) instead of two scalar nodes per row. Both measured interleaved, CPU-time MLUPS:
+in cache (16·16·128) 58 → 72, at 128³ about +10 % (memory-bound there; see benchmarks/lbm.py).
+Tried and not kept: software prefetch (llvm.prefetch 64–1024 elements ahead, L1 or L2: 5–20 %
+slower) and BLOCK = 32, 96, 128 (no gain, within noise).
 """
 
 from __future__ import annotations
@@ -1434,236 +1443,97 @@ def _aa_nonlocal_d3q19(f, nx, ny, nz, w, omega, F):
             ym = y - 1 if y > 0 else ny - 1
             yp = y + 1 if y < ny - 1 else 0
             nbad = 0
-            r0 = f[0, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r1 = f[1, (xm * ny + y) * nz:(xm * ny + y + 1) * nz]
-            r2 = f[2, (xp * ny + y) * nz:(xp * ny + y + 1) * nz]
-            r3 = f[3, (x * ny + ym) * nz:(x * ny + ym + 1) * nz]
-            r4 = f[4, (x * ny + yp) * nz:(x * ny + yp + 1) * nz]
-            r5 = f[5, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r6 = f[6, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r7 = f[7, (xm * ny + ym) * nz:(xm * ny + ym + 1) * nz]
-            r8 = f[8, (xp * ny + ym) * nz:(xp * ny + ym + 1) * nz]
-            r9 = f[9, (xm * ny + yp) * nz:(xm * ny + yp + 1) * nz]
-            r10 = f[10, (xp * ny + yp) * nz:(xp * ny + yp + 1) * nz]
-            r11 = f[11, (xm * ny + y) * nz:(xm * ny + y + 1) * nz]
-            r12 = f[12, (xp * ny + y) * nz:(xp * ny + y + 1) * nz]
-            r13 = f[13, (xm * ny + y) * nz:(xm * ny + y + 1) * nz]
-            r14 = f[14, (xp * ny + y) * nz:(xp * ny + y + 1) * nz]
-            r15 = f[15, (x * ny + ym) * nz:(x * ny + ym + 1) * nz]
-            r16 = f[16, (x * ny + yp) * nz:(x * ny + yp + 1) * nz]
-            r17 = f[17, (x * ny + ym) * nz:(x * ny + ym + 1) * nz]
-            r18 = f[18, (x * ny + yp) * nz:(x * ny + yp + 1) * nz]
-            if forced:
-                for z in (0, nz - 1):
-                    zm = z - 1 if z > 0 else nz - 1
-                    zp = z + 1 if z < nz - 1 else 0
-                    f0 = r0[z]
-                    f1 = r1[z]
-                    f2 = r2[z]
-                    f3 = r3[z]
-                    f4 = r4[z]
-                    f5 = r5[zm]
-                    f6 = r6[zp]
-                    f7 = r7[z]
-                    f8 = r8[z]
-                    f9 = r9[z]
-                    f10 = r10[z]
-                    f11 = r11[zm]
-                    f12 = r12[zm]
-                    f13 = r13[zp]
-                    f14 = r14[zp]
-                    f15 = r15[zm]
-                    f16 = r16[zm]
-                    f17 = r17[zp]
-                    f18 = r18[zp]
-                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
-                    jx = (f1 + f7 + f9 + f11 + f13) - (f2 + f8 + f10 + f12 + f14)
-                    jy = (f3 + f7 + f8 + f15 + f17) - (f4 + f9 + f10 + f16 + f18)
-                    jz = (f5 + f11 + f12 + f15 + f16) - (f6 + f13 + f14 + f17 + f18)
-                    nbad += not (rho > 0.0 and rho < 1e30)
-                    inv = 1.0 / rho
-                    ux = (jx + hFx) * inv
-                    uy = (jy + hFy) * inv
-                    uz = (jz + hFz) * inv
-                    usq = 1.5 * (ux * ux + uy * uy + uz * uz)
-                    vx = 3.0 * ux
-                    vy = 3.0 * uy
-                    vz = 3.0 * uz
-                    uF = ux * Fx + uy * Fy + uz * Fz
-                    m = 3.0 * uF
-                    orho = omega * rho
-                    base = 1.0 - usq
-                    r0[z] = keep * f0 + w0 * orho * base + gw0 * (cF0 - m)
-                    cu = vx
-                    r2[z] = keep * f1 + w1 * orho * (base + cu + 0.5 * cu * cu) + gw1 * (cF1 - m + cF1 * cu)
-                    cu = -vx
-                    r1[z] = keep * f2 + w2 * orho * (base + cu + 0.5 * cu * cu) + gw2 * (cF2 - m + cF2 * cu)
-                    cu = vy
-                    r4[z] = keep * f3 + w3 * orho * (base + cu + 0.5 * cu * cu) + gw3 * (cF3 - m + cF3 * cu)
-                    cu = -vy
-                    r3[z] = keep * f4 + w4 * orho * (base + cu + 0.5 * cu * cu) + gw4 * (cF4 - m + cF4 * cu)
-                    cu = vz
-                    r6[zp] = keep * f5 + w5 * orho * (base + cu + 0.5 * cu * cu) + gw5 * (cF5 - m + cF5 * cu)
-                    cu = -vz
-                    r5[zm] = keep * f6 + w6 * orho * (base + cu + 0.5 * cu * cu) + gw6 * (cF6 - m + cF6 * cu)
-                    cu = vx + vy
-                    r10[z] = keep * f7 + w7 * orho * (base + cu + 0.5 * cu * cu) + gw7 * (cF7 - m + cF7 * cu)
-                    cu = -vx + vy
-                    r9[z] = keep * f8 + w8 * orho * (base + cu + 0.5 * cu * cu) + gw8 * (cF8 - m + cF8 * cu)
-                    cu = vx - vy
-                    r8[z] = keep * f9 + w9 * orho * (base + cu + 0.5 * cu * cu) + gw9 * (cF9 - m + cF9 * cu)
-                    cu = -vx - vy
-                    r7[z] = keep * f10 + w10 * orho * (base + cu + 0.5 * cu * cu) + gw10 * (cF10 - m + cF10 * cu)
-                    cu = vx + vz
-                    r14[zp] = keep * f11 + w11 * orho * (base + cu + 0.5 * cu * cu) + gw11 * (cF11 - m + cF11 * cu)
-                    cu = -vx + vz
-                    r13[zp] = keep * f12 + w12 * orho * (base + cu + 0.5 * cu * cu) + gw12 * (cF12 - m + cF12 * cu)
-                    cu = vx - vz
-                    r12[zm] = keep * f13 + w13 * orho * (base + cu + 0.5 * cu * cu) + gw13 * (cF13 - m + cF13 * cu)
-                    cu = -vx - vz
-                    r11[zm] = keep * f14 + w14 * orho * (base + cu + 0.5 * cu * cu) + gw14 * (cF14 - m + cF14 * cu)
-                    cu = vy + vz
-                    r18[zp] = keep * f15 + w15 * orho * (base + cu + 0.5 * cu * cu) + gw15 * (cF15 - m + cF15 * cu)
-                    cu = -vy + vz
-                    r17[zp] = keep * f16 + w16 * orho * (base + cu + 0.5 * cu * cu) + gw16 * (cF16 - m + cF16 * cu)
-                    cu = vy - vz
-                    r16[zm] = keep * f17 + w17 * orho * (base + cu + 0.5 * cu * cu) + gw17 * (cF17 - m + cF17 * cu)
-                    cu = -vy - vz
-                    r15[zm] = keep * f18 + w18 * orho * (base + cu + 0.5 * cu * cu) + gw18 * (cF18 - m + cF18 * cu)
-            else:
-                for z in (0, nz - 1):
-                    zm = z - 1 if z > 0 else nz - 1
-                    zp = z + 1 if z < nz - 1 else 0
-                    f0 = r0[z]
-                    f1 = r1[z]
-                    f2 = r2[z]
-                    f3 = r3[z]
-                    f4 = r4[z]
-                    f5 = r5[zm]
-                    f6 = r6[zp]
-                    f7 = r7[z]
-                    f8 = r8[z]
-                    f9 = r9[z]
-                    f10 = r10[z]
-                    f11 = r11[zm]
-                    f12 = r12[zm]
-                    f13 = r13[zp]
-                    f14 = r14[zp]
-                    f15 = r15[zm]
-                    f16 = r16[zm]
-                    f17 = r17[zp]
-                    f18 = r18[zp]
-                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
-                    jx = (f1 + f7 + f9 + f11 + f13) - (f2 + f8 + f10 + f12 + f14)
-                    jy = (f3 + f7 + f8 + f15 + f17) - (f4 + f9 + f10 + f16 + f18)
-                    jz = (f5 + f11 + f12 + f15 + f16) - (f6 + f13 + f14 + f17 + f18)
-                    nbad += not (rho > 0.0 and rho < 1e30)
-                    inv = 1.0 / rho
-                    ux = (jx + hFx) * inv
-                    uy = (jy + hFy) * inv
-                    uz = (jz + hFz) * inv
-                    usq = 1.5 * (ux * ux + uy * uy + uz * uz)
-                    vx = 3.0 * ux
-                    vy = 3.0 * uy
-                    vz = 3.0 * uz
-                    orho = omega * rho
-                    base = 1.0 - usq
-                    r0[z] = keep * f0 + w0 * orho * base
-                    cu = vx
-                    r2[z] = keep * f1 + w1 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = -vx
-                    r1[z] = keep * f2 + w2 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = vy
-                    r4[z] = keep * f3 + w3 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = -vy
-                    r3[z] = keep * f4 + w4 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = vz
-                    r6[zp] = keep * f5 + w5 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = -vz
-                    r5[zm] = keep * f6 + w6 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = vx + vy
-                    r10[z] = keep * f7 + w7 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = -vx + vy
-                    r9[z] = keep * f8 + w8 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = vx - vy
-                    r8[z] = keep * f9 + w9 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = -vx - vy
-                    r7[z] = keep * f10 + w10 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = vx + vz
-                    r14[zp] = keep * f11 + w11 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = -vx + vz
-                    r13[zp] = keep * f12 + w12 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = vx - vz
-                    r12[zm] = keep * f13 + w13 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = -vx - vz
-                    r11[zm] = keep * f14 + w14 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = vy + vz
-                    r18[zp] = keep * f15 + w15 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = -vy + vz
-                    r17[zp] = keep * f16 + w16 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = vy - vz
-                    r16[zm] = keep * f17 + w17 * orho * (base + cu + 0.5 * cu * cu)
-                    cu = -vy - vz
-                    r15[zm] = keep * f18 + w18 * orho * (base + cu + 0.5 * cu * cu)
-            for zb in range(1, nz - 1, 64):
-                m = min(64, nz - 1 - zb)
-                g = r0[zb + 0:]
+            app = (xp * ny + yp) * nz
+            ap0 = (xp * ny + y) * nz
+            apm = (xp * ny + ym) * nz
+            a0p = (x * ny + yp) * nz
+            a00 = (x * ny + y) * nz
+            a0m = (x * ny + ym) * nz
+            amp = (xm * ny + yp) * nz
+            am0 = (xm * ny + y) * nz
+            amm = (xm * ny + ym) * nz
+            for zb in range(0, nz, 64):
+                mi = min(64, nz - zb)
+                m = np.uint64(mi)
+                slo = np.uint64(1 if zb == 0 else 0)
+                shi = np.uint64(1 if zb + mi == nz else 0)
+                ua00 = np.uint64(a00 + zb)
+                ua00m = np.uint64(a00 + zb - 1)
+                ua00p = np.uint64(a00 + zb + 1)
+                ua0m = np.uint64(a0m + zb)
+                ua0mm = np.uint64(a0m + zb - 1)
+                ua0mp = np.uint64(a0m + zb + 1)
+                ua0p = np.uint64(a0p + zb)
+                ua0pm = np.uint64(a0p + zb - 1)
+                ua0pp = np.uint64(a0p + zb + 1)
+                uam0 = np.uint64(am0 + zb)
+                uam0m = np.uint64(am0 + zb - 1)
+                uam0p = np.uint64(am0 + zb + 1)
+                uamm = np.uint64(amm + zb)
+                uamp = np.uint64(amp + zb)
+                uap0 = np.uint64(ap0 + zb)
+                uap0m = np.uint64(ap0 + zb - 1)
+                uap0p = np.uint64(ap0 + zb + 1)
+                uapm = np.uint64(apm + zb)
+                uapp = np.uint64(app + zb)
                 for i in range(m):
-                    B[0, i] = g[i]
-                g = r1[zb + 0:]
+                    B[0, i] = f[0, ua00 + i]
                 for i in range(m):
-                    B[1, i] = g[i]
-                g = r2[zb + 0:]
+                    B[1, i] = f[1, uam0 + i]
                 for i in range(m):
-                    B[2, i] = g[i]
-                g = r3[zb + 0:]
+                    B[2, i] = f[2, uap0 + i]
                 for i in range(m):
-                    B[3, i] = g[i]
-                g = r4[zb + 0:]
+                    B[3, i] = f[3, ua0m + i]
                 for i in range(m):
-                    B[4, i] = g[i]
-                g = r5[zb - 1:]
+                    B[4, i] = f[4, ua0p + i]
+                for i in range(slo, m):
+                    B[5, i] = f[5, ua00m + i]
+                if slo:
+                    B[5, 0] = f[5, a00 + nz - 1]
+                for i in range(m - shi):
+                    B[6, i] = f[6, ua00p + i]
+                if shi:
+                    B[6, mi - 1] = f[6, a00]
                 for i in range(m):
-                    B[5, i] = g[i]
-                g = r6[zb + 1:]
+                    B[7, i] = f[7, uamm + i]
                 for i in range(m):
-                    B[6, i] = g[i]
-                g = r7[zb + 0:]
+                    B[8, i] = f[8, uapm + i]
                 for i in range(m):
-                    B[7, i] = g[i]
-                g = r8[zb + 0:]
+                    B[9, i] = f[9, uamp + i]
                 for i in range(m):
-                    B[8, i] = g[i]
-                g = r9[zb + 0:]
-                for i in range(m):
-                    B[9, i] = g[i]
-                g = r10[zb + 0:]
-                for i in range(m):
-                    B[10, i] = g[i]
-                g = r11[zb - 1:]
-                for i in range(m):
-                    B[11, i] = g[i]
-                g = r12[zb - 1:]
-                for i in range(m):
-                    B[12, i] = g[i]
-                g = r13[zb + 1:]
-                for i in range(m):
-                    B[13, i] = g[i]
-                g = r14[zb + 1:]
-                for i in range(m):
-                    B[14, i] = g[i]
-                g = r15[zb - 1:]
-                for i in range(m):
-                    B[15, i] = g[i]
-                g = r16[zb - 1:]
-                for i in range(m):
-                    B[16, i] = g[i]
-                g = r17[zb + 1:]
-                for i in range(m):
-                    B[17, i] = g[i]
-                g = r18[zb + 1:]
-                for i in range(m):
-                    B[18, i] = g[i]
+                    B[10, i] = f[10, uapp + i]
+                for i in range(slo, m):
+                    B[11, i] = f[11, uam0m + i]
+                if slo:
+                    B[11, 0] = f[11, am0 + nz - 1]
+                for i in range(slo, m):
+                    B[12, i] = f[12, uap0m + i]
+                if slo:
+                    B[12, 0] = f[12, ap0 + nz - 1]
+                for i in range(m - shi):
+                    B[13, i] = f[13, uam0p + i]
+                if shi:
+                    B[13, mi - 1] = f[13, am0]
+                for i in range(m - shi):
+                    B[14, i] = f[14, uap0p + i]
+                if shi:
+                    B[14, mi - 1] = f[14, ap0]
+                for i in range(slo, m):
+                    B[15, i] = f[15, ua0mm + i]
+                if slo:
+                    B[15, 0] = f[15, a0m + nz - 1]
+                for i in range(slo, m):
+                    B[16, i] = f[16, ua0pm + i]
+                if slo:
+                    B[16, 0] = f[16, a0p + nz - 1]
+                for i in range(m - shi):
+                    B[17, i] = f[17, ua0mp + i]
+                if shi:
+                    B[17, mi - 1] = f[17, a0m]
+                for i in range(m - shi):
+                    B[18, i] = f[18, ua0pp + i]
+                if shi:
+                    B[18, mi - 1] = f[18, a0p]
                 for i in range(m):
                     f0 = B[0, i]
                     f1 = B[1, i]
@@ -1699,153 +1569,274 @@ def _aa_nonlocal_d3q19(f, nx, ny, nz, w, omega, F):
                     B[22, i] = 3.0 * uy
                     B[23, i] = 3.0 * uz
                     B[24, i] = 3.0 * (ux * Fx + uy * Fy + uz * Fz)
-                o = r0[zb:]
                 for i in range(m):
-                    o[i] = keep * B[0, i] + w0 * B[19, i] * B[20, i] - gw0 * B[24, i]
-                oq = r2[zb + 0:]
-                op = r1[zb + 0:]
+                    f[0, ua00 + i] = keep * B[0, i] + w0 * B[19, i] * B[20, i] - gw0 * B[24, i]
                 if forced:
                     for i in range(m):
                         cu = B[21, i]
                         e = w1 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[1, i] + e * (h + cu) + gw1 * (cF1 - B[24, i] + cF1 * cu)
-                        op[i] = keep * B[2, i] + e * (h - cu) + gw1 * (-cF1 - B[24, i] + cF1 * cu)
+                        f[2, uap0 + i] = keep * B[1, i] + e * (h + cu) + gw1 * (cF1 - B[24, i] + cF1 * cu)
+                        f[1, uam0 + i] = keep * B[2, i] + e * (h - cu) + gw1 * (-cF1 - B[24, i] + cF1 * cu)
                 else:
                     for i in range(m):
                         cu = B[21, i]
                         e = w1 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[1, i] + e * (h + cu)
-                        op[i] = keep * B[2, i] + e * (h - cu)
-                oq = r4[zb + 0:]
-                op = r3[zb + 0:]
+                        f[2, uap0 + i] = keep * B[1, i] + e * (h + cu)
+                        f[1, uam0 + i] = keep * B[2, i] + e * (h - cu)
                 if forced:
                     for i in range(m):
                         cu = B[22, i]
                         e = w3 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[3, i] + e * (h + cu) + gw3 * (cF3 - B[24, i] + cF3 * cu)
-                        op[i] = keep * B[4, i] + e * (h - cu) + gw3 * (-cF3 - B[24, i] + cF3 * cu)
+                        f[4, ua0p + i] = keep * B[3, i] + e * (h + cu) + gw3 * (cF3 - B[24, i] + cF3 * cu)
+                        f[3, ua0m + i] = keep * B[4, i] + e * (h - cu) + gw3 * (-cF3 - B[24, i] + cF3 * cu)
                 else:
                     for i in range(m):
                         cu = B[22, i]
                         e = w3 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[3, i] + e * (h + cu)
-                        op[i] = keep * B[4, i] + e * (h - cu)
-                oq = r6[zb + 1:]
-                op = r5[zb - 1:]
+                        f[4, ua0p + i] = keep * B[3, i] + e * (h + cu)
+                        f[3, ua0m + i] = keep * B[4, i] + e * (h - cu)
                 if forced:
-                    for i in range(m):
+                    for i in range(slo, m - shi):
                         cu = B[23, i]
                         e = w5 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[5, i] + e * (h + cu) + gw5 * (cF5 - B[24, i] + cF5 * cu)
-                        op[i] = keep * B[6, i] + e * (h - cu) + gw5 * (-cF5 - B[24, i] + cF5 * cu)
+                        f[6, ua00p + i] = keep * B[5, i] + e * (h + cu) + gw5 * (cF5 - B[24, i] + cF5 * cu)
+                        f[5, ua00m + i] = keep * B[6, i] + e * (h - cu) + gw5 * (-cF5 - B[24, i] + cF5 * cu)
+                    if slo:
+                        i = np.uint64(0)
+                        cu = B[23, i]
+                        e = w5 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[6, ua00p + i] = keep * B[5, i] + e * (h + cu) + gw5 * (cF5 - B[24, i] + cF5 * cu)
+                        f[5, a00 + nz - 1] = keep * B[6, i] + e * (h - cu) + gw5 * (-cF5 - B[24, i] + cF5 * cu)
+                    if shi:
+                        i = m - np.uint64(1)
+                        cu = B[23, i]
+                        e = w5 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[6, a00] = keep * B[5, i] + e * (h + cu) + gw5 * (cF5 - B[24, i] + cF5 * cu)
+                        f[5, ua00m + i] = keep * B[6, i] + e * (h - cu) + gw5 * (-cF5 - B[24, i] + cF5 * cu)
                 else:
-                    for i in range(m):
+                    for i in range(slo, m - shi):
                         cu = B[23, i]
                         e = w5 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[5, i] + e * (h + cu)
-                        op[i] = keep * B[6, i] + e * (h - cu)
-                oq = r10[zb + 0:]
-                op = r7[zb + 0:]
+                        f[6, ua00p + i] = keep * B[5, i] + e * (h + cu)
+                        f[5, ua00m + i] = keep * B[6, i] + e * (h - cu)
+                    if slo:
+                        i = np.uint64(0)
+                        cu = B[23, i]
+                        e = w5 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[6, ua00p + i] = keep * B[5, i] + e * (h + cu)
+                        f[5, a00 + nz - 1] = keep * B[6, i] + e * (h - cu)
+                    if shi:
+                        i = m - np.uint64(1)
+                        cu = B[23, i]
+                        e = w5 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[6, a00] = keep * B[5, i] + e * (h + cu)
+                        f[5, ua00m + i] = keep * B[6, i] + e * (h - cu)
                 if forced:
                     for i in range(m):
                         cu = B[21, i] + B[22, i]
                         e = w7 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[7, i] + e * (h + cu) + gw7 * (cF7 - B[24, i] + cF7 * cu)
-                        op[i] = keep * B[10, i] + e * (h - cu) + gw7 * (-cF7 - B[24, i] + cF7 * cu)
+                        f[10, uapp + i] = keep * B[7, i] + e * (h + cu) + gw7 * (cF7 - B[24, i] + cF7 * cu)
+                        f[7, uamm + i] = keep * B[10, i] + e * (h - cu) + gw7 * (-cF7 - B[24, i] + cF7 * cu)
                 else:
                     for i in range(m):
                         cu = B[21, i] + B[22, i]
                         e = w7 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[7, i] + e * (h + cu)
-                        op[i] = keep * B[10, i] + e * (h - cu)
-                oq = r9[zb + 0:]
-                op = r8[zb + 0:]
+                        f[10, uapp + i] = keep * B[7, i] + e * (h + cu)
+                        f[7, uamm + i] = keep * B[10, i] + e * (h - cu)
                 if forced:
                     for i in range(m):
                         cu = -B[21, i] + B[22, i]
                         e = w8 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[8, i] + e * (h + cu) + gw8 * (cF8 - B[24, i] + cF8 * cu)
-                        op[i] = keep * B[9, i] + e * (h - cu) + gw8 * (-cF8 - B[24, i] + cF8 * cu)
+                        f[9, uamp + i] = keep * B[8, i] + e * (h + cu) + gw8 * (cF8 - B[24, i] + cF8 * cu)
+                        f[8, uapm + i] = keep * B[9, i] + e * (h - cu) + gw8 * (-cF8 - B[24, i] + cF8 * cu)
                 else:
                     for i in range(m):
                         cu = -B[21, i] + B[22, i]
                         e = w8 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[8, i] + e * (h + cu)
-                        op[i] = keep * B[9, i] + e * (h - cu)
-                oq = r14[zb + 1:]
-                op = r11[zb - 1:]
+                        f[9, uamp + i] = keep * B[8, i] + e * (h + cu)
+                        f[8, uapm + i] = keep * B[9, i] + e * (h - cu)
                 if forced:
-                    for i in range(m):
+                    for i in range(slo, m - shi):
                         cu = B[21, i] + B[23, i]
                         e = w11 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[11, i] + e * (h + cu) + gw11 * (cF11 - B[24, i] + cF11 * cu)
-                        op[i] = keep * B[14, i] + e * (h - cu) + gw11 * (-cF11 - B[24, i] + cF11 * cu)
-                else:
-                    for i in range(m):
+                        f[14, uap0p + i] = keep * B[11, i] + e * (h + cu) + gw11 * (cF11 - B[24, i] + cF11 * cu)
+                        f[11, uam0m + i] = keep * B[14, i] + e * (h - cu) + gw11 * (-cF11 - B[24, i] + cF11 * cu)
+                    if slo:
+                        i = np.uint64(0)
                         cu = B[21, i] + B[23, i]
                         e = w11 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[11, i] + e * (h + cu)
-                        op[i] = keep * B[14, i] + e * (h - cu)
-                oq = r13[zb + 1:]
-                op = r12[zb - 1:]
+                        f[14, uap0p + i] = keep * B[11, i] + e * (h + cu) + gw11 * (cF11 - B[24, i] + cF11 * cu)
+                        f[11, am0 + nz - 1] = keep * B[14, i] + e * (h - cu) + gw11 * (-cF11 - B[24, i] + cF11 * cu)
+                    if shi:
+                        i = m - np.uint64(1)
+                        cu = B[21, i] + B[23, i]
+                        e = w11 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[14, ap0] = keep * B[11, i] + e * (h + cu) + gw11 * (cF11 - B[24, i] + cF11 * cu)
+                        f[11, uam0m + i] = keep * B[14, i] + e * (h - cu) + gw11 * (-cF11 - B[24, i] + cF11 * cu)
+                else:
+                    for i in range(slo, m - shi):
+                        cu = B[21, i] + B[23, i]
+                        e = w11 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[14, uap0p + i] = keep * B[11, i] + e * (h + cu)
+                        f[11, uam0m + i] = keep * B[14, i] + e * (h - cu)
+                    if slo:
+                        i = np.uint64(0)
+                        cu = B[21, i] + B[23, i]
+                        e = w11 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[14, uap0p + i] = keep * B[11, i] + e * (h + cu)
+                        f[11, am0 + nz - 1] = keep * B[14, i] + e * (h - cu)
+                    if shi:
+                        i = m - np.uint64(1)
+                        cu = B[21, i] + B[23, i]
+                        e = w11 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[14, ap0] = keep * B[11, i] + e * (h + cu)
+                        f[11, uam0m + i] = keep * B[14, i] + e * (h - cu)
                 if forced:
-                    for i in range(m):
+                    for i in range(slo, m - shi):
                         cu = -B[21, i] + B[23, i]
                         e = w12 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[12, i] + e * (h + cu) + gw12 * (cF12 - B[24, i] + cF12 * cu)
-                        op[i] = keep * B[13, i] + e * (h - cu) + gw12 * (-cF12 - B[24, i] + cF12 * cu)
-                else:
-                    for i in range(m):
+                        f[13, uam0p + i] = keep * B[12, i] + e * (h + cu) + gw12 * (cF12 - B[24, i] + cF12 * cu)
+                        f[12, uap0m + i] = keep * B[13, i] + e * (h - cu) + gw12 * (-cF12 - B[24, i] + cF12 * cu)
+                    if slo:
+                        i = np.uint64(0)
                         cu = -B[21, i] + B[23, i]
                         e = w12 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[12, i] + e * (h + cu)
-                        op[i] = keep * B[13, i] + e * (h - cu)
-                oq = r18[zb + 1:]
-                op = r15[zb - 1:]
+                        f[13, uam0p + i] = keep * B[12, i] + e * (h + cu) + gw12 * (cF12 - B[24, i] + cF12 * cu)
+                        f[12, ap0 + nz - 1] = keep * B[13, i] + e * (h - cu) + gw12 * (-cF12 - B[24, i] + cF12 * cu)
+                    if shi:
+                        i = m - np.uint64(1)
+                        cu = -B[21, i] + B[23, i]
+                        e = w12 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[13, am0] = keep * B[12, i] + e * (h + cu) + gw12 * (cF12 - B[24, i] + cF12 * cu)
+                        f[12, uap0m + i] = keep * B[13, i] + e * (h - cu) + gw12 * (-cF12 - B[24, i] + cF12 * cu)
+                else:
+                    for i in range(slo, m - shi):
+                        cu = -B[21, i] + B[23, i]
+                        e = w12 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[13, uam0p + i] = keep * B[12, i] + e * (h + cu)
+                        f[12, uap0m + i] = keep * B[13, i] + e * (h - cu)
+                    if slo:
+                        i = np.uint64(0)
+                        cu = -B[21, i] + B[23, i]
+                        e = w12 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[13, uam0p + i] = keep * B[12, i] + e * (h + cu)
+                        f[12, ap0 + nz - 1] = keep * B[13, i] + e * (h - cu)
+                    if shi:
+                        i = m - np.uint64(1)
+                        cu = -B[21, i] + B[23, i]
+                        e = w12 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[13, am0] = keep * B[12, i] + e * (h + cu)
+                        f[12, uap0m + i] = keep * B[13, i] + e * (h - cu)
                 if forced:
-                    for i in range(m):
+                    for i in range(slo, m - shi):
                         cu = B[22, i] + B[23, i]
                         e = w15 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[15, i] + e * (h + cu) + gw15 * (cF15 - B[24, i] + cF15 * cu)
-                        op[i] = keep * B[18, i] + e * (h - cu) + gw15 * (-cF15 - B[24, i] + cF15 * cu)
-                else:
-                    for i in range(m):
+                        f[18, ua0pp + i] = keep * B[15, i] + e * (h + cu) + gw15 * (cF15 - B[24, i] + cF15 * cu)
+                        f[15, ua0mm + i] = keep * B[18, i] + e * (h - cu) + gw15 * (-cF15 - B[24, i] + cF15 * cu)
+                    if slo:
+                        i = np.uint64(0)
                         cu = B[22, i] + B[23, i]
                         e = w15 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[15, i] + e * (h + cu)
-                        op[i] = keep * B[18, i] + e * (h - cu)
-                oq = r17[zb + 1:]
-                op = r16[zb - 1:]
-                if forced:
-                    for i in range(m):
-                        cu = -B[22, i] + B[23, i]
-                        e = w16 * B[19, i]
+                        f[18, ua0pp + i] = keep * B[15, i] + e * (h + cu) + gw15 * (cF15 - B[24, i] + cF15 * cu)
+                        f[15, a0m + nz - 1] = keep * B[18, i] + e * (h - cu) + gw15 * (-cF15 - B[24, i] + cF15 * cu)
+                    if shi:
+                        i = m - np.uint64(1)
+                        cu = B[22, i] + B[23, i]
+                        e = w15 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[16, i] + e * (h + cu) + gw16 * (cF16 - B[24, i] + cF16 * cu)
-                        op[i] = keep * B[17, i] + e * (h - cu) + gw16 * (-cF16 - B[24, i] + cF16 * cu)
+                        f[18, a0p] = keep * B[15, i] + e * (h + cu) + gw15 * (cF15 - B[24, i] + cF15 * cu)
+                        f[15, ua0mm + i] = keep * B[18, i] + e * (h - cu) + gw15 * (-cF15 - B[24, i] + cF15 * cu)
                 else:
-                    for i in range(m):
+                    for i in range(slo, m - shi):
+                        cu = B[22, i] + B[23, i]
+                        e = w15 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[18, ua0pp + i] = keep * B[15, i] + e * (h + cu)
+                        f[15, ua0mm + i] = keep * B[18, i] + e * (h - cu)
+                    if slo:
+                        i = np.uint64(0)
+                        cu = B[22, i] + B[23, i]
+                        e = w15 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[18, ua0pp + i] = keep * B[15, i] + e * (h + cu)
+                        f[15, a0m + nz - 1] = keep * B[18, i] + e * (h - cu)
+                    if shi:
+                        i = m - np.uint64(1)
+                        cu = B[22, i] + B[23, i]
+                        e = w15 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[18, a0p] = keep * B[15, i] + e * (h + cu)
+                        f[15, ua0mm + i] = keep * B[18, i] + e * (h - cu)
+                if forced:
+                    for i in range(slo, m - shi):
                         cu = -B[22, i] + B[23, i]
                         e = w16 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[16, i] + e * (h + cu)
-                        op[i] = keep * B[17, i] + e * (h - cu)
+                        f[17, ua0mp + i] = keep * B[16, i] + e * (h + cu) + gw16 * (cF16 - B[24, i] + cF16 * cu)
+                        f[16, ua0pm + i] = keep * B[17, i] + e * (h - cu) + gw16 * (-cF16 - B[24, i] + cF16 * cu)
+                    if slo:
+                        i = np.uint64(0)
+                        cu = -B[22, i] + B[23, i]
+                        e = w16 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[17, ua0mp + i] = keep * B[16, i] + e * (h + cu) + gw16 * (cF16 - B[24, i] + cF16 * cu)
+                        f[16, a0p + nz - 1] = keep * B[17, i] + e * (h - cu) + gw16 * (-cF16 - B[24, i] + cF16 * cu)
+                    if shi:
+                        i = m - np.uint64(1)
+                        cu = -B[22, i] + B[23, i]
+                        e = w16 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[17, a0m] = keep * B[16, i] + e * (h + cu) + gw16 * (cF16 - B[24, i] + cF16 * cu)
+                        f[16, ua0pm + i] = keep * B[17, i] + e * (h - cu) + gw16 * (-cF16 - B[24, i] + cF16 * cu)
+                else:
+                    for i in range(slo, m - shi):
+                        cu = -B[22, i] + B[23, i]
+                        e = w16 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[17, ua0mp + i] = keep * B[16, i] + e * (h + cu)
+                        f[16, ua0pm + i] = keep * B[17, i] + e * (h - cu)
+                    if slo:
+                        i = np.uint64(0)
+                        cu = -B[22, i] + B[23, i]
+                        e = w16 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[17, ua0mp + i] = keep * B[16, i] + e * (h + cu)
+                        f[16, a0p + nz - 1] = keep * B[17, i] + e * (h - cu)
+                    if shi:
+                        i = m - np.uint64(1)
+                        cu = -B[22, i] + B[23, i]
+                        e = w16 * B[19, i]
+                        h = B[20, i] + 0.5 * cu * cu
+                        f[17, a0m] = keep * B[16, i] + e * (h + cu)
+                        f[16, ua0pm + i] = keep * B[17, i] + e * (h - cu)
             nb += nbad
         bad[x] = nb
     return bad.sum()
@@ -1935,84 +1926,49 @@ def _aa_local_d3q19(f, nx, ny, nz, w, omega, F):
             ym = y - 1 if y > 0 else ny - 1
             yp = y + 1 if y < ny - 1 else 0
             nbad = 0
-            r0 = f[0, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r1 = f[1, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r2 = f[2, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r3 = f[3, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r4 = f[4, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r5 = f[5, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r6 = f[6, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r7 = f[7, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r8 = f[8, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r9 = f[9, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r10 = f[10, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r11 = f[11, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r12 = f[12, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r13 = f[13, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r14 = f[14, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r15 = f[15, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r16 = f[16, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r17 = f[17, (x * ny + y) * nz:(x * ny + y + 1) * nz]
-            r18 = f[18, (x * ny + y) * nz:(x * ny + y + 1) * nz]
+            a = (x * ny + y) * nz
             for zb in range(0, nz, 64):
-                m = min(64, nz - zb)
-                g = r0[zb + 0:]
+                mi = min(64, nz - zb)
+                m = np.uint64(mi)
+                ua = np.uint64(a + zb)
                 for i in range(m):
-                    B[0, i] = g[i]
-                g = r2[zb + 0:]
+                    B[0, i] = f[0, ua + i]
                 for i in range(m):
-                    B[1, i] = g[i]
-                g = r1[zb + 0:]
+                    B[1, i] = f[2, ua + i]
                 for i in range(m):
-                    B[2, i] = g[i]
-                g = r4[zb + 0:]
+                    B[2, i] = f[1, ua + i]
                 for i in range(m):
-                    B[3, i] = g[i]
-                g = r3[zb + 0:]
+                    B[3, i] = f[4, ua + i]
                 for i in range(m):
-                    B[4, i] = g[i]
-                g = r6[zb + 0:]
+                    B[4, i] = f[3, ua + i]
                 for i in range(m):
-                    B[5, i] = g[i]
-                g = r5[zb + 0:]
+                    B[5, i] = f[6, ua + i]
                 for i in range(m):
-                    B[6, i] = g[i]
-                g = r10[zb + 0:]
+                    B[6, i] = f[5, ua + i]
                 for i in range(m):
-                    B[7, i] = g[i]
-                g = r9[zb + 0:]
+                    B[7, i] = f[10, ua + i]
                 for i in range(m):
-                    B[8, i] = g[i]
-                g = r8[zb + 0:]
+                    B[8, i] = f[9, ua + i]
                 for i in range(m):
-                    B[9, i] = g[i]
-                g = r7[zb + 0:]
+                    B[9, i] = f[8, ua + i]
                 for i in range(m):
-                    B[10, i] = g[i]
-                g = r14[zb + 0:]
+                    B[10, i] = f[7, ua + i]
                 for i in range(m):
-                    B[11, i] = g[i]
-                g = r13[zb + 0:]
+                    B[11, i] = f[14, ua + i]
                 for i in range(m):
-                    B[12, i] = g[i]
-                g = r12[zb + 0:]
+                    B[12, i] = f[13, ua + i]
                 for i in range(m):
-                    B[13, i] = g[i]
-                g = r11[zb + 0:]
+                    B[13, i] = f[12, ua + i]
                 for i in range(m):
-                    B[14, i] = g[i]
-                g = r18[zb + 0:]
+                    B[14, i] = f[11, ua + i]
                 for i in range(m):
-                    B[15, i] = g[i]
-                g = r17[zb + 0:]
+                    B[15, i] = f[18, ua + i]
                 for i in range(m):
-                    B[16, i] = g[i]
-                g = r16[zb + 0:]
+                    B[16, i] = f[17, ua + i]
                 for i in range(m):
-                    B[17, i] = g[i]
-                g = r15[zb + 0:]
+                    B[17, i] = f[16, ua + i]
                 for i in range(m):
-                    B[18, i] = g[i]
+                    B[18, i] = f[15, ua + i]
                 for i in range(m):
                     f0 = B[0, i]
                     f1 = B[1, i]
@@ -2048,153 +2004,134 @@ def _aa_local_d3q19(f, nx, ny, nz, w, omega, F):
                     B[22, i] = 3.0 * uy
                     B[23, i] = 3.0 * uz
                     B[24, i] = 3.0 * (ux * Fx + uy * Fy + uz * Fz)
-                o = r0[zb:]
                 for i in range(m):
-                    o[i] = keep * B[0, i] + w0 * B[19, i] * B[20, i] - gw0 * B[24, i]
-                oq = r1[zb + 0:]
-                op = r2[zb + 0:]
+                    f[0, ua + i] = keep * B[0, i] + w0 * B[19, i] * B[20, i] - gw0 * B[24, i]
                 if forced:
                     for i in range(m):
                         cu = B[21, i]
                         e = w1 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[1, i] + e * (h + cu) + gw1 * (cF1 - B[24, i] + cF1 * cu)
-                        op[i] = keep * B[2, i] + e * (h - cu) + gw1 * (-cF1 - B[24, i] + cF1 * cu)
+                        f[1, ua + i] = keep * B[1, i] + e * (h + cu) + gw1 * (cF1 - B[24, i] + cF1 * cu)
+                        f[2, ua + i] = keep * B[2, i] + e * (h - cu) + gw1 * (-cF1 - B[24, i] + cF1 * cu)
                 else:
                     for i in range(m):
                         cu = B[21, i]
                         e = w1 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[1, i] + e * (h + cu)
-                        op[i] = keep * B[2, i] + e * (h - cu)
-                oq = r3[zb + 0:]
-                op = r4[zb + 0:]
+                        f[1, ua + i] = keep * B[1, i] + e * (h + cu)
+                        f[2, ua + i] = keep * B[2, i] + e * (h - cu)
                 if forced:
                     for i in range(m):
                         cu = B[22, i]
                         e = w3 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[3, i] + e * (h + cu) + gw3 * (cF3 - B[24, i] + cF3 * cu)
-                        op[i] = keep * B[4, i] + e * (h - cu) + gw3 * (-cF3 - B[24, i] + cF3 * cu)
+                        f[3, ua + i] = keep * B[3, i] + e * (h + cu) + gw3 * (cF3 - B[24, i] + cF3 * cu)
+                        f[4, ua + i] = keep * B[4, i] + e * (h - cu) + gw3 * (-cF3 - B[24, i] + cF3 * cu)
                 else:
                     for i in range(m):
                         cu = B[22, i]
                         e = w3 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[3, i] + e * (h + cu)
-                        op[i] = keep * B[4, i] + e * (h - cu)
-                oq = r5[zb + 0:]
-                op = r6[zb + 0:]
+                        f[3, ua + i] = keep * B[3, i] + e * (h + cu)
+                        f[4, ua + i] = keep * B[4, i] + e * (h - cu)
                 if forced:
                     for i in range(m):
                         cu = B[23, i]
                         e = w5 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[5, i] + e * (h + cu) + gw5 * (cF5 - B[24, i] + cF5 * cu)
-                        op[i] = keep * B[6, i] + e * (h - cu) + gw5 * (-cF5 - B[24, i] + cF5 * cu)
+                        f[5, ua + i] = keep * B[5, i] + e * (h + cu) + gw5 * (cF5 - B[24, i] + cF5 * cu)
+                        f[6, ua + i] = keep * B[6, i] + e * (h - cu) + gw5 * (-cF5 - B[24, i] + cF5 * cu)
                 else:
                     for i in range(m):
                         cu = B[23, i]
                         e = w5 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[5, i] + e * (h + cu)
-                        op[i] = keep * B[6, i] + e * (h - cu)
-                oq = r7[zb + 0:]
-                op = r10[zb + 0:]
+                        f[5, ua + i] = keep * B[5, i] + e * (h + cu)
+                        f[6, ua + i] = keep * B[6, i] + e * (h - cu)
                 if forced:
                     for i in range(m):
                         cu = B[21, i] + B[22, i]
                         e = w7 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[7, i] + e * (h + cu) + gw7 * (cF7 - B[24, i] + cF7 * cu)
-                        op[i] = keep * B[10, i] + e * (h - cu) + gw7 * (-cF7 - B[24, i] + cF7 * cu)
+                        f[7, ua + i] = keep * B[7, i] + e * (h + cu) + gw7 * (cF7 - B[24, i] + cF7 * cu)
+                        f[10, ua + i] = keep * B[10, i] + e * (h - cu) + gw7 * (-cF7 - B[24, i] + cF7 * cu)
                 else:
                     for i in range(m):
                         cu = B[21, i] + B[22, i]
                         e = w7 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[7, i] + e * (h + cu)
-                        op[i] = keep * B[10, i] + e * (h - cu)
-                oq = r8[zb + 0:]
-                op = r9[zb + 0:]
+                        f[7, ua + i] = keep * B[7, i] + e * (h + cu)
+                        f[10, ua + i] = keep * B[10, i] + e * (h - cu)
                 if forced:
                     for i in range(m):
                         cu = -B[21, i] + B[22, i]
                         e = w8 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[8, i] + e * (h + cu) + gw8 * (cF8 - B[24, i] + cF8 * cu)
-                        op[i] = keep * B[9, i] + e * (h - cu) + gw8 * (-cF8 - B[24, i] + cF8 * cu)
+                        f[8, ua + i] = keep * B[8, i] + e * (h + cu) + gw8 * (cF8 - B[24, i] + cF8 * cu)
+                        f[9, ua + i] = keep * B[9, i] + e * (h - cu) + gw8 * (-cF8 - B[24, i] + cF8 * cu)
                 else:
                     for i in range(m):
                         cu = -B[21, i] + B[22, i]
                         e = w8 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[8, i] + e * (h + cu)
-                        op[i] = keep * B[9, i] + e * (h - cu)
-                oq = r11[zb + 0:]
-                op = r14[zb + 0:]
+                        f[8, ua + i] = keep * B[8, i] + e * (h + cu)
+                        f[9, ua + i] = keep * B[9, i] + e * (h - cu)
                 if forced:
                     for i in range(m):
                         cu = B[21, i] + B[23, i]
                         e = w11 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[11, i] + e * (h + cu) + gw11 * (cF11 - B[24, i] + cF11 * cu)
-                        op[i] = keep * B[14, i] + e * (h - cu) + gw11 * (-cF11 - B[24, i] + cF11 * cu)
+                        f[11, ua + i] = keep * B[11, i] + e * (h + cu) + gw11 * (cF11 - B[24, i] + cF11 * cu)
+                        f[14, ua + i] = keep * B[14, i] + e * (h - cu) + gw11 * (-cF11 - B[24, i] + cF11 * cu)
                 else:
                     for i in range(m):
                         cu = B[21, i] + B[23, i]
                         e = w11 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[11, i] + e * (h + cu)
-                        op[i] = keep * B[14, i] + e * (h - cu)
-                oq = r12[zb + 0:]
-                op = r13[zb + 0:]
+                        f[11, ua + i] = keep * B[11, i] + e * (h + cu)
+                        f[14, ua + i] = keep * B[14, i] + e * (h - cu)
                 if forced:
                     for i in range(m):
                         cu = -B[21, i] + B[23, i]
                         e = w12 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[12, i] + e * (h + cu) + gw12 * (cF12 - B[24, i] + cF12 * cu)
-                        op[i] = keep * B[13, i] + e * (h - cu) + gw12 * (-cF12 - B[24, i] + cF12 * cu)
+                        f[12, ua + i] = keep * B[12, i] + e * (h + cu) + gw12 * (cF12 - B[24, i] + cF12 * cu)
+                        f[13, ua + i] = keep * B[13, i] + e * (h - cu) + gw12 * (-cF12 - B[24, i] + cF12 * cu)
                 else:
                     for i in range(m):
                         cu = -B[21, i] + B[23, i]
                         e = w12 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[12, i] + e * (h + cu)
-                        op[i] = keep * B[13, i] + e * (h - cu)
-                oq = r15[zb + 0:]
-                op = r18[zb + 0:]
+                        f[12, ua + i] = keep * B[12, i] + e * (h + cu)
+                        f[13, ua + i] = keep * B[13, i] + e * (h - cu)
                 if forced:
                     for i in range(m):
                         cu = B[22, i] + B[23, i]
                         e = w15 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[15, i] + e * (h + cu) + gw15 * (cF15 - B[24, i] + cF15 * cu)
-                        op[i] = keep * B[18, i] + e * (h - cu) + gw15 * (-cF15 - B[24, i] + cF15 * cu)
+                        f[15, ua + i] = keep * B[15, i] + e * (h + cu) + gw15 * (cF15 - B[24, i] + cF15 * cu)
+                        f[18, ua + i] = keep * B[18, i] + e * (h - cu) + gw15 * (-cF15 - B[24, i] + cF15 * cu)
                 else:
                     for i in range(m):
                         cu = B[22, i] + B[23, i]
                         e = w15 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[15, i] + e * (h + cu)
-                        op[i] = keep * B[18, i] + e * (h - cu)
-                oq = r16[zb + 0:]
-                op = r17[zb + 0:]
+                        f[15, ua + i] = keep * B[15, i] + e * (h + cu)
+                        f[18, ua + i] = keep * B[18, i] + e * (h - cu)
                 if forced:
                     for i in range(m):
                         cu = -B[22, i] + B[23, i]
                         e = w16 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[16, i] + e * (h + cu) + gw16 * (cF16 - B[24, i] + cF16 * cu)
-                        op[i] = keep * B[17, i] + e * (h - cu) + gw16 * (-cF16 - B[24, i] + cF16 * cu)
+                        f[16, ua + i] = keep * B[16, i] + e * (h + cu) + gw16 * (cF16 - B[24, i] + cF16 * cu)
+                        f[17, ua + i] = keep * B[17, i] + e * (h - cu) + gw16 * (-cF16 - B[24, i] + cF16 * cu)
                 else:
                     for i in range(m):
                         cu = -B[22, i] + B[23, i]
                         e = w16 * B[19, i]
                         h = B[20, i] + 0.5 * cu * cu
-                        oq[i] = keep * B[16, i] + e * (h + cu)
-                        op[i] = keep * B[17, i] + e * (h - cu)
+                        f[16, ua + i] = keep * B[16, i] + e * (h + cu)
+                        f[17, ua + i] = keep * B[17, i] + e * (h - cu)
             nb += nbad
         bad[x] = nb
     return bad.sum()

@@ -229,7 +229,9 @@ def test_aa_pattern_equals_numpy_reference(lattice, nx, ny, nz, tau, steps, forc
 
 
 @pytest.mark.parametrize("lattice,shape", [("D2Q9", (6, 1, 9)), ("D3Q19", (5, 4, 6)), ("D3Q19", (3, 1, 3)),
-                                           ("D3Q19", (2, 3, 150))])   # 150: several z-blocks
+                                           ("D3Q19", (2, 3, 150)),    # 150: several z-blocks
+                                           ("D3Q19", (2, 2, 65))])    # 65: the last z-block is one node
+                                                                      # (z = nz − 1, whose +1 neighbour wraps)
 def test_aa_kernels_equal_numpy_aa_step(lattice, shape):
     """Each generated AA kernel (nonlocal from layout S0, local from S1) against the NumPy AA step
     (aa.aa_step_numpy: the reference A–B step between swaps); serial and parallel twins
