@@ -121,8 +121,10 @@ def science_map(depths, n=32, cells=4):
     """Onion (radial Newton-Krylov) vs grid droplets (edge state + dimer; then the size scan) vs quench depth.
 
     3D, Kac step R = 1 + Landau eps, g = 0.5 (convex local part), liquid phi = 0; the
-    spinodal is eps_s = -min V(k) = 0.08617 and bcc coexists near eps = 0.113 (measured by
-    relaxing a bcc crystal). Grid droplets: a <110> density wave under an envelope of radius 2 R
+    spinodal is eps_s = -min V(k) = 0.08617 and bcc coexists near eps = 0.116, eps - eps_s = 0.030
+    (relaxing a bcc crystal: f_bcc - f_liquid = -3.5e-5 at 0.025, +1.5e-6 at 0.030). In 4 cells the
+    map's 0.025 scan gives a box-spanning column; in 8 cells (64^3) a localized bcc-like index-1
+    saddle exists there (dF = 1.7117e-3, Q6 0.50; re-verified by tests/density_field/test_science.py). Grid droplets: a <110> density wave under an envelope of radius 2 R
     in a box of ``cells`` bcc cells on an ``n``^3 grid (its wave vectors are grid modes), bisected
     to an edge state and refined by the dimer method ("dimer" row: it keeps the seed's Oh
     symmetry); from that critical point plus 1e-3 noise, the size scan

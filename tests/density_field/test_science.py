@@ -10,7 +10,11 @@ saddle is still open (see /tmp/notes/issue-7d.md and ``benchmarks/field.py --sci
 Issue 7e: the size scan (highest of the minima of F at fixed droplet size, then Newton-Krylov)
 does find a verified index-1 saddle at the same depth, below that critical point, but it is not
 a piece of bcc: its |k| = k* shell is nearly isotropic (Q6 ~ 0.08, onion-like) and the droplet
-is oblate. The test below pins exactly that, so the bcc-like index-1 saddle stays open.
+is oblate. The test below pins exactly that.
+
+Issue 7f: in a larger box (8 cells, 64^3) at the shallower quench 0.025 a localized bcc-like
+droplet (Q6 0.50) is a verified index-1 saddle; the last test re-verifies the stored field. So the
+kind of the nucleus switches between 0.02 (onion-like) and 0.025 (bcc-like) on these grids.
 """
 
 import numpy as np
@@ -94,3 +98,34 @@ def test_size_scan_finds_a_verified_index_one_saddle_past_the_onion_fold_and_it_
     assert q6 < 0.15                           # measured 0.080: nearly isotropic shell (bcc waves: 0.57)
     assert m[0] / m[-1] < 0.8                  # measured 0.69: oblate, short axis along a <111>
     assert m[-1] < 0.5 * L ** 2 / 12           # localized (a box-spanning column would give ~1)
+
+
+@pytest.mark.slow
+def test_stored_bcc_like_droplet_at_a_shallow_quench_is_a_verified_localized_saddle():
+    """Issue 7f: at eps - eps_s = 0.025 in a box of 8 bcc cells (64^3, dx = a/8, L = 12.3 R) a
+    localized bcc-like droplet is an index-1 saddle. It was found by hand (route in the issue-7
+    session note of 2026-11-25): the Oh-symmetric bcc droplet there has six negative modes;
+    Newton-Krylov from the midpoint of its round and Eg-distorted fixed-size minima gave an index-3
+    point, whose two extra (non-translation) modes three dimer runs descended. The field is stored
+    in float32; this test re-polishes it with Newton-Krylov and checks, from scratch, that it is a
+    critical point with exactly one negative Hessian eigenvalue, bcc-like and not box-spanning.
+    (In 4 cells the same depth gives a box-spanning column instead: a finite-size artifact,
+    as classical nucleation theory predicts for boxes below ~7.4 R.)"""
+    from pathlib import Path
+
+    from solvers.density_field import GridNewtonKrylov
+
+    depth, n, cells = 0.025, 64, 8
+    L = cells * A
+    stored = np.load(Path(__file__).parent / "data" / "bcc_saddle_d0.025_64c8.npz")["phi"]
+    functional = Functional(KacStep(1.0), Landau(eps=EPS_S + depth, g=0.5))
+    field = DensityField(shape=(n,) * 3, length=L, functional=functional, initial=stored.astype(np.float64))
+    sol = tk.solve(NucleationBarrier(field=field, metastable=0.0), GridNewtonKrylov(f_tol=1e-9, max_iters=60))
+    assert sol.retcode is tk.ReturnCode.Success and sol.residual < 1e-8
+    # measured -7.65e-4, then +2.45e-4, +4.11e-4 (no near-zero mode the count could hinge on)
+    assert sol.negative_modes == 1 and sol.eigenvalues[0] < -3e-4 and sol.eigenvalues[1] > 1e-4
+    assert abs(sol.barrier / 1.711731e-3 - 1) < 1e-3          # measured 1.711731e-3
+    q4, q6 = shell_bond_order(sol.phi, field.length, 2 * np.pi * np.sqrt(2) / A)
+    m = droplet_axes(sol.phi, field.length)[0]
+    assert q6 > 0.4                            # measured 0.497 (bcc waves 0.575; onion ~0.08)
+    assert m[-1] < 0.3 * L ** 2 / 12           # measured 0.19: a localized droplet, not a column
