@@ -10,7 +10,15 @@ Practical notes learned writing the families' kernels:
 * numba wants a ``set`` for ``fastmath``: write ``@njit(fastmath=set(FASTMATH))``.
 * Index from 0 inside hot loops: ``x[start + i]`` with a run-time ``start`` makes numba check for
   negative indices on every access, which stops vectorisation; pass a slice ``x[start:stop]`` and
-  index it from 0 (2-4x faster in the strain-signal window features).
+  index it from 0 (2-4x faster in the strain-signal window features). Inside the hottest loops a
+  slice is not free either: each costs an atomic reference-count pair, so the D3Q19 AA kernel
+  indexes ``f[q, u + i]`` with an unsigned (``np.uint64``) row offset ``u`` instead, which needs
+  no wraparound check and still vectorises.
+* numba runs LLVM without its SLP vectoriser: only loops vectorise, so keep hot loops long and
+  flat (the KPM "diagonal pieces" step beat the CSR step's short per-nonzero loop over S vectors
+  by 2x for that reason).
+* ``error_model="numpy"`` for kernels with float divisions: the default Python error model keeps a
+  ZeroDivisionError branch per division, which blocks vectorisation (the LBM fast paths).
 * numba's on-disk cache is per function: a kernel that calls a kernel from another file keeps the
   old callee after that file changes (seen as ``SystemError: ... returned a result with an
   exception set``). After editing a shared kernel, delete the caches:
