@@ -59,10 +59,6 @@ class SliderODE(tk.Solver):
         self._set("atol", v.real_scalar("atol", self.atol, lower=1e-16, upper=1e-2, error=err))
         self._set("output_rate", v.real_scalar("output_rate", self.output_rate, lower=0, lower_open=True,
                                                error=err))
-        if not isinstance(self.record, (bool, np.bool_)):
-            raise err(f"record = {v.show(self.record)} is not allowed: give True (keep the acoustic record "
-                      "in memory) or False (stream it later with solution.write_record(path))")
-        self._set("record", bool(self.record))
 
 
 class StickSlipSolution(tk.Solution):

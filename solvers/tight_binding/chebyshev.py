@@ -28,8 +28,7 @@ from scipy.special import expit
 from toolkit.kernels import FASTMATH
 from toolkit.kernels.sparse import (as_csr_arrays, block_width, cheb_step, cheb_step_parallel, cheb_step_pieces,
                                    cheb_step_pieces_parallel, cheb_two_steps_pieces, csr_matmat, csr_matmat_parallel,
-                                   diagonal_pieces, two_step_plan)
-from toolkit.kernels.sparse import _piece_rows
+                                   diagonal_pieces, piece_rows, two_step_plan)
 
 __all__ = ["lanczos_bounds", "gershgorin_bounds", "damping", "chebyshev_coefficients", "fermi_coefficients",
            "grand_coefficients", "moment_sweep", "direct_sweep", "gradient_sweep", "dos_from_moments",
@@ -93,7 +92,7 @@ def _lanczos_pieces(lo, hi, ptr, offsets, values, q, steps, alphas, betas):
     for m in range(steps):
         nn[0] = 0.0
         nx[0] = 0.0
-        _piece_rows(lo, hi, ptr, offsets, values, Q, W, 1.0, 0.0, beta, 0, lo.shape[0], nn, nx)
+        piece_rows(lo, hi, ptr, offsets, values, Q, W, 1.0, 0.0, beta, 0, lo.shape[0], nn, nx)
         alpha = nx[0].real
         norm2 = 0.0
         for i in range(n):

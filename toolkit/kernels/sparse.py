@@ -45,7 +45,7 @@ from . import FASTMATH
 __all__ = ["csr_matmat", "csr_matmat_parallel", "csr_matmat_reference",
            "cheb_step", "cheb_step_parallel", "cheb_step_reference", "as_csr_arrays", "block_width",
            "DiagonalPieces", "diagonal_pieces", "cheb_step_pieces", "cheb_step_pieces_parallel",
-           "TwoStepPlan", "two_step_plan", "cheb_two_steps_pieces"]
+           "TwoStepPlan", "two_step_plan", "cheb_two_steps_pieces", "piece_rows"]
 
 _FM = set(FASTMATH)
 
@@ -367,7 +367,7 @@ def _column_sums(A, rows, W, out):
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
-def _piece_rows(lo, hi, ptr, offsets, values, X, P, c1, c2, cp, p0, p1, nn, nx):
+def piece_rows(lo, hi, ptr, offsets, values, X, P, c1, c2, cp, p0, p1, nn, nx):
     """``P <- c1 A X + c2 X - cp P`` on pieces ``p0 .. p1-1``; adds ``<P|P>``, ``<P|X>`` to nn, nx."""
     n, W = P.shape
     longest = 1
@@ -387,7 +387,7 @@ def cheb_step_pieces(lo, hi, ptr, offsets, values, X, P, c1, c2, nn, nx):
     ``nx = <P|X>``); same arguments after the matrix. Returns 0."""
     nn[:] = 0.0
     nx[:] = 0.0
-    _piece_rows(lo, hi, ptr, offsets, values, X, P, c1, c2, 1.0, 0, lo.shape[0], nn, nx)
+    piece_rows(lo, hi, ptr, offsets, values, X, P, c1, c2, 1.0, 0, lo.shape[0], nn, nx)
     return 0
 
 
@@ -400,7 +400,7 @@ def cheb_step_pieces_parallel(lo, hi, ptr, offsets, values, X, P, c1, c2, nn, nx
     part_nn = np.zeros((chunks, S))
     part_nx = np.zeros((chunks, S), dtype=nx.dtype)
     for c in prange(chunks):
-        _piece_rows(lo, hi, ptr, offsets, values, X, P, c1, c2, 1.0, (count * c) // chunks, (count * (c + 1)) // chunks,
+        piece_rows(lo, hi, ptr, offsets, values, X, P, c1, c2, 1.0, (count * c) // chunks, (count * (c + 1)) // chunks,
                     part_nn[c], part_nx[c])
     for s in range(S):
         nn[s] = 0.0
