@@ -27,7 +27,7 @@ import numpy as np
 from problems.strain_signal import StrainSignal
 from toolkit.errors import FileFormatError
 
-__all__ = ["HEADER", "read_csv_chunks", "convert_csv", "open_binary", "write_binary", "write_csv"]
+__all__ = ["HEADER", "read_csv_chunks", "convert_csv", "open_binary", "write_binary", "create_binary", "write_csv"]
 
 HEADER = "acoustic_data,time_to_failure"
 MAGIC = b"SBQUAKE1"
@@ -170,6 +170,19 @@ def write_binary(path, samples, labels, sampling_rate: float) -> Path:
         for i in range(0, n, 1 << 24):
             out.write(np.asarray(labels[i:i + (1 << 24)]).astype(np.float32).tobytes())
     return path
+
+
+def create_binary(path, n: int, sampling_rate: float) -> tuple[np.memmap, np.memmap]:
+    """Create an ``n``-sample file in the binary layout and return its writable (int16 samples,
+    float32 labels) memory maps, zero-filled: for records generated in chunks. Flush them and
+    drop them, then read the file with :func:`open_binary`."""
+    head, s_off, l_off = _header(n, sampling_rate)
+    with open(path, "wb") as fh:
+        fh.write(head)
+        fh.truncate(l_off + 4 * n)
+    samples = np.memmap(path, dtype="<i2", mode="r+", offset=s_off, shape=(n,))
+    labels = np.memmap(path, dtype="<f4", mode="r+", offset=l_off, shape=(n,))
+    return samples, labels
 
 
 def write_csv(path, samples, labels) -> Path:

@@ -100,7 +100,7 @@ class StickSlipSolution(tk.Solution):
         float32 labels); the samples equal ``self.samples`` (same random stream), generated
         ``chunk`` at a time, so a 4 MHz record of any length needs O(chunk) memory.
         """
-        from .labdata import _header, open_binary
+        from .labdata import create_binary, open_binary
 
         p = self.problem
         # failures are found only inside integrated intervals, so the run's end bounds them all
@@ -109,13 +109,7 @@ class StickSlipSolution(tk.Solution):
         if not layout["labelled"]:
             raise ValueError(f"write_record needs a labelled record: {layout['message']}")
         path = Path(path)
-        n = layout["n"]
-        head, s_off, l_off = _header(n, p.sampling_rate)
-        with open(path, "wb") as fh:
-            fh.write(head)
-            fh.truncate(l_off + 4 * n)
-        samples = np.memmap(path, dtype="<i2", mode="r+", offset=s_off, shape=(n,))
-        labels = np.memmap(path, dtype="<f4", mode="r+", offset=l_off, shape=(n,))
+        samples, labels = create_binary(path, layout["n"], p.sampling_rate)
         _stream_record(p, self.times, self.slip_rate, self.friction, layout, samples, labels, chunk=chunk)
         samples.flush()
         labels.flush()
