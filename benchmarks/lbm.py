@@ -15,7 +15,10 @@ measure the read-only (sum), copy (b = a, which also reads b's lines: write-allo
 in-place (a = s·a) bandwidth of one core. A site update streams Q float64 populations in and Q
 out: the A–B pattern moves them like the copy (to another array), the AA pattern like the
 in-place update (the same lines), so the roofline MLUPS are bandwidth / (16 Q bytes) with the
-copy and in-place figures counted at 16 bytes per element moved by the program.
+copy and in-place figures counted at 16 bytes per element moved by the program. The compute
+ceiling follows: the in-place kernels on a grid small enough to stay in L2. Which of the two
+binds differs between machines (a 2-core Zen-1 VM here: compute-bound; an earlier, faster
+machine: memory-bound), so both are printed next to the figures.
 
     python benchmarks/lbm.py            # full sizes
     python benchmarks/lbm.py --quick    # tiny sizes (< 20 s), used by the smoke test
@@ -153,6 +156,19 @@ def main(argv=None) -> None:
     for name, q in (("D2Q9", 9), ("D3Q19", 19)):
         roof[name] = (bw["copy"] * 1e9 / (16 * q) / 1e6, bw["in-place"] * 1e9 / (16 * q) / 1e6)
         print(f"{name + ' (' + str(16 * q) + ' B per site)':<34} {roof[name][0]:12.1f} {roof[name][1]:14.1f}")
+    print(flush=True)
+
+    # The compute ceiling: the same in-place kernels on a grid whose populations fit in L2
+    # (D2Q9 64², D3Q19 6·8·64: under 0.5 MiB), where memory costs next to nothing. A kernel
+    # whose loads and compute do not overlap runs at about 1 / (1/ceiling + 1/roofline).
+    small = {"D2Q9": ((32, 32), 50), "D3Q19": ((4, 4, 16), 50)} if args.quick else \
+        {"D2Q9": ((64, 64), 2000), "D3Q19": ((6, 8, 64), 400)}
+    print(f"{'compute ceiling, AA, 1 core':<34} {'grid':>12} {'MLUPS':>8} {'no-overlap estimate':>20}")
+    for name, (shape, steps) in small.items():
+        ceiling = measure(shape, BGK(), steps, repeats, 1)[0]
+        estimate = 1 / (1 / ceiling + 1 / roof[name][1])
+        print(f"{name + ' BGK float64 in L2':<34} {'x'.join(map(str, shape)):>12} {ceiling:8.1f} {estimate:20.1f}",
+              flush=True)
     print(flush=True)
 
     print(f"lattice Boltzmann MLUPS (median of {repeats})")

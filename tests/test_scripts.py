@@ -32,7 +32,7 @@ def test_there_is_a_quickstart():
 
 @pytest.mark.parametrize("script", TUTORIALS, ids=lambda p: p.stem)
 def test_tutorial_runs_at_small_size(script, tmp_path):
-    result = _run([str(script)], tmp_path, timeout=300)
+    result = _run([str(script)], tmp_path, timeout=900)
     assert result.returncode == 0, f"{script.name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     figures = [p for p in tmp_path.rglob("*") if p.suffix in {".png", ".pdf", ".svg"}]
     assert figures, f"{script.name} drew no figure into SCALEBRIDGE_OUT"
@@ -40,6 +40,6 @@ def test_tutorial_runs_at_small_size(script, tmp_path):
 
 @pytest.mark.parametrize("script", BENCHMARKS, ids=lambda p: p.stem)
 def test_benchmark_runs_quick(script, tmp_path):
-    result = _run([str(script), "--quick"], tmp_path, timeout=300)
+    result = _run([str(script), "--quick"], tmp_path, timeout=900)
     assert result.returncode == 0, f"{script.name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     assert result.stdout.strip(), f"{script.name} printed nothing"

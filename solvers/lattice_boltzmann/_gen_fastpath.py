@@ -289,36 +289,39 @@ def aa_fused(name, local):
     return out
 
 
-BLOCK = 64   # z-block of the buffered AA kernel (the buffer, (Q + 6) x BLOCK float64, stays in L1)
+BLOCK = 64   # z-block of the two-pass AA kernel (its moment rows, 6 x BLOCK float64, stay in L1)
 
 
-def aa_block(name, local):
-    """Buffered AA step (D3Q19): per (x, y) row and z-block, copy the Q incoming populations into
-    a local (Q + 6, BLOCK) buffer ``B`` (rows Q.. hold ω ρ, 1 − 3u²/2, 3u, 3u·F), compute the
-    moments there, then collide pair by pair (q, q̄) straight into ``f``. With a compile-time row
-    length every loop touches one or two arrays at constant offsets, so LLVM vectorises them
-    (a single unrolled D3Q19 loop needs too many runtime alias checks). ``f`` is indexed as
-    ``f[q, u + i]`` with unsigned offsets ``u`` set once per z-block, never sliced inside the
-    loops: a numba slice costs an atomic reference-count increment and decrement (38 per z-block
-    took about a quarter of the time), and a signed index carries numba's negative-index
-    wrap-around, which stops LLVM from vectorising. In the nonlocal step the periodic wrap in z
-    (reads of z − 1 at z = 0 and of z + 1 at z = nz − 1, and the matching writes) is done by
-    one scalar copy or store per shifted row in the first and last block; the vector loops run
-    over the rest (unsigned arithmetic makes ``u + i`` exact even where ``u`` wrapped below 0)."""
+def aa_two_pass(name, local):
+    """Two-pass AA step (D3Q19): per (x, y) row and z-block of ``BLOCK`` nodes, pass 1 reads the
+    Q incoming populations of each node from ``f`` and writes only the moments ω ρ, 1 − 3u²/2,
+    3u and 3u·F to a 1-D scratch ``S`` (rows at constant offsets k·BLOCK); pass 2 runs one loop
+    per opposite pair (q, q̄) that reads f_q and f_q̄ again (from L1: the block's Q streams are
+    ~10 KB) and writes f*_q and f*_q̄ to each other's locations. Every loop vectorises: pass 1
+    stores to one object at constant offsets (LLVM groups its alias checks against the Q load
+    streams), each pair loop touches two streams of ``f`` plus ``S``. Against the buffered
+    kernel this was (copy the Q populations into an L1 buffer, moments there, pairs from it)
+    it saves Q stores and Q loads per node: stores are what a Zen core runs out of first.
+    ``f`` is indexed as ``f[q, u + i]`` with unsigned offsets ``u`` set once per z-block, never
+    sliced inside the loops (a numba slice costs an atomic reference-count pair; a signed index
+    carries numba's wrap-around test, which stops vectorisation; unsigned arithmetic keeps
+    ``u + i`` exact where ``u`` wrapped below 0). In the nonlocal step the first and last node
+    of a row (z = 0 and z = nz − 1, whose z-shifted reads and writes cross the periodic boundary)
+    run as scalar code after the vector loops."""
     c = internal_c(name)
     Q = len(c)
     opp = opposite(c)
     kind = "local" if local else "nonlocal"
     out = aa_head(f"_aa_{kind}_{name.lower()}",
                   f"AA {kind} step, periodic all-fluid BGK on {name}, in place on ``f`` "
-                  "(buffered z-blocks, one collision loop per opposite pair).")
+                  "(two passes per z-block: moments, then one collision loop per opposite pair).")
     for q in range(Q):
         out.append(f"    w{q} = w[{q}]")
         out.append(f"    gw{q} = gain * w[{q}]")
         cF = lin(c[q], ["Fx", "Fy", "Fz"])
         out.append(f"    cF{q} = 3.0 * ({cF})" if cF != "0.0" else f"    cF{q} = 0.0")
     out += ["    for x in prange(nx):",
-            f"        B = np.empty(({Q + 6}, {BLOCK}))",
+            f"        S = np.empty({6 * BLOCK})",
             "        xm = x - 1 if x > 0 else nx - 1",
             "        xp = x + 1 if x < nx - 1 else 0",
             "        nb = 0",
@@ -330,19 +333,17 @@ def aa_block(name, local):
     xs = {0: "x", 1: "xm", -1: "xp"}
     ys = {0: "y", 1: "ym", -1: "yp"}
     nm_ = {0: "0", 1: "m", -1: "p"}
-    R, Bs, X, Y, Z, M = (f"B[{Q + k}, i]" for k in range(6))
+    R, Bs, X, Y, Z, M = (f"S[{k * BLOCK} + i]" for k in range(6))
+    # src[q] = (slot, row offset, z shift): where f_q is read; f*_q is written where f_q̄ was read
     if local:
         out.append(f"{ind}a = (x * ny + y) * nz")
-        # (slot, row offset, z shift): f_q is read there, f*_q is written there
         src = {q: (opp[q], "a", 0) for q in range(Q)}
-        dst = {q: (q, "a", 0) for q in range(Q)}
     else:
         combos = sorted({(int(c[q, 0]), int(c[q, 1])) for q in range(Q)})
         for cx, cy in combos:
             out.append(f"{ind}a{nm_[cx]}{nm_[cy]} = ({xs[cx]} * ny + {ys[cy]}) * nz")
         row = {q: f"a{nm_[int(c[q, 0])]}{nm_[int(c[q, 1])]}" for q in range(Q)}
         src = {q: (q, row[q], -int(c[q, 2])) for q in range(Q)}
-        dst = {q: (opp[q], row[opp[q]], int(c[q, 2])) for q in range(Q)}
     ubase = {}
 
     def at(spec, i="i"):
@@ -352,90 +353,92 @@ def aa_block(name, local):
             ubase[key] = f"u{base}{'p' if off > 0 else 'm' if off < 0 else ''}"
         return f"f[{slot}, {ubase[key]} + {i}]"
 
-    def wrapped(spec):
-        """The location of a shifted access that crosses the periodic z boundary."""
+    def end(spec, first):
+        """The location of ``spec`` for the first (z = 0) or last (z = nz − 1) node of a row:
+        a z-shifted access that crosses the periodic boundary wraps to the other end."""
         slot, base, off = spec
-        return f"f[{slot}, {base} + nz - 1]" if off < 0 else f"f[{slot}, {base}]"
-
-    def rng(off):
-        """Vector-loop range for an access with z shift ``off`` (the wrapped end excluded)."""
-        return "range(m)" if off == 0 else ("range(slo, m)" if off < 0 else "range(m - shi)")
+        if first and off < 0:
+            return f"f[{slot}, {base} + nz - 1]"
+        if not first and off > 0:
+            return f"f[{slot}, {base}]"
+        return at(spec)
 
     for q in range(Q):
-        at(src[q]); at(dst[q])
+        at(src[q])
+    pairs = [(q, opp[q]) for q in range(1, Q) if q < opp[q]]
+
+    def moments(ind3, load, forced, store):
+        L = [f"f{q} = {load(q)}" for q in range(Q)]
+        L.append("rho = " + " + ".join(f"f{q}" for q in range(Q)))
+        for k, nm in enumerate("xyz"):
+            pos = [f"f{q}" for q in range(Q) if c[q, k] == 1]
+            neg = [f"f{q}" for q in range(Q) if c[q, k] == -1]
+            L.append(f"j{nm} = ({' + '.join(pos)}) - ({' + '.join(neg)})")
+        L.append("nbad += not (rho > 0.0 and rho < 1e30)")
+        L.append("inv = 1.0 / rho")
+        for nm in "xyz":
+            L.append(f"u{nm} = (j{nm} + hF{nm}) * inv" if forced else f"u{nm} = j{nm} * inv")
+        vals = ["omega * rho", "1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)", "3.0 * ux", "3.0 * uy", "3.0 * uz"]
+        if forced:
+            vals.append("3.0 * (ux * Fx + uy * Fy + uz * Fz)")
+        L += [f"{store[k]} = {v}" for k, v in enumerate(vals)]
+        return [ind3 + t for t in L]
+
+    def collide(ind3, loc, forced, mom):
+        """Rest population and the pairs: f*_q to the location f_q̄ came from, and back."""
+        r, bs, vx, vy, vz, mf = mom
+        rest = f"keep * {loc(0)} + w0 * {r} * {bs}" + (f" - gw0 * {mf}" if forced else "")
+        L = [f"{loc(0)} = {rest}"]
+        for q, p in pairs:
+            vq = f"keep * pa + e * (h + cu)"
+            vp = f"keep * pb + e * (h - cu)"
+            if forced:
+                vq += f" + gw{q} * (cF{q} - {mf} + cF{q} * cu)"
+                vp += f" + gw{q} * (-cF{q} - {mf} + cF{q} * cu)"
+            L.append(("for", q, p))
+            L += [f"cu = {lin(c[q], [vx, vy, vz])}", f"e = w{q} * {r}", f"h = {bs} + 0.5 * cu * cu",
+                  f"pa = {loc(q)}", f"pb = {loc(p)}", f"{loc(p)} = {vq}", f"{loc(q)} = {vp}"]
+        return L
+
     out.append(f"{ind}for zb in range(0, nz, {BLOCK}):")
     ind2 = ind + "    "
     out.append(f"{ind2}mi = min({BLOCK}, nz - zb)")
     out.append(f"{ind2}m = np.uint64(mi)")
-    if not local:
-        out.append(f"{ind2}slo = np.uint64(1 if zb == 0 else 0)")
-        out.append(f"{ind2}shi = np.uint64(1 if zb + mi == nz else 0)")
+    if local:
+        out.append(f"{ind2}lo = np.uint64(0)")
+        out.append(f"{ind2}hi = m")
+    else:
+        out.append(f"{ind2}slo = zb == 0")
+        out.append(f"{ind2}shi = zb + mi == nz")
+        out.append(f"{ind2}lo = np.uint64(1 if slo else 0)")
+        out.append(f"{ind2}hi = m - np.uint64(1 if shi else 0)")
     for (base, off), un in sorted(ubase.items(), key=lambda kv: kv[1]):
         o = f" {'+' if off >= 0 else '-'} {abs(off)}" if off else ""
         out.append(f"{ind2}{un} = np.uint64({base} + zb{o})")
-    for q in range(Q):
-        off = src[q][2]
-        out.append(f"{ind2}for i in {rng(off)}:")
-        out.append(f"{ind2}    B[{q}, i] = {at(src[q])}")
-        if off < 0:
-            out.append(f"{ind2}if slo:")
-            out.append(f"{ind2}    B[{q}, 0] = {wrapped(src[q])}")
-        elif off > 0:
-            out.append(f"{ind2}if shi:")
-            out.append(f"{ind2}    B[{q}, mi - 1] = {wrapped(src[q])}")
-    out.append(f"{ind2}for i in range(m):")
-    L = [f"f{q} = B[{q}, i]" for q in range(Q)]
-    L.append("rho = " + " + ".join(f"f{q}" for q in range(Q)))
-    for k, nm in enumerate("xyz"):
-        pos = [f"f{q}" for q in range(Q) if c[q, k] == 1]
-        neg = [f"f{q}" for q in range(Q) if c[q, k] == -1]
-        L.append(f"j{nm} = ({' + '.join(pos)}) - ({' + '.join(neg)})")
-    L.append("nbad += not (rho > 0.0 and rho < 1e30)")
-    L.append("inv = 1.0 / rho")
-    for nm in "xyz":
-        L.append(f"u{nm} = (j{nm} + hF{nm}) * inv")
-    L.append(f"{R} = omega * rho")
-    L.append(f"{Bs} = 1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)")
-    L.append(f"{X} = 3.0 * ux")
-    L.append(f"{Y} = 3.0 * uy")
-    L.append(f"{Z} = 3.0 * uz")
-    L.append(f"{M} = 3.0 * (ux * Fx + uy * Fy + uz * Fz)")
-    out += [ind2 + "    " + t for t in L]
-    # rest population
-    out.append(f"{ind2}for i in range(m):")
-    out.append(f"{ind2}    {at(dst[0])} = keep * B[0, i] + w0 * {R} * {Bs} - gw0 * {M}")
-    pairs = [(q, opp[q]) for q in range(1, Q) if q < opp[q]]
-    for q, p in pairs:
-        cu = lin(c[q], [X, Y, Z])
-        oq, op = dst[q][2], dst[p][2]
-        for forced in (True, False):
-            vq = f"keep * B[{q}, i] + e * (h + cu)"
-            vp = f"keep * B[{p}, i] + e * (h - cu)"
-            if forced:
-                vq += f" + gw{q} * (cF{q} - {M} + cF{q} * cu)"
-                vp += f" + gw{q} * (-cF{q} - {M} + cF{q} * cu)"
-
-            def pair(ind3, loc_q, loc_p):
-                return [f"{ind3}cu = {cu}", f"{ind3}e = w{q} * {R}", f"{ind3}h = {Bs} + 0.5 * cu * cu",
-                        f"{ind3}{loc_q} = {vq}", f"{ind3}{loc_p} = {vp}"]
-
-            out.append(f"{ind2}{'if forced' if forced else 'else'}:")
-            if oq == 0:
-                out.append(f"{ind2}    for i in range(m):")
-                out += pair(ind2 + "        ", at(dst[q]), at(dst[p]))
-                continue
-            out.append(f"{ind2}    for i in range(slo, m - shi):")
-            out += pair(ind2 + "        ", at(dst[q]), at(dst[p]))
-            # first node of the row: the store shifted by −1 wraps to z = nz − 1
-            out.append(f"{ind2}    if slo:")
-            out.append(f"{ind2}        i = np.uint64(0)")
-            out += pair(ind2 + "        ", wrapped(dst[q]) if oq < 0 else at(dst[q]),
-                        wrapped(dst[p]) if op < 0 else at(dst[p]))
-            # last node of the row: the store shifted by +1 wraps to z = 0
-            out.append(f"{ind2}    if shi:")
-            out.append(f"{ind2}        i = m - np.uint64(1)")
-            out += pair(ind2 + "        ", wrapped(dst[q]) if oq > 0 else at(dst[q]),
-                        wrapped(dst[p]) if op > 0 else at(dst[p]))
+    for forced in (True, False):
+        out.append(f"{ind2}{'if forced' if forced else 'else'}:")
+        ind3 = ind2 + "    "
+        store = [R, Bs, X, Y, Z, M]
+        out.append(f"{ind3}for i in range(lo, hi):")
+        out += moments(ind3 + "    ", lambda q: at(src[q]), forced, store)
+        body = collide(ind3, lambda q: at(src[q]), forced, store)
+        out.append(f"{ind3}for i in range(lo, hi):")
+        out.append(f"{ind3}    {body[0]}")
+        for item in body[1:]:
+            if isinstance(item, tuple):
+                out.append(f"{ind3}for i in range(lo, hi):")
+            else:
+                out.append(f"{ind3}    {item}")
+        if local:
+            continue
+        scal = ["orho", "base", "vx", "vy", "vz", "mF"]
+        for first in (True, False):
+            out.append(f"{ind3}if {'slo' if first else 'shi'}:")
+            ind4 = ind3 + "    "
+            out.append(f"{ind4}i = {'np.uint64(0)' if first else 'm - np.uint64(1)'}")
+            loc = (lambda q, first=first: end(src[q], first))
+            out += moments(ind4, loc, forced, scal)
+            out += [ind4 + t for t in collide(ind4, loc, forced, scal) if not isinstance(t, tuple)]
     out.append(f"{ind}nb += nbad")
     out.append("        bad[x] = nb")
     out.append("    return bad.sum()")
@@ -463,19 +466,24 @@ The ``_aa_*`` kernels are the in-place AA pattern (one population array; see ``a
 layouts): ``nonlocal`` from layout S0, ``local`` from S1, each taking the padded (Q, P) buffer
 of ``aa.aa_storage`` and the grid size. D2Q9 is one unrolled loop per row (it vectorises:
 every load and store of a node touches the same Q locations). D3Q19 goes through z-blocks of
-``BLOCK`` nodes: the incoming populations and then the moments into an L1-resident
-(Q + 6, BLOCK) buffer, then one loop per opposite pair (q, q̄) that writes f*_q and f*_q̄ straight
-back to the two locations the pair came from. Tried and slower (measured, loaded machine, CPU-time MLUPS at 128³): one
-unrolled D3Q19 loop (not vectorised), the A–B-style split with unbuffered scratch rows (moments
-loop not vectorised; ~20–30 % slower), a fully unrolled loop on a gathered buffer (vectorised but
-register-bound: 17–19 against 29–30), BLOCK = 128 (~10 % slower) and two pairs per loop (no gain).
+``BLOCK`` nodes in two passes: pass 1 reads the Q incoming populations of each node from ``f``
+and writes only the moments (ω ρ, 1 − 3u²/2, 3u, 3u·F) to an L1-resident 1-D scratch; pass 2 is
+one loop per opposite pair (q, q̄) that reads f_q and f_q̄ again (L1 hits) and writes f*_q and
+f*_q̄ straight back to the two locations the pair came from. Every loop vectorises (checked with
+LLVM's loop-vectorize remarks). The kernel before it copied the Q populations into an
+(Q + 6, BLOCK) buffer first and collided from there: Q more stores and Q more loads per node,
+and stores are what a Zen core runs short of. Measured interleaved, CPU-time MLUPS, one core of
+the project's 2-core Zen-1 machine: 128³ 19.9 → 32.1, 16·16·128 20.5 → 36.0 (BLOCK 32/64/128
+within noise of each other). Tried and slower before that (an older, faster machine): one
+unrolled D3Q19 loop (not vectorised: "too many memory checks"), the A–B-style split with
+2-D scratch rows (moments loop not vectorised), a fully unrolled loop on a gathered buffer
+(vectorised but register-bound), two pairs per loop (no gain).
 The D3Q19 AA loops index ``f[q, u + i]`` with unsigned row offsets ``u`` computed once per
 z-block instead of slicing ``f``: each numba slice costs an atomic reference-count increment and
 decrement (38 slices per z-block, about a quarter of the kernel's time), and a signed offset
-carries numba's negative-index wrap-around, which stops LLVM from vectorising the loop. The
-nonlocal D3Q19 step also runs the periodic z ends through the blocks (one scalar copy or store
-per shifted row) instead of two scalar nodes per row. Both measured interleaved, CPU-time MLUPS:
-in cache (16·16·128) 58 → 72, at 128³ about +10 % (memory-bound there; see benchmarks/lbm.py).
+carries numba's negative-index wrap-around, which stops LLVM from vectorising the loop. In the
+nonlocal step the first and last node of each row (z = 0 and z = nz − 1, whose z-shifted reads
+and writes cross the periodic boundary) run as scalar code after the vector loops.
 Tried and not kept: software prefetch (llvm.prefetch 64–1024 elements ahead, L1 or L2: 5–20 %
 slower) and BLOCK = 32, 96, 128 (no gain, within noise).
 """
@@ -506,7 +514,7 @@ for name in ("D2Q9", "D3Q19"):
     src.append(f"{name.lower()}_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')({fn})")
     src.append("")
     src.append("")
-AA_STYLE = {"D2Q9": aa_fused, "D3Q19": aa_block}
+AA_STYLE = {"D2Q9": aa_fused, "D3Q19": aa_two_pass}
 for name in ("D2Q9", "D3Q19"):
     for local in (False, True):
         kind = "local" if local else "nonlocal"

@@ -19,19 +19,24 @@ The ``_aa_*`` kernels are the in-place AA pattern (one population array; see ``a
 layouts): ``nonlocal`` from layout S0, ``local`` from S1, each taking the padded (Q, P) buffer
 of ``aa.aa_storage`` and the grid size. D2Q9 is one unrolled loop per row (it vectorises:
 every load and store of a node touches the same Q locations). D3Q19 goes through z-blocks of
-``BLOCK`` nodes: the incoming populations and then the moments into an L1-resident
-(Q + 6, BLOCK) buffer, then one loop per opposite pair (q, q̄) that writes f*_q and f*_q̄ straight
-back to the two locations the pair came from. Tried and slower (measured, loaded machine, CPU-time MLUPS at 128³): one
-unrolled D3Q19 loop (not vectorised), the A–B-style split with unbuffered scratch rows (moments
-loop not vectorised; ~20–30 % slower), a fully unrolled loop on a gathered buffer (vectorised but
-register-bound: 17–19 against 29–30), BLOCK = 128 (~10 % slower) and two pairs per loop (no gain).
+``BLOCK`` nodes in two passes: pass 1 reads the Q incoming populations of each node from ``f``
+and writes only the moments (ω ρ, 1 − 3u²/2, 3u, 3u·F) to an L1-resident 1-D scratch; pass 2 is
+one loop per opposite pair (q, q̄) that reads f_q and f_q̄ again (L1 hits) and writes f*_q and
+f*_q̄ straight back to the two locations the pair came from. Every loop vectorises (checked with
+LLVM's loop-vectorize remarks). The kernel before it copied the Q populations into an
+(Q + 6, BLOCK) buffer first and collided from there: Q more stores and Q more loads per node,
+and stores are what a Zen core runs short of. Measured interleaved, CPU-time MLUPS, one core of
+the project's 2-core Zen-1 machine: 128³ 19.9 → 32.1, 16·16·128 20.5 → 36.0 (BLOCK 32/64/128
+within noise of each other). Tried and slower before that (an older, faster machine): one
+unrolled D3Q19 loop (not vectorised: "too many memory checks"), the A–B-style split with
+2-D scratch rows (moments loop not vectorised), a fully unrolled loop on a gathered buffer
+(vectorised but register-bound), two pairs per loop (no gain).
 The D3Q19 AA loops index ``f[q, u + i]`` with unsigned row offsets ``u`` computed once per
 z-block instead of slicing ``f``: each numba slice costs an atomic reference-count increment and
 decrement (38 slices per z-block, about a quarter of the kernel's time), and a signed offset
-carries numba's negative-index wrap-around, which stops LLVM from vectorising the loop. The
-nonlocal D3Q19 step also runs the periodic z ends through the blocks (one scalar copy or store
-per shifted row) instead of two scalar nodes per row. Both measured interleaved, CPU-time MLUPS:
-in cache (16·16·128) 58 → 72, at 128³ about +10 % (memory-bound there; see benchmarks/lbm.py).
+carries numba's negative-index wrap-around, which stops LLVM from vectorising the loop. In the
+nonlocal step the first and last node of each row (z = 0 and z = nz − 1, whose z-shifted reads
+and writes cross the periodic boundary) run as scalar code after the vector loops.
 Tried and not kept: software prefetch (llvm.prefetch 64–1024 elements ahead, L1 or L2: 5–20 %
 slower) and BLOCK = 32, 96, 128 (no gain, within noise).
 """
@@ -1364,7 +1369,7 @@ aa_local_d2q9_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_F
 
 
 def _aa_nonlocal_d3q19(f, nx, ny, nz, w, omega, F):
-    """AA nonlocal step, periodic all-fluid BGK on D3Q19, in place on ``f`` (buffered z-blocks, one collision loop per opposite pair). ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""
+    """AA nonlocal step, periodic all-fluid BGK on D3Q19, in place on ``f`` (two passes per z-block: moments, then one collision loop per opposite pair). ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""
     Q = f.shape[0]
     bad = np.zeros(nx, dtype=np.int64)
     Fx = F[0]
@@ -1435,7 +1440,7 @@ def _aa_nonlocal_d3q19(f, nx, ny, nz, w, omega, F):
     gw18 = gain * w[18]
     cF18 = 3.0 * (-Fy - Fz)
     for x in prange(nx):
-        B = np.empty((25, 64))
+        S = np.empty(384)
         xm = x - 1 if x > 0 else nx - 1
         xp = x + 1 if x < nx - 1 else 0
         nb = 0
@@ -1455,8 +1460,10 @@ def _aa_nonlocal_d3q19(f, nx, ny, nz, w, omega, F):
             for zb in range(0, nz, 64):
                 mi = min(64, nz - zb)
                 m = np.uint64(mi)
-                slo = np.uint64(1 if zb == 0 else 0)
-                shi = np.uint64(1 if zb + mi == nz else 0)
+                slo = zb == 0
+                shi = zb + mi == nz
+                lo = np.uint64(1 if slo else 0)
+                hi = m - np.uint64(1 if shi else 0)
                 ua00 = np.uint64(a00 + zb)
                 ua00m = np.uint64(a00 + zb - 1)
                 ua00p = np.uint64(a00 + zb + 1)
@@ -1476,367 +1483,623 @@ def _aa_nonlocal_d3q19(f, nx, ny, nz, w, omega, F):
                 uap0p = np.uint64(ap0 + zb + 1)
                 uapm = np.uint64(apm + zb)
                 uapp = np.uint64(app + zb)
-                for i in range(m):
-                    B[0, i] = f[0, ua00 + i]
-                for i in range(m):
-                    B[1, i] = f[1, uam0 + i]
-                for i in range(m):
-                    B[2, i] = f[2, uap0 + i]
-                for i in range(m):
-                    B[3, i] = f[3, ua0m + i]
-                for i in range(m):
-                    B[4, i] = f[4, ua0p + i]
-                for i in range(slo, m):
-                    B[5, i] = f[5, ua00m + i]
-                if slo:
-                    B[5, 0] = f[5, a00 + nz - 1]
-                for i in range(m - shi):
-                    B[6, i] = f[6, ua00p + i]
-                if shi:
-                    B[6, mi - 1] = f[6, a00]
-                for i in range(m):
-                    B[7, i] = f[7, uamm + i]
-                for i in range(m):
-                    B[8, i] = f[8, uapm + i]
-                for i in range(m):
-                    B[9, i] = f[9, uamp + i]
-                for i in range(m):
-                    B[10, i] = f[10, uapp + i]
-                for i in range(slo, m):
-                    B[11, i] = f[11, uam0m + i]
-                if slo:
-                    B[11, 0] = f[11, am0 + nz - 1]
-                for i in range(slo, m):
-                    B[12, i] = f[12, uap0m + i]
-                if slo:
-                    B[12, 0] = f[12, ap0 + nz - 1]
-                for i in range(m - shi):
-                    B[13, i] = f[13, uam0p + i]
-                if shi:
-                    B[13, mi - 1] = f[13, am0]
-                for i in range(m - shi):
-                    B[14, i] = f[14, uap0p + i]
-                if shi:
-                    B[14, mi - 1] = f[14, ap0]
-                for i in range(slo, m):
-                    B[15, i] = f[15, ua0mm + i]
-                if slo:
-                    B[15, 0] = f[15, a0m + nz - 1]
-                for i in range(slo, m):
-                    B[16, i] = f[16, ua0pm + i]
-                if slo:
-                    B[16, 0] = f[16, a0p + nz - 1]
-                for i in range(m - shi):
-                    B[17, i] = f[17, ua0mp + i]
-                if shi:
-                    B[17, mi - 1] = f[17, a0m]
-                for i in range(m - shi):
-                    B[18, i] = f[18, ua0pp + i]
-                if shi:
-                    B[18, mi - 1] = f[18, a0p]
-                for i in range(m):
-                    f0 = B[0, i]
-                    f1 = B[1, i]
-                    f2 = B[2, i]
-                    f3 = B[3, i]
-                    f4 = B[4, i]
-                    f5 = B[5, i]
-                    f6 = B[6, i]
-                    f7 = B[7, i]
-                    f8 = B[8, i]
-                    f9 = B[9, i]
-                    f10 = B[10, i]
-                    f11 = B[11, i]
-                    f12 = B[12, i]
-                    f13 = B[13, i]
-                    f14 = B[14, i]
-                    f15 = B[15, i]
-                    f16 = B[16, i]
-                    f17 = B[17, i]
-                    f18 = B[18, i]
-                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
-                    jx = (f1 + f7 + f9 + f11 + f13) - (f2 + f8 + f10 + f12 + f14)
-                    jy = (f3 + f7 + f8 + f15 + f17) - (f4 + f9 + f10 + f16 + f18)
-                    jz = (f5 + f11 + f12 + f15 + f16) - (f6 + f13 + f14 + f17 + f18)
-                    nbad += not (rho > 0.0 and rho < 1e30)
-                    inv = 1.0 / rho
-                    ux = (jx + hFx) * inv
-                    uy = (jy + hFy) * inv
-                    uz = (jz + hFz) * inv
-                    B[19, i] = omega * rho
-                    B[20, i] = 1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)
-                    B[21, i] = 3.0 * ux
-                    B[22, i] = 3.0 * uy
-                    B[23, i] = 3.0 * uz
-                    B[24, i] = 3.0 * (ux * Fx + uy * Fy + uz * Fz)
-                for i in range(m):
-                    f[0, ua00 + i] = keep * B[0, i] + w0 * B[19, i] * B[20, i] - gw0 * B[24, i]
                 if forced:
-                    for i in range(m):
-                        cu = B[21, i]
-                        e = w1 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[2, uap0 + i] = keep * B[1, i] + e * (h + cu) + gw1 * (cF1 - B[24, i] + cF1 * cu)
-                        f[1, uam0 + i] = keep * B[2, i] + e * (h - cu) + gw1 * (-cF1 - B[24, i] + cF1 * cu)
+                    for i in range(lo, hi):
+                        f0 = f[0, ua00 + i]
+                        f1 = f[1, uam0 + i]
+                        f2 = f[2, uap0 + i]
+                        f3 = f[3, ua0m + i]
+                        f4 = f[4, ua0p + i]
+                        f5 = f[5, ua00m + i]
+                        f6 = f[6, ua00p + i]
+                        f7 = f[7, uamm + i]
+                        f8 = f[8, uapm + i]
+                        f9 = f[9, uamp + i]
+                        f10 = f[10, uapp + i]
+                        f11 = f[11, uam0m + i]
+                        f12 = f[12, uap0m + i]
+                        f13 = f[13, uam0p + i]
+                        f14 = f[14, uap0p + i]
+                        f15 = f[15, ua0mm + i]
+                        f16 = f[16, ua0pm + i]
+                        f17 = f[17, ua0mp + i]
+                        f18 = f[18, ua0pp + i]
+                        rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                        jx = (f1 + f7 + f9 + f11 + f13) - (f2 + f8 + f10 + f12 + f14)
+                        jy = (f3 + f7 + f8 + f15 + f17) - (f4 + f9 + f10 + f16 + f18)
+                        jz = (f5 + f11 + f12 + f15 + f16) - (f6 + f13 + f14 + f17 + f18)
+                        nbad += not (rho > 0.0 and rho < 1e30)
+                        inv = 1.0 / rho
+                        ux = (jx + hFx) * inv
+                        uy = (jy + hFy) * inv
+                        uz = (jz + hFz) * inv
+                        S[0 + i] = omega * rho
+                        S[64 + i] = 1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)
+                        S[128 + i] = 3.0 * ux
+                        S[192 + i] = 3.0 * uy
+                        S[256 + i] = 3.0 * uz
+                        S[320 + i] = 3.0 * (ux * Fx + uy * Fy + uz * Fz)
+                    for i in range(lo, hi):
+                        f[0, ua00 + i] = keep * f[0, ua00 + i] + w0 * S[0 + i] * S[64 + i] - gw0 * S[320 + i]
+                    for i in range(lo, hi):
+                        cu = S[128 + i]
+                        e = w1 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[1, uam0 + i]
+                        pb = f[2, uap0 + i]
+                        f[2, uap0 + i] = keep * pa + e * (h + cu) + gw1 * (cF1 - S[320 + i] + cF1 * cu)
+                        f[1, uam0 + i] = keep * pb + e * (h - cu) + gw1 * (-cF1 - S[320 + i] + cF1 * cu)
+                    for i in range(lo, hi):
+                        cu = S[192 + i]
+                        e = w3 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[3, ua0m + i]
+                        pb = f[4, ua0p + i]
+                        f[4, ua0p + i] = keep * pa + e * (h + cu) + gw3 * (cF3 - S[320 + i] + cF3 * cu)
+                        f[3, ua0m + i] = keep * pb + e * (h - cu) + gw3 * (-cF3 - S[320 + i] + cF3 * cu)
+                    for i in range(lo, hi):
+                        cu = S[256 + i]
+                        e = w5 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[5, ua00m + i]
+                        pb = f[6, ua00p + i]
+                        f[6, ua00p + i] = keep * pa + e * (h + cu) + gw5 * (cF5 - S[320 + i] + cF5 * cu)
+                        f[5, ua00m + i] = keep * pb + e * (h - cu) + gw5 * (-cF5 - S[320 + i] + cF5 * cu)
+                    for i in range(lo, hi):
+                        cu = S[128 + i] + S[192 + i]
+                        e = w7 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[7, uamm + i]
+                        pb = f[10, uapp + i]
+                        f[10, uapp + i] = keep * pa + e * (h + cu) + gw7 * (cF7 - S[320 + i] + cF7 * cu)
+                        f[7, uamm + i] = keep * pb + e * (h - cu) + gw7 * (-cF7 - S[320 + i] + cF7 * cu)
+                    for i in range(lo, hi):
+                        cu = -S[128 + i] + S[192 + i]
+                        e = w8 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[8, uapm + i]
+                        pb = f[9, uamp + i]
+                        f[9, uamp + i] = keep * pa + e * (h + cu) + gw8 * (cF8 - S[320 + i] + cF8 * cu)
+                        f[8, uapm + i] = keep * pb + e * (h - cu) + gw8 * (-cF8 - S[320 + i] + cF8 * cu)
+                    for i in range(lo, hi):
+                        cu = S[128 + i] + S[256 + i]
+                        e = w11 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[11, uam0m + i]
+                        pb = f[14, uap0p + i]
+                        f[14, uap0p + i] = keep * pa + e * (h + cu) + gw11 * (cF11 - S[320 + i] + cF11 * cu)
+                        f[11, uam0m + i] = keep * pb + e * (h - cu) + gw11 * (-cF11 - S[320 + i] + cF11 * cu)
+                    for i in range(lo, hi):
+                        cu = -S[128 + i] + S[256 + i]
+                        e = w12 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[12, uap0m + i]
+                        pb = f[13, uam0p + i]
+                        f[13, uam0p + i] = keep * pa + e * (h + cu) + gw12 * (cF12 - S[320 + i] + cF12 * cu)
+                        f[12, uap0m + i] = keep * pb + e * (h - cu) + gw12 * (-cF12 - S[320 + i] + cF12 * cu)
+                    for i in range(lo, hi):
+                        cu = S[192 + i] + S[256 + i]
+                        e = w15 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[15, ua0mm + i]
+                        pb = f[18, ua0pp + i]
+                        f[18, ua0pp + i] = keep * pa + e * (h + cu) + gw15 * (cF15 - S[320 + i] + cF15 * cu)
+                        f[15, ua0mm + i] = keep * pb + e * (h - cu) + gw15 * (-cF15 - S[320 + i] + cF15 * cu)
+                    for i in range(lo, hi):
+                        cu = -S[192 + i] + S[256 + i]
+                        e = w16 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[16, ua0pm + i]
+                        pb = f[17, ua0mp + i]
+                        f[17, ua0mp + i] = keep * pa + e * (h + cu) + gw16 * (cF16 - S[320 + i] + cF16 * cu)
+                        f[16, ua0pm + i] = keep * pb + e * (h - cu) + gw16 * (-cF16 - S[320 + i] + cF16 * cu)
+                    if slo:
+                        i = np.uint64(0)
+                        f0 = f[0, ua00 + i]
+                        f1 = f[1, uam0 + i]
+                        f2 = f[2, uap0 + i]
+                        f3 = f[3, ua0m + i]
+                        f4 = f[4, ua0p + i]
+                        f5 = f[5, a00 + nz - 1]
+                        f6 = f[6, ua00p + i]
+                        f7 = f[7, uamm + i]
+                        f8 = f[8, uapm + i]
+                        f9 = f[9, uamp + i]
+                        f10 = f[10, uapp + i]
+                        f11 = f[11, am0 + nz - 1]
+                        f12 = f[12, ap0 + nz - 1]
+                        f13 = f[13, uam0p + i]
+                        f14 = f[14, uap0p + i]
+                        f15 = f[15, a0m + nz - 1]
+                        f16 = f[16, a0p + nz - 1]
+                        f17 = f[17, ua0mp + i]
+                        f18 = f[18, ua0pp + i]
+                        rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                        jx = (f1 + f7 + f9 + f11 + f13) - (f2 + f8 + f10 + f12 + f14)
+                        jy = (f3 + f7 + f8 + f15 + f17) - (f4 + f9 + f10 + f16 + f18)
+                        jz = (f5 + f11 + f12 + f15 + f16) - (f6 + f13 + f14 + f17 + f18)
+                        nbad += not (rho > 0.0 and rho < 1e30)
+                        inv = 1.0 / rho
+                        ux = (jx + hFx) * inv
+                        uy = (jy + hFy) * inv
+                        uz = (jz + hFz) * inv
+                        orho = omega * rho
+                        base = 1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)
+                        vx = 3.0 * ux
+                        vy = 3.0 * uy
+                        vz = 3.0 * uz
+                        mF = 3.0 * (ux * Fx + uy * Fy + uz * Fz)
+                        f[0, ua00 + i] = keep * f[0, ua00 + i] + w0 * orho * base - gw0 * mF
+                        cu = vx
+                        e = w1 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[1, uam0 + i]
+                        pb = f[2, uap0 + i]
+                        f[2, uap0 + i] = keep * pa + e * (h + cu) + gw1 * (cF1 - mF + cF1 * cu)
+                        f[1, uam0 + i] = keep * pb + e * (h - cu) + gw1 * (-cF1 - mF + cF1 * cu)
+                        cu = vy
+                        e = w3 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[3, ua0m + i]
+                        pb = f[4, ua0p + i]
+                        f[4, ua0p + i] = keep * pa + e * (h + cu) + gw3 * (cF3 - mF + cF3 * cu)
+                        f[3, ua0m + i] = keep * pb + e * (h - cu) + gw3 * (-cF3 - mF + cF3 * cu)
+                        cu = vz
+                        e = w5 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[5, a00 + nz - 1]
+                        pb = f[6, ua00p + i]
+                        f[6, ua00p + i] = keep * pa + e * (h + cu) + gw5 * (cF5 - mF + cF5 * cu)
+                        f[5, a00 + nz - 1] = keep * pb + e * (h - cu) + gw5 * (-cF5 - mF + cF5 * cu)
+                        cu = vx + vy
+                        e = w7 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[7, uamm + i]
+                        pb = f[10, uapp + i]
+                        f[10, uapp + i] = keep * pa + e * (h + cu) + gw7 * (cF7 - mF + cF7 * cu)
+                        f[7, uamm + i] = keep * pb + e * (h - cu) + gw7 * (-cF7 - mF + cF7 * cu)
+                        cu = -vx + vy
+                        e = w8 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[8, uapm + i]
+                        pb = f[9, uamp + i]
+                        f[9, uamp + i] = keep * pa + e * (h + cu) + gw8 * (cF8 - mF + cF8 * cu)
+                        f[8, uapm + i] = keep * pb + e * (h - cu) + gw8 * (-cF8 - mF + cF8 * cu)
+                        cu = vx + vz
+                        e = w11 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[11, am0 + nz - 1]
+                        pb = f[14, uap0p + i]
+                        f[14, uap0p + i] = keep * pa + e * (h + cu) + gw11 * (cF11 - mF + cF11 * cu)
+                        f[11, am0 + nz - 1] = keep * pb + e * (h - cu) + gw11 * (-cF11 - mF + cF11 * cu)
+                        cu = -vx + vz
+                        e = w12 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[12, ap0 + nz - 1]
+                        pb = f[13, uam0p + i]
+                        f[13, uam0p + i] = keep * pa + e * (h + cu) + gw12 * (cF12 - mF + cF12 * cu)
+                        f[12, ap0 + nz - 1] = keep * pb + e * (h - cu) + gw12 * (-cF12 - mF + cF12 * cu)
+                        cu = vy + vz
+                        e = w15 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[15, a0m + nz - 1]
+                        pb = f[18, ua0pp + i]
+                        f[18, ua0pp + i] = keep * pa + e * (h + cu) + gw15 * (cF15 - mF + cF15 * cu)
+                        f[15, a0m + nz - 1] = keep * pb + e * (h - cu) + gw15 * (-cF15 - mF + cF15 * cu)
+                        cu = -vy + vz
+                        e = w16 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[16, a0p + nz - 1]
+                        pb = f[17, ua0mp + i]
+                        f[17, ua0mp + i] = keep * pa + e * (h + cu) + gw16 * (cF16 - mF + cF16 * cu)
+                        f[16, a0p + nz - 1] = keep * pb + e * (h - cu) + gw16 * (-cF16 - mF + cF16 * cu)
+                    if shi:
+                        i = m - np.uint64(1)
+                        f0 = f[0, ua00 + i]
+                        f1 = f[1, uam0 + i]
+                        f2 = f[2, uap0 + i]
+                        f3 = f[3, ua0m + i]
+                        f4 = f[4, ua0p + i]
+                        f5 = f[5, ua00m + i]
+                        f6 = f[6, a00]
+                        f7 = f[7, uamm + i]
+                        f8 = f[8, uapm + i]
+                        f9 = f[9, uamp + i]
+                        f10 = f[10, uapp + i]
+                        f11 = f[11, uam0m + i]
+                        f12 = f[12, uap0m + i]
+                        f13 = f[13, am0]
+                        f14 = f[14, ap0]
+                        f15 = f[15, ua0mm + i]
+                        f16 = f[16, ua0pm + i]
+                        f17 = f[17, a0m]
+                        f18 = f[18, a0p]
+                        rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                        jx = (f1 + f7 + f9 + f11 + f13) - (f2 + f8 + f10 + f12 + f14)
+                        jy = (f3 + f7 + f8 + f15 + f17) - (f4 + f9 + f10 + f16 + f18)
+                        jz = (f5 + f11 + f12 + f15 + f16) - (f6 + f13 + f14 + f17 + f18)
+                        nbad += not (rho > 0.0 and rho < 1e30)
+                        inv = 1.0 / rho
+                        ux = (jx + hFx) * inv
+                        uy = (jy + hFy) * inv
+                        uz = (jz + hFz) * inv
+                        orho = omega * rho
+                        base = 1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)
+                        vx = 3.0 * ux
+                        vy = 3.0 * uy
+                        vz = 3.0 * uz
+                        mF = 3.0 * (ux * Fx + uy * Fy + uz * Fz)
+                        f[0, ua00 + i] = keep * f[0, ua00 + i] + w0 * orho * base - gw0 * mF
+                        cu = vx
+                        e = w1 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[1, uam0 + i]
+                        pb = f[2, uap0 + i]
+                        f[2, uap0 + i] = keep * pa + e * (h + cu) + gw1 * (cF1 - mF + cF1 * cu)
+                        f[1, uam0 + i] = keep * pb + e * (h - cu) + gw1 * (-cF1 - mF + cF1 * cu)
+                        cu = vy
+                        e = w3 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[3, ua0m + i]
+                        pb = f[4, ua0p + i]
+                        f[4, ua0p + i] = keep * pa + e * (h + cu) + gw3 * (cF3 - mF + cF3 * cu)
+                        f[3, ua0m + i] = keep * pb + e * (h - cu) + gw3 * (-cF3 - mF + cF3 * cu)
+                        cu = vz
+                        e = w5 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[5, ua00m + i]
+                        pb = f[6, a00]
+                        f[6, a00] = keep * pa + e * (h + cu) + gw5 * (cF5 - mF + cF5 * cu)
+                        f[5, ua00m + i] = keep * pb + e * (h - cu) + gw5 * (-cF5 - mF + cF5 * cu)
+                        cu = vx + vy
+                        e = w7 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[7, uamm + i]
+                        pb = f[10, uapp + i]
+                        f[10, uapp + i] = keep * pa + e * (h + cu) + gw7 * (cF7 - mF + cF7 * cu)
+                        f[7, uamm + i] = keep * pb + e * (h - cu) + gw7 * (-cF7 - mF + cF7 * cu)
+                        cu = -vx + vy
+                        e = w8 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[8, uapm + i]
+                        pb = f[9, uamp + i]
+                        f[9, uamp + i] = keep * pa + e * (h + cu) + gw8 * (cF8 - mF + cF8 * cu)
+                        f[8, uapm + i] = keep * pb + e * (h - cu) + gw8 * (-cF8 - mF + cF8 * cu)
+                        cu = vx + vz
+                        e = w11 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[11, uam0m + i]
+                        pb = f[14, ap0]
+                        f[14, ap0] = keep * pa + e * (h + cu) + gw11 * (cF11 - mF + cF11 * cu)
+                        f[11, uam0m + i] = keep * pb + e * (h - cu) + gw11 * (-cF11 - mF + cF11 * cu)
+                        cu = -vx + vz
+                        e = w12 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[12, uap0m + i]
+                        pb = f[13, am0]
+                        f[13, am0] = keep * pa + e * (h + cu) + gw12 * (cF12 - mF + cF12 * cu)
+                        f[12, uap0m + i] = keep * pb + e * (h - cu) + gw12 * (-cF12 - mF + cF12 * cu)
+                        cu = vy + vz
+                        e = w15 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[15, ua0mm + i]
+                        pb = f[18, a0p]
+                        f[18, a0p] = keep * pa + e * (h + cu) + gw15 * (cF15 - mF + cF15 * cu)
+                        f[15, ua0mm + i] = keep * pb + e * (h - cu) + gw15 * (-cF15 - mF + cF15 * cu)
+                        cu = -vy + vz
+                        e = w16 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[16, ua0pm + i]
+                        pb = f[17, a0m]
+                        f[17, a0m] = keep * pa + e * (h + cu) + gw16 * (cF16 - mF + cF16 * cu)
+                        f[16, ua0pm + i] = keep * pb + e * (h - cu) + gw16 * (-cF16 - mF + cF16 * cu)
                 else:
-                    for i in range(m):
-                        cu = B[21, i]
-                        e = w1 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[2, uap0 + i] = keep * B[1, i] + e * (h + cu)
-                        f[1, uam0 + i] = keep * B[2, i] + e * (h - cu)
-                if forced:
-                    for i in range(m):
-                        cu = B[22, i]
-                        e = w3 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[4, ua0p + i] = keep * B[3, i] + e * (h + cu) + gw3 * (cF3 - B[24, i] + cF3 * cu)
-                        f[3, ua0m + i] = keep * B[4, i] + e * (h - cu) + gw3 * (-cF3 - B[24, i] + cF3 * cu)
-                else:
-                    for i in range(m):
-                        cu = B[22, i]
-                        e = w3 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[4, ua0p + i] = keep * B[3, i] + e * (h + cu)
-                        f[3, ua0m + i] = keep * B[4, i] + e * (h - cu)
-                if forced:
-                    for i in range(slo, m - shi):
-                        cu = B[23, i]
-                        e = w5 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[6, ua00p + i] = keep * B[5, i] + e * (h + cu) + gw5 * (cF5 - B[24, i] + cF5 * cu)
-                        f[5, ua00m + i] = keep * B[6, i] + e * (h - cu) + gw5 * (-cF5 - B[24, i] + cF5 * cu)
+                    for i in range(lo, hi):
+                        f0 = f[0, ua00 + i]
+                        f1 = f[1, uam0 + i]
+                        f2 = f[2, uap0 + i]
+                        f3 = f[3, ua0m + i]
+                        f4 = f[4, ua0p + i]
+                        f5 = f[5, ua00m + i]
+                        f6 = f[6, ua00p + i]
+                        f7 = f[7, uamm + i]
+                        f8 = f[8, uapm + i]
+                        f9 = f[9, uamp + i]
+                        f10 = f[10, uapp + i]
+                        f11 = f[11, uam0m + i]
+                        f12 = f[12, uap0m + i]
+                        f13 = f[13, uam0p + i]
+                        f14 = f[14, uap0p + i]
+                        f15 = f[15, ua0mm + i]
+                        f16 = f[16, ua0pm + i]
+                        f17 = f[17, ua0mp + i]
+                        f18 = f[18, ua0pp + i]
+                        rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                        jx = (f1 + f7 + f9 + f11 + f13) - (f2 + f8 + f10 + f12 + f14)
+                        jy = (f3 + f7 + f8 + f15 + f17) - (f4 + f9 + f10 + f16 + f18)
+                        jz = (f5 + f11 + f12 + f15 + f16) - (f6 + f13 + f14 + f17 + f18)
+                        nbad += not (rho > 0.0 and rho < 1e30)
+                        inv = 1.0 / rho
+                        ux = jx * inv
+                        uy = jy * inv
+                        uz = jz * inv
+                        S[0 + i] = omega * rho
+                        S[64 + i] = 1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)
+                        S[128 + i] = 3.0 * ux
+                        S[192 + i] = 3.0 * uy
+                        S[256 + i] = 3.0 * uz
+                    for i in range(lo, hi):
+                        f[0, ua00 + i] = keep * f[0, ua00 + i] + w0 * S[0 + i] * S[64 + i]
+                    for i in range(lo, hi):
+                        cu = S[128 + i]
+                        e = w1 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[1, uam0 + i]
+                        pb = f[2, uap0 + i]
+                        f[2, uap0 + i] = keep * pa + e * (h + cu)
+                        f[1, uam0 + i] = keep * pb + e * (h - cu)
+                    for i in range(lo, hi):
+                        cu = S[192 + i]
+                        e = w3 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[3, ua0m + i]
+                        pb = f[4, ua0p + i]
+                        f[4, ua0p + i] = keep * pa + e * (h + cu)
+                        f[3, ua0m + i] = keep * pb + e * (h - cu)
+                    for i in range(lo, hi):
+                        cu = S[256 + i]
+                        e = w5 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[5, ua00m + i]
+                        pb = f[6, ua00p + i]
+                        f[6, ua00p + i] = keep * pa + e * (h + cu)
+                        f[5, ua00m + i] = keep * pb + e * (h - cu)
+                    for i in range(lo, hi):
+                        cu = S[128 + i] + S[192 + i]
+                        e = w7 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[7, uamm + i]
+                        pb = f[10, uapp + i]
+                        f[10, uapp + i] = keep * pa + e * (h + cu)
+                        f[7, uamm + i] = keep * pb + e * (h - cu)
+                    for i in range(lo, hi):
+                        cu = -S[128 + i] + S[192 + i]
+                        e = w8 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[8, uapm + i]
+                        pb = f[9, uamp + i]
+                        f[9, uamp + i] = keep * pa + e * (h + cu)
+                        f[8, uapm + i] = keep * pb + e * (h - cu)
+                    for i in range(lo, hi):
+                        cu = S[128 + i] + S[256 + i]
+                        e = w11 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[11, uam0m + i]
+                        pb = f[14, uap0p + i]
+                        f[14, uap0p + i] = keep * pa + e * (h + cu)
+                        f[11, uam0m + i] = keep * pb + e * (h - cu)
+                    for i in range(lo, hi):
+                        cu = -S[128 + i] + S[256 + i]
+                        e = w12 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[12, uap0m + i]
+                        pb = f[13, uam0p + i]
+                        f[13, uam0p + i] = keep * pa + e * (h + cu)
+                        f[12, uap0m + i] = keep * pb + e * (h - cu)
+                    for i in range(lo, hi):
+                        cu = S[192 + i] + S[256 + i]
+                        e = w15 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[15, ua0mm + i]
+                        pb = f[18, ua0pp + i]
+                        f[18, ua0pp + i] = keep * pa + e * (h + cu)
+                        f[15, ua0mm + i] = keep * pb + e * (h - cu)
+                    for i in range(lo, hi):
+                        cu = -S[192 + i] + S[256 + i]
+                        e = w16 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[16, ua0pm + i]
+                        pb = f[17, ua0mp + i]
+                        f[17, ua0mp + i] = keep * pa + e * (h + cu)
+                        f[16, ua0pm + i] = keep * pb + e * (h - cu)
                     if slo:
                         i = np.uint64(0)
-                        cu = B[23, i]
-                        e = w5 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[6, ua00p + i] = keep * B[5, i] + e * (h + cu) + gw5 * (cF5 - B[24, i] + cF5 * cu)
-                        f[5, a00 + nz - 1] = keep * B[6, i] + e * (h - cu) + gw5 * (-cF5 - B[24, i] + cF5 * cu)
+                        f0 = f[0, ua00 + i]
+                        f1 = f[1, uam0 + i]
+                        f2 = f[2, uap0 + i]
+                        f3 = f[3, ua0m + i]
+                        f4 = f[4, ua0p + i]
+                        f5 = f[5, a00 + nz - 1]
+                        f6 = f[6, ua00p + i]
+                        f7 = f[7, uamm + i]
+                        f8 = f[8, uapm + i]
+                        f9 = f[9, uamp + i]
+                        f10 = f[10, uapp + i]
+                        f11 = f[11, am0 + nz - 1]
+                        f12 = f[12, ap0 + nz - 1]
+                        f13 = f[13, uam0p + i]
+                        f14 = f[14, uap0p + i]
+                        f15 = f[15, a0m + nz - 1]
+                        f16 = f[16, a0p + nz - 1]
+                        f17 = f[17, ua0mp + i]
+                        f18 = f[18, ua0pp + i]
+                        rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                        jx = (f1 + f7 + f9 + f11 + f13) - (f2 + f8 + f10 + f12 + f14)
+                        jy = (f3 + f7 + f8 + f15 + f17) - (f4 + f9 + f10 + f16 + f18)
+                        jz = (f5 + f11 + f12 + f15 + f16) - (f6 + f13 + f14 + f17 + f18)
+                        nbad += not (rho > 0.0 and rho < 1e30)
+                        inv = 1.0 / rho
+                        ux = jx * inv
+                        uy = jy * inv
+                        uz = jz * inv
+                        orho = omega * rho
+                        base = 1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)
+                        vx = 3.0 * ux
+                        vy = 3.0 * uy
+                        vz = 3.0 * uz
+                        f[0, ua00 + i] = keep * f[0, ua00 + i] + w0 * orho * base
+                        cu = vx
+                        e = w1 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[1, uam0 + i]
+                        pb = f[2, uap0 + i]
+                        f[2, uap0 + i] = keep * pa + e * (h + cu)
+                        f[1, uam0 + i] = keep * pb + e * (h - cu)
+                        cu = vy
+                        e = w3 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[3, ua0m + i]
+                        pb = f[4, ua0p + i]
+                        f[4, ua0p + i] = keep * pa + e * (h + cu)
+                        f[3, ua0m + i] = keep * pb + e * (h - cu)
+                        cu = vz
+                        e = w5 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[5, a00 + nz - 1]
+                        pb = f[6, ua00p + i]
+                        f[6, ua00p + i] = keep * pa + e * (h + cu)
+                        f[5, a00 + nz - 1] = keep * pb + e * (h - cu)
+                        cu = vx + vy
+                        e = w7 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[7, uamm + i]
+                        pb = f[10, uapp + i]
+                        f[10, uapp + i] = keep * pa + e * (h + cu)
+                        f[7, uamm + i] = keep * pb + e * (h - cu)
+                        cu = -vx + vy
+                        e = w8 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[8, uapm + i]
+                        pb = f[9, uamp + i]
+                        f[9, uamp + i] = keep * pa + e * (h + cu)
+                        f[8, uapm + i] = keep * pb + e * (h - cu)
+                        cu = vx + vz
+                        e = w11 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[11, am0 + nz - 1]
+                        pb = f[14, uap0p + i]
+                        f[14, uap0p + i] = keep * pa + e * (h + cu)
+                        f[11, am0 + nz - 1] = keep * pb + e * (h - cu)
+                        cu = -vx + vz
+                        e = w12 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[12, ap0 + nz - 1]
+                        pb = f[13, uam0p + i]
+                        f[13, uam0p + i] = keep * pa + e * (h + cu)
+                        f[12, ap0 + nz - 1] = keep * pb + e * (h - cu)
+                        cu = vy + vz
+                        e = w15 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[15, a0m + nz - 1]
+                        pb = f[18, ua0pp + i]
+                        f[18, ua0pp + i] = keep * pa + e * (h + cu)
+                        f[15, a0m + nz - 1] = keep * pb + e * (h - cu)
+                        cu = -vy + vz
+                        e = w16 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[16, a0p + nz - 1]
+                        pb = f[17, ua0mp + i]
+                        f[17, ua0mp + i] = keep * pa + e * (h + cu)
+                        f[16, a0p + nz - 1] = keep * pb + e * (h - cu)
                     if shi:
                         i = m - np.uint64(1)
-                        cu = B[23, i]
-                        e = w5 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[6, a00] = keep * B[5, i] + e * (h + cu) + gw5 * (cF5 - B[24, i] + cF5 * cu)
-                        f[5, ua00m + i] = keep * B[6, i] + e * (h - cu) + gw5 * (-cF5 - B[24, i] + cF5 * cu)
-                else:
-                    for i in range(slo, m - shi):
-                        cu = B[23, i]
-                        e = w5 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[6, ua00p + i] = keep * B[5, i] + e * (h + cu)
-                        f[5, ua00m + i] = keep * B[6, i] + e * (h - cu)
-                    if slo:
-                        i = np.uint64(0)
-                        cu = B[23, i]
-                        e = w5 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[6, ua00p + i] = keep * B[5, i] + e * (h + cu)
-                        f[5, a00 + nz - 1] = keep * B[6, i] + e * (h - cu)
-                    if shi:
-                        i = m - np.uint64(1)
-                        cu = B[23, i]
-                        e = w5 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[6, a00] = keep * B[5, i] + e * (h + cu)
-                        f[5, ua00m + i] = keep * B[6, i] + e * (h - cu)
-                if forced:
-                    for i in range(m):
-                        cu = B[21, i] + B[22, i]
-                        e = w7 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[10, uapp + i] = keep * B[7, i] + e * (h + cu) + gw7 * (cF7 - B[24, i] + cF7 * cu)
-                        f[7, uamm + i] = keep * B[10, i] + e * (h - cu) + gw7 * (-cF7 - B[24, i] + cF7 * cu)
-                else:
-                    for i in range(m):
-                        cu = B[21, i] + B[22, i]
-                        e = w7 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[10, uapp + i] = keep * B[7, i] + e * (h + cu)
-                        f[7, uamm + i] = keep * B[10, i] + e * (h - cu)
-                if forced:
-                    for i in range(m):
-                        cu = -B[21, i] + B[22, i]
-                        e = w8 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[9, uamp + i] = keep * B[8, i] + e * (h + cu) + gw8 * (cF8 - B[24, i] + cF8 * cu)
-                        f[8, uapm + i] = keep * B[9, i] + e * (h - cu) + gw8 * (-cF8 - B[24, i] + cF8 * cu)
-                else:
-                    for i in range(m):
-                        cu = -B[21, i] + B[22, i]
-                        e = w8 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[9, uamp + i] = keep * B[8, i] + e * (h + cu)
-                        f[8, uapm + i] = keep * B[9, i] + e * (h - cu)
-                if forced:
-                    for i in range(slo, m - shi):
-                        cu = B[21, i] + B[23, i]
-                        e = w11 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[14, uap0p + i] = keep * B[11, i] + e * (h + cu) + gw11 * (cF11 - B[24, i] + cF11 * cu)
-                        f[11, uam0m + i] = keep * B[14, i] + e * (h - cu) + gw11 * (-cF11 - B[24, i] + cF11 * cu)
-                    if slo:
-                        i = np.uint64(0)
-                        cu = B[21, i] + B[23, i]
-                        e = w11 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[14, uap0p + i] = keep * B[11, i] + e * (h + cu) + gw11 * (cF11 - B[24, i] + cF11 * cu)
-                        f[11, am0 + nz - 1] = keep * B[14, i] + e * (h - cu) + gw11 * (-cF11 - B[24, i] + cF11 * cu)
-                    if shi:
-                        i = m - np.uint64(1)
-                        cu = B[21, i] + B[23, i]
-                        e = w11 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[14, ap0] = keep * B[11, i] + e * (h + cu) + gw11 * (cF11 - B[24, i] + cF11 * cu)
-                        f[11, uam0m + i] = keep * B[14, i] + e * (h - cu) + gw11 * (-cF11 - B[24, i] + cF11 * cu)
-                else:
-                    for i in range(slo, m - shi):
-                        cu = B[21, i] + B[23, i]
-                        e = w11 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[14, uap0p + i] = keep * B[11, i] + e * (h + cu)
-                        f[11, uam0m + i] = keep * B[14, i] + e * (h - cu)
-                    if slo:
-                        i = np.uint64(0)
-                        cu = B[21, i] + B[23, i]
-                        e = w11 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[14, uap0p + i] = keep * B[11, i] + e * (h + cu)
-                        f[11, am0 + nz - 1] = keep * B[14, i] + e * (h - cu)
-                    if shi:
-                        i = m - np.uint64(1)
-                        cu = B[21, i] + B[23, i]
-                        e = w11 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[14, ap0] = keep * B[11, i] + e * (h + cu)
-                        f[11, uam0m + i] = keep * B[14, i] + e * (h - cu)
-                if forced:
-                    for i in range(slo, m - shi):
-                        cu = -B[21, i] + B[23, i]
-                        e = w12 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[13, uam0p + i] = keep * B[12, i] + e * (h + cu) + gw12 * (cF12 - B[24, i] + cF12 * cu)
-                        f[12, uap0m + i] = keep * B[13, i] + e * (h - cu) + gw12 * (-cF12 - B[24, i] + cF12 * cu)
-                    if slo:
-                        i = np.uint64(0)
-                        cu = -B[21, i] + B[23, i]
-                        e = w12 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[13, uam0p + i] = keep * B[12, i] + e * (h + cu) + gw12 * (cF12 - B[24, i] + cF12 * cu)
-                        f[12, ap0 + nz - 1] = keep * B[13, i] + e * (h - cu) + gw12 * (-cF12 - B[24, i] + cF12 * cu)
-                    if shi:
-                        i = m - np.uint64(1)
-                        cu = -B[21, i] + B[23, i]
-                        e = w12 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[13, am0] = keep * B[12, i] + e * (h + cu) + gw12 * (cF12 - B[24, i] + cF12 * cu)
-                        f[12, uap0m + i] = keep * B[13, i] + e * (h - cu) + gw12 * (-cF12 - B[24, i] + cF12 * cu)
-                else:
-                    for i in range(slo, m - shi):
-                        cu = -B[21, i] + B[23, i]
-                        e = w12 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[13, uam0p + i] = keep * B[12, i] + e * (h + cu)
-                        f[12, uap0m + i] = keep * B[13, i] + e * (h - cu)
-                    if slo:
-                        i = np.uint64(0)
-                        cu = -B[21, i] + B[23, i]
-                        e = w12 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[13, uam0p + i] = keep * B[12, i] + e * (h + cu)
-                        f[12, ap0 + nz - 1] = keep * B[13, i] + e * (h - cu)
-                    if shi:
-                        i = m - np.uint64(1)
-                        cu = -B[21, i] + B[23, i]
-                        e = w12 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[13, am0] = keep * B[12, i] + e * (h + cu)
-                        f[12, uap0m + i] = keep * B[13, i] + e * (h - cu)
-                if forced:
-                    for i in range(slo, m - shi):
-                        cu = B[22, i] + B[23, i]
-                        e = w15 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[18, ua0pp + i] = keep * B[15, i] + e * (h + cu) + gw15 * (cF15 - B[24, i] + cF15 * cu)
-                        f[15, ua0mm + i] = keep * B[18, i] + e * (h - cu) + gw15 * (-cF15 - B[24, i] + cF15 * cu)
-                    if slo:
-                        i = np.uint64(0)
-                        cu = B[22, i] + B[23, i]
-                        e = w15 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[18, ua0pp + i] = keep * B[15, i] + e * (h + cu) + gw15 * (cF15 - B[24, i] + cF15 * cu)
-                        f[15, a0m + nz - 1] = keep * B[18, i] + e * (h - cu) + gw15 * (-cF15 - B[24, i] + cF15 * cu)
-                    if shi:
-                        i = m - np.uint64(1)
-                        cu = B[22, i] + B[23, i]
-                        e = w15 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[18, a0p] = keep * B[15, i] + e * (h + cu) + gw15 * (cF15 - B[24, i] + cF15 * cu)
-                        f[15, ua0mm + i] = keep * B[18, i] + e * (h - cu) + gw15 * (-cF15 - B[24, i] + cF15 * cu)
-                else:
-                    for i in range(slo, m - shi):
-                        cu = B[22, i] + B[23, i]
-                        e = w15 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[18, ua0pp + i] = keep * B[15, i] + e * (h + cu)
-                        f[15, ua0mm + i] = keep * B[18, i] + e * (h - cu)
-                    if slo:
-                        i = np.uint64(0)
-                        cu = B[22, i] + B[23, i]
-                        e = w15 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[18, ua0pp + i] = keep * B[15, i] + e * (h + cu)
-                        f[15, a0m + nz - 1] = keep * B[18, i] + e * (h - cu)
-                    if shi:
-                        i = m - np.uint64(1)
-                        cu = B[22, i] + B[23, i]
-                        e = w15 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[18, a0p] = keep * B[15, i] + e * (h + cu)
-                        f[15, ua0mm + i] = keep * B[18, i] + e * (h - cu)
-                if forced:
-                    for i in range(slo, m - shi):
-                        cu = -B[22, i] + B[23, i]
-                        e = w16 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[17, ua0mp + i] = keep * B[16, i] + e * (h + cu) + gw16 * (cF16 - B[24, i] + cF16 * cu)
-                        f[16, ua0pm + i] = keep * B[17, i] + e * (h - cu) + gw16 * (-cF16 - B[24, i] + cF16 * cu)
-                    if slo:
-                        i = np.uint64(0)
-                        cu = -B[22, i] + B[23, i]
-                        e = w16 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[17, ua0mp + i] = keep * B[16, i] + e * (h + cu) + gw16 * (cF16 - B[24, i] + cF16 * cu)
-                        f[16, a0p + nz - 1] = keep * B[17, i] + e * (h - cu) + gw16 * (-cF16 - B[24, i] + cF16 * cu)
-                    if shi:
-                        i = m - np.uint64(1)
-                        cu = -B[22, i] + B[23, i]
-                        e = w16 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[17, a0m] = keep * B[16, i] + e * (h + cu) + gw16 * (cF16 - B[24, i] + cF16 * cu)
-                        f[16, ua0pm + i] = keep * B[17, i] + e * (h - cu) + gw16 * (-cF16 - B[24, i] + cF16 * cu)
-                else:
-                    for i in range(slo, m - shi):
-                        cu = -B[22, i] + B[23, i]
-                        e = w16 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[17, ua0mp + i] = keep * B[16, i] + e * (h + cu)
-                        f[16, ua0pm + i] = keep * B[17, i] + e * (h - cu)
-                    if slo:
-                        i = np.uint64(0)
-                        cu = -B[22, i] + B[23, i]
-                        e = w16 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[17, ua0mp + i] = keep * B[16, i] + e * (h + cu)
-                        f[16, a0p + nz - 1] = keep * B[17, i] + e * (h - cu)
-                    if shi:
-                        i = m - np.uint64(1)
-                        cu = -B[22, i] + B[23, i]
-                        e = w16 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[17, a0m] = keep * B[16, i] + e * (h + cu)
-                        f[16, ua0pm + i] = keep * B[17, i] + e * (h - cu)
+                        f0 = f[0, ua00 + i]
+                        f1 = f[1, uam0 + i]
+                        f2 = f[2, uap0 + i]
+                        f3 = f[3, ua0m + i]
+                        f4 = f[4, ua0p + i]
+                        f5 = f[5, ua00m + i]
+                        f6 = f[6, a00]
+                        f7 = f[7, uamm + i]
+                        f8 = f[8, uapm + i]
+                        f9 = f[9, uamp + i]
+                        f10 = f[10, uapp + i]
+                        f11 = f[11, uam0m + i]
+                        f12 = f[12, uap0m + i]
+                        f13 = f[13, am0]
+                        f14 = f[14, ap0]
+                        f15 = f[15, ua0mm + i]
+                        f16 = f[16, ua0pm + i]
+                        f17 = f[17, a0m]
+                        f18 = f[18, a0p]
+                        rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                        jx = (f1 + f7 + f9 + f11 + f13) - (f2 + f8 + f10 + f12 + f14)
+                        jy = (f3 + f7 + f8 + f15 + f17) - (f4 + f9 + f10 + f16 + f18)
+                        jz = (f5 + f11 + f12 + f15 + f16) - (f6 + f13 + f14 + f17 + f18)
+                        nbad += not (rho > 0.0 and rho < 1e30)
+                        inv = 1.0 / rho
+                        ux = jx * inv
+                        uy = jy * inv
+                        uz = jz * inv
+                        orho = omega * rho
+                        base = 1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)
+                        vx = 3.0 * ux
+                        vy = 3.0 * uy
+                        vz = 3.0 * uz
+                        f[0, ua00 + i] = keep * f[0, ua00 + i] + w0 * orho * base
+                        cu = vx
+                        e = w1 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[1, uam0 + i]
+                        pb = f[2, uap0 + i]
+                        f[2, uap0 + i] = keep * pa + e * (h + cu)
+                        f[1, uam0 + i] = keep * pb + e * (h - cu)
+                        cu = vy
+                        e = w3 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[3, ua0m + i]
+                        pb = f[4, ua0p + i]
+                        f[4, ua0p + i] = keep * pa + e * (h + cu)
+                        f[3, ua0m + i] = keep * pb + e * (h - cu)
+                        cu = vz
+                        e = w5 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[5, ua00m + i]
+                        pb = f[6, a00]
+                        f[6, a00] = keep * pa + e * (h + cu)
+                        f[5, ua00m + i] = keep * pb + e * (h - cu)
+                        cu = vx + vy
+                        e = w7 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[7, uamm + i]
+                        pb = f[10, uapp + i]
+                        f[10, uapp + i] = keep * pa + e * (h + cu)
+                        f[7, uamm + i] = keep * pb + e * (h - cu)
+                        cu = -vx + vy
+                        e = w8 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[8, uapm + i]
+                        pb = f[9, uamp + i]
+                        f[9, uamp + i] = keep * pa + e * (h + cu)
+                        f[8, uapm + i] = keep * pb + e * (h - cu)
+                        cu = vx + vz
+                        e = w11 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[11, uam0m + i]
+                        pb = f[14, ap0]
+                        f[14, ap0] = keep * pa + e * (h + cu)
+                        f[11, uam0m + i] = keep * pb + e * (h - cu)
+                        cu = -vx + vz
+                        e = w12 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[12, uap0m + i]
+                        pb = f[13, am0]
+                        f[13, am0] = keep * pa + e * (h + cu)
+                        f[12, uap0m + i] = keep * pb + e * (h - cu)
+                        cu = vy + vz
+                        e = w15 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[15, ua0mm + i]
+                        pb = f[18, a0p]
+                        f[18, a0p] = keep * pa + e * (h + cu)
+                        f[15, ua0mm + i] = keep * pb + e * (h - cu)
+                        cu = -vy + vz
+                        e = w16 * orho
+                        h = base + 0.5 * cu * cu
+                        pa = f[16, ua0pm + i]
+                        pb = f[17, a0m]
+                        f[17, a0m] = keep * pa + e * (h + cu)
+                        f[16, ua0pm + i] = keep * pb + e * (h - cu)
             nb += nbad
         bad[x] = nb
     return bad.sum()
@@ -1847,7 +2110,7 @@ aa_nonlocal_d3q19_parallel = njit(cache=True, nogil=True, parallel=True, fastmat
 
 
 def _aa_local_d3q19(f, nx, ny, nz, w, omega, F):
-    """AA local step, periodic all-fluid BGK on D3Q19, in place on ``f`` (buffered z-blocks, one collision loop per opposite pair). ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""
+    """AA local step, periodic all-fluid BGK on D3Q19, in place on ``f`` (two passes per z-block: moments, then one collision loop per opposite pair). ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""
     Q = f.shape[0]
     bad = np.zeros(nx, dtype=np.int64)
     Fx = F[0]
@@ -1918,7 +2181,7 @@ def _aa_local_d3q19(f, nx, ny, nz, w, omega, F):
     gw18 = gain * w[18]
     cF18 = 3.0 * (-Fy - Fz)
     for x in prange(nx):
-        B = np.empty((25, 64))
+        S = np.empty(384)
         xm = x - 1 if x > 0 else nx - 1
         xp = x + 1 if x < nx - 1 else 0
         nb = 0
@@ -1930,208 +2193,228 @@ def _aa_local_d3q19(f, nx, ny, nz, w, omega, F):
             for zb in range(0, nz, 64):
                 mi = min(64, nz - zb)
                 m = np.uint64(mi)
+                lo = np.uint64(0)
+                hi = m
                 ua = np.uint64(a + zb)
-                for i in range(m):
-                    B[0, i] = f[0, ua + i]
-                for i in range(m):
-                    B[1, i] = f[2, ua + i]
-                for i in range(m):
-                    B[2, i] = f[1, ua + i]
-                for i in range(m):
-                    B[3, i] = f[4, ua + i]
-                for i in range(m):
-                    B[4, i] = f[3, ua + i]
-                for i in range(m):
-                    B[5, i] = f[6, ua + i]
-                for i in range(m):
-                    B[6, i] = f[5, ua + i]
-                for i in range(m):
-                    B[7, i] = f[10, ua + i]
-                for i in range(m):
-                    B[8, i] = f[9, ua + i]
-                for i in range(m):
-                    B[9, i] = f[8, ua + i]
-                for i in range(m):
-                    B[10, i] = f[7, ua + i]
-                for i in range(m):
-                    B[11, i] = f[14, ua + i]
-                for i in range(m):
-                    B[12, i] = f[13, ua + i]
-                for i in range(m):
-                    B[13, i] = f[12, ua + i]
-                for i in range(m):
-                    B[14, i] = f[11, ua + i]
-                for i in range(m):
-                    B[15, i] = f[18, ua + i]
-                for i in range(m):
-                    B[16, i] = f[17, ua + i]
-                for i in range(m):
-                    B[17, i] = f[16, ua + i]
-                for i in range(m):
-                    B[18, i] = f[15, ua + i]
-                for i in range(m):
-                    f0 = B[0, i]
-                    f1 = B[1, i]
-                    f2 = B[2, i]
-                    f3 = B[3, i]
-                    f4 = B[4, i]
-                    f5 = B[5, i]
-                    f6 = B[6, i]
-                    f7 = B[7, i]
-                    f8 = B[8, i]
-                    f9 = B[9, i]
-                    f10 = B[10, i]
-                    f11 = B[11, i]
-                    f12 = B[12, i]
-                    f13 = B[13, i]
-                    f14 = B[14, i]
-                    f15 = B[15, i]
-                    f16 = B[16, i]
-                    f17 = B[17, i]
-                    f18 = B[18, i]
-                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
-                    jx = (f1 + f7 + f9 + f11 + f13) - (f2 + f8 + f10 + f12 + f14)
-                    jy = (f3 + f7 + f8 + f15 + f17) - (f4 + f9 + f10 + f16 + f18)
-                    jz = (f5 + f11 + f12 + f15 + f16) - (f6 + f13 + f14 + f17 + f18)
-                    nbad += not (rho > 0.0 and rho < 1e30)
-                    inv = 1.0 / rho
-                    ux = (jx + hFx) * inv
-                    uy = (jy + hFy) * inv
-                    uz = (jz + hFz) * inv
-                    B[19, i] = omega * rho
-                    B[20, i] = 1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)
-                    B[21, i] = 3.0 * ux
-                    B[22, i] = 3.0 * uy
-                    B[23, i] = 3.0 * uz
-                    B[24, i] = 3.0 * (ux * Fx + uy * Fy + uz * Fz)
-                for i in range(m):
-                    f[0, ua + i] = keep * B[0, i] + w0 * B[19, i] * B[20, i] - gw0 * B[24, i]
                 if forced:
-                    for i in range(m):
-                        cu = B[21, i]
-                        e = w1 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[1, ua + i] = keep * B[1, i] + e * (h + cu) + gw1 * (cF1 - B[24, i] + cF1 * cu)
-                        f[2, ua + i] = keep * B[2, i] + e * (h - cu) + gw1 * (-cF1 - B[24, i] + cF1 * cu)
+                    for i in range(lo, hi):
+                        f0 = f[0, ua + i]
+                        f1 = f[2, ua + i]
+                        f2 = f[1, ua + i]
+                        f3 = f[4, ua + i]
+                        f4 = f[3, ua + i]
+                        f5 = f[6, ua + i]
+                        f6 = f[5, ua + i]
+                        f7 = f[10, ua + i]
+                        f8 = f[9, ua + i]
+                        f9 = f[8, ua + i]
+                        f10 = f[7, ua + i]
+                        f11 = f[14, ua + i]
+                        f12 = f[13, ua + i]
+                        f13 = f[12, ua + i]
+                        f14 = f[11, ua + i]
+                        f15 = f[18, ua + i]
+                        f16 = f[17, ua + i]
+                        f17 = f[16, ua + i]
+                        f18 = f[15, ua + i]
+                        rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                        jx = (f1 + f7 + f9 + f11 + f13) - (f2 + f8 + f10 + f12 + f14)
+                        jy = (f3 + f7 + f8 + f15 + f17) - (f4 + f9 + f10 + f16 + f18)
+                        jz = (f5 + f11 + f12 + f15 + f16) - (f6 + f13 + f14 + f17 + f18)
+                        nbad += not (rho > 0.0 and rho < 1e30)
+                        inv = 1.0 / rho
+                        ux = (jx + hFx) * inv
+                        uy = (jy + hFy) * inv
+                        uz = (jz + hFz) * inv
+                        S[0 + i] = omega * rho
+                        S[64 + i] = 1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)
+                        S[128 + i] = 3.0 * ux
+                        S[192 + i] = 3.0 * uy
+                        S[256 + i] = 3.0 * uz
+                        S[320 + i] = 3.0 * (ux * Fx + uy * Fy + uz * Fz)
+                    for i in range(lo, hi):
+                        f[0, ua + i] = keep * f[0, ua + i] + w0 * S[0 + i] * S[64 + i] - gw0 * S[320 + i]
+                    for i in range(lo, hi):
+                        cu = S[128 + i]
+                        e = w1 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[2, ua + i]
+                        pb = f[1, ua + i]
+                        f[1, ua + i] = keep * pa + e * (h + cu) + gw1 * (cF1 - S[320 + i] + cF1 * cu)
+                        f[2, ua + i] = keep * pb + e * (h - cu) + gw1 * (-cF1 - S[320 + i] + cF1 * cu)
+                    for i in range(lo, hi):
+                        cu = S[192 + i]
+                        e = w3 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[4, ua + i]
+                        pb = f[3, ua + i]
+                        f[3, ua + i] = keep * pa + e * (h + cu) + gw3 * (cF3 - S[320 + i] + cF3 * cu)
+                        f[4, ua + i] = keep * pb + e * (h - cu) + gw3 * (-cF3 - S[320 + i] + cF3 * cu)
+                    for i in range(lo, hi):
+                        cu = S[256 + i]
+                        e = w5 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[6, ua + i]
+                        pb = f[5, ua + i]
+                        f[5, ua + i] = keep * pa + e * (h + cu) + gw5 * (cF5 - S[320 + i] + cF5 * cu)
+                        f[6, ua + i] = keep * pb + e * (h - cu) + gw5 * (-cF5 - S[320 + i] + cF5 * cu)
+                    for i in range(lo, hi):
+                        cu = S[128 + i] + S[192 + i]
+                        e = w7 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[10, ua + i]
+                        pb = f[7, ua + i]
+                        f[7, ua + i] = keep * pa + e * (h + cu) + gw7 * (cF7 - S[320 + i] + cF7 * cu)
+                        f[10, ua + i] = keep * pb + e * (h - cu) + gw7 * (-cF7 - S[320 + i] + cF7 * cu)
+                    for i in range(lo, hi):
+                        cu = -S[128 + i] + S[192 + i]
+                        e = w8 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[9, ua + i]
+                        pb = f[8, ua + i]
+                        f[8, ua + i] = keep * pa + e * (h + cu) + gw8 * (cF8 - S[320 + i] + cF8 * cu)
+                        f[9, ua + i] = keep * pb + e * (h - cu) + gw8 * (-cF8 - S[320 + i] + cF8 * cu)
+                    for i in range(lo, hi):
+                        cu = S[128 + i] + S[256 + i]
+                        e = w11 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[14, ua + i]
+                        pb = f[11, ua + i]
+                        f[11, ua + i] = keep * pa + e * (h + cu) + gw11 * (cF11 - S[320 + i] + cF11 * cu)
+                        f[14, ua + i] = keep * pb + e * (h - cu) + gw11 * (-cF11 - S[320 + i] + cF11 * cu)
+                    for i in range(lo, hi):
+                        cu = -S[128 + i] + S[256 + i]
+                        e = w12 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[13, ua + i]
+                        pb = f[12, ua + i]
+                        f[12, ua + i] = keep * pa + e * (h + cu) + gw12 * (cF12 - S[320 + i] + cF12 * cu)
+                        f[13, ua + i] = keep * pb + e * (h - cu) + gw12 * (-cF12 - S[320 + i] + cF12 * cu)
+                    for i in range(lo, hi):
+                        cu = S[192 + i] + S[256 + i]
+                        e = w15 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[18, ua + i]
+                        pb = f[15, ua + i]
+                        f[15, ua + i] = keep * pa + e * (h + cu) + gw15 * (cF15 - S[320 + i] + cF15 * cu)
+                        f[18, ua + i] = keep * pb + e * (h - cu) + gw15 * (-cF15 - S[320 + i] + cF15 * cu)
+                    for i in range(lo, hi):
+                        cu = -S[192 + i] + S[256 + i]
+                        e = w16 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[17, ua + i]
+                        pb = f[16, ua + i]
+                        f[16, ua + i] = keep * pa + e * (h + cu) + gw16 * (cF16 - S[320 + i] + cF16 * cu)
+                        f[17, ua + i] = keep * pb + e * (h - cu) + gw16 * (-cF16 - S[320 + i] + cF16 * cu)
                 else:
-                    for i in range(m):
-                        cu = B[21, i]
-                        e = w1 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[1, ua + i] = keep * B[1, i] + e * (h + cu)
-                        f[2, ua + i] = keep * B[2, i] + e * (h - cu)
-                if forced:
-                    for i in range(m):
-                        cu = B[22, i]
-                        e = w3 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[3, ua + i] = keep * B[3, i] + e * (h + cu) + gw3 * (cF3 - B[24, i] + cF3 * cu)
-                        f[4, ua + i] = keep * B[4, i] + e * (h - cu) + gw3 * (-cF3 - B[24, i] + cF3 * cu)
-                else:
-                    for i in range(m):
-                        cu = B[22, i]
-                        e = w3 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[3, ua + i] = keep * B[3, i] + e * (h + cu)
-                        f[4, ua + i] = keep * B[4, i] + e * (h - cu)
-                if forced:
-                    for i in range(m):
-                        cu = B[23, i]
-                        e = w5 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[5, ua + i] = keep * B[5, i] + e * (h + cu) + gw5 * (cF5 - B[24, i] + cF5 * cu)
-                        f[6, ua + i] = keep * B[6, i] + e * (h - cu) + gw5 * (-cF5 - B[24, i] + cF5 * cu)
-                else:
-                    for i in range(m):
-                        cu = B[23, i]
-                        e = w5 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[5, ua + i] = keep * B[5, i] + e * (h + cu)
-                        f[6, ua + i] = keep * B[6, i] + e * (h - cu)
-                if forced:
-                    for i in range(m):
-                        cu = B[21, i] + B[22, i]
-                        e = w7 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[7, ua + i] = keep * B[7, i] + e * (h + cu) + gw7 * (cF7 - B[24, i] + cF7 * cu)
-                        f[10, ua + i] = keep * B[10, i] + e * (h - cu) + gw7 * (-cF7 - B[24, i] + cF7 * cu)
-                else:
-                    for i in range(m):
-                        cu = B[21, i] + B[22, i]
-                        e = w7 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[7, ua + i] = keep * B[7, i] + e * (h + cu)
-                        f[10, ua + i] = keep * B[10, i] + e * (h - cu)
-                if forced:
-                    for i in range(m):
-                        cu = -B[21, i] + B[22, i]
-                        e = w8 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[8, ua + i] = keep * B[8, i] + e * (h + cu) + gw8 * (cF8 - B[24, i] + cF8 * cu)
-                        f[9, ua + i] = keep * B[9, i] + e * (h - cu) + gw8 * (-cF8 - B[24, i] + cF8 * cu)
-                else:
-                    for i in range(m):
-                        cu = -B[21, i] + B[22, i]
-                        e = w8 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[8, ua + i] = keep * B[8, i] + e * (h + cu)
-                        f[9, ua + i] = keep * B[9, i] + e * (h - cu)
-                if forced:
-                    for i in range(m):
-                        cu = B[21, i] + B[23, i]
-                        e = w11 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[11, ua + i] = keep * B[11, i] + e * (h + cu) + gw11 * (cF11 - B[24, i] + cF11 * cu)
-                        f[14, ua + i] = keep * B[14, i] + e * (h - cu) + gw11 * (-cF11 - B[24, i] + cF11 * cu)
-                else:
-                    for i in range(m):
-                        cu = B[21, i] + B[23, i]
-                        e = w11 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[11, ua + i] = keep * B[11, i] + e * (h + cu)
-                        f[14, ua + i] = keep * B[14, i] + e * (h - cu)
-                if forced:
-                    for i in range(m):
-                        cu = -B[21, i] + B[23, i]
-                        e = w12 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[12, ua + i] = keep * B[12, i] + e * (h + cu) + gw12 * (cF12 - B[24, i] + cF12 * cu)
-                        f[13, ua + i] = keep * B[13, i] + e * (h - cu) + gw12 * (-cF12 - B[24, i] + cF12 * cu)
-                else:
-                    for i in range(m):
-                        cu = -B[21, i] + B[23, i]
-                        e = w12 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[12, ua + i] = keep * B[12, i] + e * (h + cu)
-                        f[13, ua + i] = keep * B[13, i] + e * (h - cu)
-                if forced:
-                    for i in range(m):
-                        cu = B[22, i] + B[23, i]
-                        e = w15 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[15, ua + i] = keep * B[15, i] + e * (h + cu) + gw15 * (cF15 - B[24, i] + cF15 * cu)
-                        f[18, ua + i] = keep * B[18, i] + e * (h - cu) + gw15 * (-cF15 - B[24, i] + cF15 * cu)
-                else:
-                    for i in range(m):
-                        cu = B[22, i] + B[23, i]
-                        e = w15 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[15, ua + i] = keep * B[15, i] + e * (h + cu)
-                        f[18, ua + i] = keep * B[18, i] + e * (h - cu)
-                if forced:
-                    for i in range(m):
-                        cu = -B[22, i] + B[23, i]
-                        e = w16 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[16, ua + i] = keep * B[16, i] + e * (h + cu) + gw16 * (cF16 - B[24, i] + cF16 * cu)
-                        f[17, ua + i] = keep * B[17, i] + e * (h - cu) + gw16 * (-cF16 - B[24, i] + cF16 * cu)
-                else:
-                    for i in range(m):
-                        cu = -B[22, i] + B[23, i]
-                        e = w16 * B[19, i]
-                        h = B[20, i] + 0.5 * cu * cu
-                        f[16, ua + i] = keep * B[16, i] + e * (h + cu)
-                        f[17, ua + i] = keep * B[17, i] + e * (h - cu)
+                    for i in range(lo, hi):
+                        f0 = f[0, ua + i]
+                        f1 = f[2, ua + i]
+                        f2 = f[1, ua + i]
+                        f3 = f[4, ua + i]
+                        f4 = f[3, ua + i]
+                        f5 = f[6, ua + i]
+                        f6 = f[5, ua + i]
+                        f7 = f[10, ua + i]
+                        f8 = f[9, ua + i]
+                        f9 = f[8, ua + i]
+                        f10 = f[7, ua + i]
+                        f11 = f[14, ua + i]
+                        f12 = f[13, ua + i]
+                        f13 = f[12, ua + i]
+                        f14 = f[11, ua + i]
+                        f15 = f[18, ua + i]
+                        f16 = f[17, ua + i]
+                        f17 = f[16, ua + i]
+                        f18 = f[15, ua + i]
+                        rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                        jx = (f1 + f7 + f9 + f11 + f13) - (f2 + f8 + f10 + f12 + f14)
+                        jy = (f3 + f7 + f8 + f15 + f17) - (f4 + f9 + f10 + f16 + f18)
+                        jz = (f5 + f11 + f12 + f15 + f16) - (f6 + f13 + f14 + f17 + f18)
+                        nbad += not (rho > 0.0 and rho < 1e30)
+                        inv = 1.0 / rho
+                        ux = jx * inv
+                        uy = jy * inv
+                        uz = jz * inv
+                        S[0 + i] = omega * rho
+                        S[64 + i] = 1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)
+                        S[128 + i] = 3.0 * ux
+                        S[192 + i] = 3.0 * uy
+                        S[256 + i] = 3.0 * uz
+                    for i in range(lo, hi):
+                        f[0, ua + i] = keep * f[0, ua + i] + w0 * S[0 + i] * S[64 + i]
+                    for i in range(lo, hi):
+                        cu = S[128 + i]
+                        e = w1 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[2, ua + i]
+                        pb = f[1, ua + i]
+                        f[1, ua + i] = keep * pa + e * (h + cu)
+                        f[2, ua + i] = keep * pb + e * (h - cu)
+                    for i in range(lo, hi):
+                        cu = S[192 + i]
+                        e = w3 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[4, ua + i]
+                        pb = f[3, ua + i]
+                        f[3, ua + i] = keep * pa + e * (h + cu)
+                        f[4, ua + i] = keep * pb + e * (h - cu)
+                    for i in range(lo, hi):
+                        cu = S[256 + i]
+                        e = w5 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[6, ua + i]
+                        pb = f[5, ua + i]
+                        f[5, ua + i] = keep * pa + e * (h + cu)
+                        f[6, ua + i] = keep * pb + e * (h - cu)
+                    for i in range(lo, hi):
+                        cu = S[128 + i] + S[192 + i]
+                        e = w7 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[10, ua + i]
+                        pb = f[7, ua + i]
+                        f[7, ua + i] = keep * pa + e * (h + cu)
+                        f[10, ua + i] = keep * pb + e * (h - cu)
+                    for i in range(lo, hi):
+                        cu = -S[128 + i] + S[192 + i]
+                        e = w8 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[9, ua + i]
+                        pb = f[8, ua + i]
+                        f[8, ua + i] = keep * pa + e * (h + cu)
+                        f[9, ua + i] = keep * pb + e * (h - cu)
+                    for i in range(lo, hi):
+                        cu = S[128 + i] + S[256 + i]
+                        e = w11 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[14, ua + i]
+                        pb = f[11, ua + i]
+                        f[11, ua + i] = keep * pa + e * (h + cu)
+                        f[14, ua + i] = keep * pb + e * (h - cu)
+                    for i in range(lo, hi):
+                        cu = -S[128 + i] + S[256 + i]
+                        e = w12 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[13, ua + i]
+                        pb = f[12, ua + i]
+                        f[12, ua + i] = keep * pa + e * (h + cu)
+                        f[13, ua + i] = keep * pb + e * (h - cu)
+                    for i in range(lo, hi):
+                        cu = S[192 + i] + S[256 + i]
+                        e = w15 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[18, ua + i]
+                        pb = f[15, ua + i]
+                        f[15, ua + i] = keep * pa + e * (h + cu)
+                        f[18, ua + i] = keep * pb + e * (h - cu)
+                    for i in range(lo, hi):
+                        cu = -S[192 + i] + S[256 + i]
+                        e = w16 * S[0 + i]
+                        h = S[64 + i] + 0.5 * cu * cu
+                        pa = f[17, ua + i]
+                        pb = f[16, ua + i]
+                        f[16, ua + i] = keep * pa + e * (h + cu)
+                        f[17, ua + i] = keep * pb + e * (h - cu)
             nb += nbad
         bad[x] = nb
     return bad.sum()

@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(args, tmp_path, timeout=180):
+def run(args, tmp_path, timeout=900):
     env = {**os.environ, "SCALEBRIDGE_SMALL": "1", "SCALEBRIDGE_OUT": str(tmp_path), "MPLBACKEND": "Agg",
            "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS", "1")}
     done = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,

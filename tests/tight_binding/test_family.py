@@ -64,7 +64,7 @@ def test_tutorial_runs_small(tmp_path):
     root = Path(__file__).parents[2]
     env = {**os.environ, "SCALEBRIDGE_SMALL": "1", "SCALEBRIDGE_OUT": str(tmp_path), "MPLBACKEND": "Agg"}
     done = subprocess.run([sys.executable, str(root / "tutorials" / "01_tight_binding.py")], env=env, cwd=root,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
     assert "fitted exponent" in done.stdout
     assert (tmp_path / "tight_binding_error_scaling.png").exists()
@@ -77,6 +77,6 @@ def test_benchmark_quick_runs():
 
     root = Path(__file__).parents[2]
     done = subprocess.run([sys.executable, str(root / "benchmarks" / "kpm.py"), "--quick"], cwd=root,
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "NUMBA_NUM_THREADS": "1"})
+                          capture_output=True, text=True, timeout=900, env={**os.environ, "NUMBA_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr
     assert "fitted exponent" in done.stdout and "% of measured bandwidth" in done.stdout
