@@ -14,7 +14,7 @@ ROOT = Path(__file__).parents[2]
 def test_tutorial_runs_small(tmp_path):
     env = dict(os.environ, SCALEBRIDGE_SMALL="1", SCALEBRIDGE_OUT=str(tmp_path), MPLBACKEND="Agg")
     out = subprocess.run([sys.executable, str(ROOT / "tutorials" / "08_density_field.py")], env=env,
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr
     assert "onion" not in out.stderr and (tmp_path / "08_density_field.png").exists()
 
@@ -22,6 +22,6 @@ def test_tutorial_runs_small(tmp_path):
 @pytest.mark.slow
 def test_benchmark_quick():
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "field.py"), "--quick"],
-                         capture_output=True, text=True, timeout=300, env=dict(os.environ, NUMBA_NUM_THREADS="2"))
+                         capture_output=True, text=True, timeout=900, env=dict(os.environ, NUMBA_NUM_THREADS="2"))
     assert out.returncode == 0, out.stderr
     assert "per image iteration" in out.stdout and "load average" in out.stdout
