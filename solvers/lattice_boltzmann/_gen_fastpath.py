@@ -299,9 +299,9 @@ def aa_two_pass(name, local):
     per opposite pair (q, q̄) that reads f_q and f_q̄ again (from L1: the block's Q streams are
     ~10 KB) and writes f*_q and f*_q̄ to each other's locations. Every loop vectorises: pass 1
     stores to one object at constant offsets (LLVM groups its alias checks against the Q load
-    streams), each pair loop touches two streams of ``f`` plus ``S``. Against the buffered
-    kernel this was (copy the Q populations into an L1 buffer, moments there, pairs from it)
-    it saves Q stores and Q loads per node: stores are what a Zen core runs out of first.
+    streams), each pair loop touches two streams of ``f`` plus ``S``. The previous kernel
+    copied the Q populations into an L1 buffer first and collided from there; this one does
+    Q fewer stores and Q fewer loads per node (stores are what a Zen core runs out of first).
     ``f`` is indexed as ``f[q, u + i]`` with unsigned offsets ``u`` set once per z-block, never
     sliced inside the loops (a numba slice costs an atomic reference-count pair; a signed index
     carries numba's wrap-around test, which stops vectorisation; unsigned arithmetic keeps
@@ -389,7 +389,7 @@ def aa_two_pass(name, local):
         r, bs, vx, vy, vz, mf = mom
         rest = f"keep * {loc(0)} + w0 * {r} * {bs}" + (f" - gw0 * {mf}" if forced else "")
         L = [f"{loc(0)} = {rest}"]
-        for q, p in pairs:
+        for q, p in pairs:                 # ("for", q, p) marks where a pair's loop starts
             vq = f"keep * pa + e * (h + cu)"
             vp = f"keep * pb + e * (h - cu)"
             if forced:
