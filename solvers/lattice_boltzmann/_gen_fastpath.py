@@ -21,6 +21,10 @@ def lin(cvec, vars_):
     s = " ".join(parts)
     return s[2:] if s.startswith("+ ") else "-" + s[2:]
 
+def opposite(c):
+    return [next(j for j in range(len(c)) if np.all(c[j] == -c[i])) for i in range(len(c))]
+
+
 def body(c, forced, load, store, ind):
     Q = len(c)
     L = []
@@ -46,18 +50,23 @@ def body(c, forced, load, store, ind):
         L.append("m = 3.0 * uF")
     L.append("orho = omega * rho")
     L.append("base = 1.0 - usq")
+    # opposite pairs (q, q̄) share w, |c·u| and the even part of f^eq: one cu, e and h per pair
+    opp = opposite(c)
     for q in range(Q):
-        cvars = [f"v{nm}" if nm in comps else None for nm in "xyz"]
+        p = opp[q]
+        if p < q:
+            continue
+        if p == q:                         # the rest population
+            val = f"keep * f{q} + w{q} * orho * base" + (f" + gw{q} * (cF{q} - m)" if forced else "")
+            L.append(f"{store(q)} = {val}")
+            continue
         cu = lin([c[q, k] for k in range(3) if "xyz"[k] in comps], [f"v{nm}" for nm in comps])
-        if cu == "0.0":
-            eq = f"w{q} * orho * base"
-        else:
-            L.append(f"cu = {cu}")
-            eq = f"w{q} * orho * (base + cu + 0.5 * cu * cu)"
-        val = f"keep * f{q} + {eq}"
+        L += [f"cu = {cu}", f"e = w{q} * orho", "h = base + 0.5 * cu * cu"]
+        vq, vp = f"keep * f{q} + e * (h + cu)", f"keep * f{p} + e * (h - cu)"
         if forced:
-            val += f" + gw{q} * (cF{q} - m + cF{q} * cu)" if cu != "0.0" else f" + gw{q} * (cF{q} - m)"
-        L.append(f"{store(q)} = {val}")
+            vq += f" + gw{q} * (cF{q} - m + cF{q} * cu)"
+            vp += f" + gw{q} * (-cF{q} - m + cF{q} * cu)"
+        L += [f"{store(q)} = {vq}", f"{store(p)} = {vp}"]
     return [ind + s for s in L]
 
 def kernel(name):
@@ -217,10 +226,6 @@ def kernel_split(name):
 #   local    (S1 -> S0): f_q(x) = f[opp q, x], collide, write f*_q(x) to f[q, x].
 # Every node reads and writes one disjoint set of locations, so rows (and prange chunks) are
 # independent and no second array is needed.
-
-def opposite(c):
-    return [next(j for j in range(len(c)) if np.all(c[j] == -c[i])) for i in range(len(c))]
-
 
 def aa_head(fn, doc):
     return [f"def {fn}(f, nx, ny, nz, w, omega, F):",
@@ -465,7 +470,8 @@ LLVM ("too many memory checks needed") and ran at half the generic kernel's spee
 The ``_aa_*`` kernels are the in-place AA pattern (one population array; see ``aa.py`` for the
 layouts): ``nonlocal`` from layout S0, ``local`` from S1, each taking the padded (Q, P) buffer
 of ``aa.aa_storage`` and the grid size. D2Q9 is one unrolled loop per row (it vectorises:
-every load and store of a node touches the same Q locations). D3Q19 goes through z-blocks of
+every load and store of a node touches the same Q locations); opposite pairs share c·u and the
+even part of f^eq (3 % fewer seconds than one population at a time, measured interleaved). D3Q19 goes through z-blocks of
 ``BLOCK`` nodes in two passes: pass 1 reads the Q incoming populations of each node from ``f``
 and writes only the moments (ω ρ, 1 − 3u²/2, 3u, 3u·F) to an L1-resident 1-D scratch; pass 2 is
 one loop per opposite pair (q, q̄) that reads f_q and f_q̄ again (L1 hits) and writes f*_q and
