@@ -25,7 +25,7 @@ def opposite(c):
     return [next(j for j in range(len(c)) if np.all(c[j] == -c[i])) for i in range(len(c))]
 
 
-def body(c, forced, load, store, ind):
+def body(c, forced, load, store, ind, trt=False):
     Q = len(c)
     L = []
     for q in range(Q):
@@ -48,7 +48,7 @@ def body(c, forced, load, store, ind):
     if forced:
         L.append("uF = " + " + ".join(f"u{nm} * F{nm}" for nm in comps))
         L.append("m = 3.0 * uF")
-    L.append("orho = omega * rho")
+    L.append("rho_" + (" = rho" if trt else " = omega * rho"))
     L.append("base = 1.0 - usq")
     # opposite pairs (q, q̄) share w, |c·u| and the even part of f^eq: one cu, e and h per pair
     opp = opposite(c)
@@ -57,17 +57,43 @@ def body(c, forced, load, store, ind):
         if p < q:
             continue
         if p == q:                         # the rest population
-            val = f"keep * f{q} + w{q} * orho * base" + (f" + gw{q} * (cF{q} - m)" if forced else "")
-            L.append(f"{store(q)} = {val}")
+            L.append(f"{store(q)} = {rest_value(q, f'f{q}', 'rho_', 'base', 'm', forced, trt)}")
             continue
         cu = lin([c[q, k] for k in range(3) if "xyz"[k] in comps], [f"v{nm}" for nm in comps])
-        L += [f"cu = {cu}", f"e = w{q} * orho", "h = base + 0.5 * cu * cu"]
-        vq, vp = f"keep * f{q} + e * (h + cu)", f"keep * f{p} + e * (h - cu)"
-        if forced:
-            vq += f" + gw{q} * (cF{q} - m + cF{q} * cu)"
-            vp += f" + gw{q} * (-cF{q} - m + cF{q} * cu)"
+        L += [f"cu = {cu}", f"e = w{q} * rho_", "h = base + 0.5 * cu * cu"]
+        vq, vp = pair_values(q, f"f{q}", f"f{p}", "m", forced, trt)
         L += [f"{store(q)} = {vq}", f"{store(p)} = {vp}"]
     return [ind + s for s in L]
+
+
+def rest_value(q, fq, rho_, base, m, forced, trt):
+    """f*_0 of the rest population. ``rho_`` holds ω ρ (BGK) or ρ (TRT)."""
+    if trt:
+        val = f"{fq} - omega * ({fq} - w{q} * {rho_} * {base})"
+        return val + (f" - gpw{q} * {m}" if forced else "")
+    return f"keep * {fq} + w{q} * {rho_} * {base}" + (f" - gw{q} * {m}" if forced else "")
+
+
+def pair_values(q, fq, fp, m, forced, trt):
+    """(f*_q, f*_q̄) of an opposite pair from f_q, f_q̄ and ``cu`` = 3 c_q·u, ``e`` = w_q ω ρ
+    (BGK) or w_q ρ (TRT), ``h`` = 1 − 3u²/2 + cu²/2, ``m`` = 3 u·F. TRT (Ginzburg 2005): the even
+    part f⁺ = (f_q + f_q̄)/2 relaxes at ω to e h, the odd part f⁻ = (f_q − f_q̄)/2 at ω⁻ to e cu;
+    Guo's term splits the same way, w(cu c_q·F·3 − m) even and 3 w c_q·F odd, with the weights
+    1 − ω/2 and 1 − ω⁻/2 (``gpw``, ``gmw``); ``cF`` = 3 c_q·F."""
+    if not trt:
+        vq, vp = f"keep * {fq} + e * (h + cu)", f"keep * {fp} + e * (h - cu)"
+        if forced:
+            vq += f" + gw{q} * (cF{q} - {m} + cF{q} * cu)"
+            vp += f" + gw{q} * (-cF{q} - {m} + cF{q} * cu)"
+        return vq, vp
+    even = f"omega * (0.5 * ({fq} + {fp}) - e * h)"
+    odd = f"omega_m * (0.5 * ({fq} - {fp}) - e * cu)"
+    vq, vp = f"{fq} - {even} - {odd}", f"{fp} - {even} + {odd}"
+    if forced:
+        se = f"gpw{q} * (cu * cF{q} - {m})"
+        vq += f" + {se} + gmw{q} * cF{q}"
+        vp += f" + {se} - gmw{q} * cF{q}"
+    return vq, vp
 
 def kernel(name):
     c = internal_c(name)
@@ -227,8 +253,8 @@ def kernel_split(name):
 # Every node reads and writes one disjoint set of locations, so rows (and prange chunks) are
 # independent and no second array is needed.
 
-def aa_head(fn, doc):
-    return [f"def {fn}(f, nx, ny, nz, w, omega, F):",
+def aa_head(fn, doc, trt=False):
+    return [f"def {fn}(f, nx, ny, nz, w, omega, {'omega_m, ' if trt else ''}F):",
             f'    """{doc} ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""',
             "    Q = f.shape[0]",
             "    bad = np.zeros(nx, dtype=np.int64)",
@@ -237,22 +263,34 @@ def aa_head(fn, doc):
             "    forced = Fx != 0.0 or Fy != 0.0 or Fz != 0.0",
             "    keep = 1.0 - omega",
             "    gain = 1.0 - 0.5 * omega",
+            "    gm = 1.0 - 0.5 * omega_m" if trt else "    gm = 0.0",
             "    n = nz - 2"]
 
 
-def aa_fused(name, local):
+def aa_constants(c, trt):
+    """Per-velocity constants: w_q, (1 − ω/2) w_q, 3 c_q·F and, for TRT, (1 − ω⁻/2) w_q."""
+    out = []
+    for q in range(len(c)):
+        out.append(f"    w{q} = w[{q}]")
+        out.append(f"    gw{q} = gain * w[{q}]")
+        if trt:
+            out.append(f"    gpw{q} = gw{q}")
+            out.append(f"    gmw{q} = gm * w[{q}]")
+        cF = lin(c[q], ["Fx", "Fy", "Fz"])
+        out.append(f"    cF{q} = 3.0 * ({cF})" if cF != "0.0" else f"    cF{q} = 0.0")
+    return out
+
+
+def aa_fused(name, local, trt=False):
     """Fully unrolled node loop (D2Q9): Q loads, Q stores per node."""
     c = internal_c(name)
     Q = len(c)
     opp = opposite(c)
     kind = "local" if local else "nonlocal"
-    out = aa_head(f"_aa_{kind}_{name.lower()}",
-                  f"AA {kind} step, periodic all-fluid BGK on {name}, in place on ``f``.")
-    for q in range(Q):
-        out.append(f"    w{q} = w[{q}]")
-        out.append(f"    gw{q} = gain * w[{q}]")
-        cF = lin(c[q], ["Fx", "Fy", "Fz"])
-        out.append(f"    cF{q} = 3.0 * ({cF})" if cF != "0.0" else f"    cF{q} = 0.0")
+    model = "TRT" if trt else "BGK"
+    out = aa_head(f"_aa_{kind}_{name.lower()}{'_trt' if trt else ''}",
+                  f"AA {kind} step, periodic all-fluid {model} on {name}, in place on ``f``.", trt)
+    out += aa_constants(c, trt)
     out += ["    for x in prange(nx):",
             "        xm = x - 1 if x > 0 else nx - 1",
             "        xp = x + 1 if x < nx - 1 else 0",
@@ -270,7 +308,7 @@ def aa_fused(name, local):
         for forced in (True, False):
             out.append(f"{ind}{'if forced' if forced else 'else'}:")
             out.append(f"{ind}    for z in range(nz):")
-            out += body(c, forced, lambda q: f"t{opp[q]}[z]", lambda q: f"t{q}[z]", ind + "        ")
+            out += body(c, forced, lambda q: f"t{opp[q]}[z]", lambda q: f"t{q}[z]", ind + "        ", trt)
     else:
         for q in range(Q):
             out.append(f"{ind}r{q} = f[{q}, ({xs[int(c[q, 0])]} * ny + {ys[int(c[q, 1])]}) * nz:({xs[int(c[q, 0])]} * ny + {ys[int(c[q, 1])]} + 1) * nz]")
@@ -282,12 +320,12 @@ def aa_fused(name, local):
         for forced in (True, False):
             out.append(f"{ind}{'if forced' if forced else 'else'}:")
             out.append(f"{ind}    for i in range(n):")
-            out += body(c, forced, lambda q: f"s{q}[i]", lambda q: f"s{opp[q]}[i]", ind + "        ")
+            out += body(c, forced, lambda q: f"s{q}[i]", lambda q: f"s{opp[q]}[i]", ind + "        ", trt)
             out.append(f"{ind}    for z in (0, nz - 1):")
             out.append(f"{ind}        zm = z - 1 if z > 0 else nz - 1")
             out.append(f"{ind}        zp = z + 1 if z < nz - 1 else 0")
             out += body(c, forced, lambda q: f"r{q}[{zs[int(c[q, 2])]}]",
-                        lambda q: f"r{opp[q]}[{zs[int(c[opp[q], 2])]}]", ind + "        ")
+                        lambda q: f"r{opp[q]}[{zs[int(c[opp[q], 2])]}]", ind + "        ", trt)
     out.append(f"{ind}nb += nbad")
     out.append("        bad[x] = nb")
     out.append("    return bad.sum()")
@@ -297,7 +335,7 @@ def aa_fused(name, local):
 BLOCK = 64   # z-block of the two-pass AA kernel (its moment rows, 6 x BLOCK float64, stay in L1)
 
 
-def aa_two_pass(name, local):
+def aa_two_pass(name, local, trt=False):
     """Two-pass AA step (D3Q19): per (x, y) row and z-block of ``BLOCK`` nodes, pass 1 reads the
     Q incoming populations of each node from ``f`` and writes only the moments ω ρ, 1 − 3u²/2,
     3u and 3u·F to a 1-D scratch ``S`` (rows at constant offsets k·BLOCK); pass 2 runs one loop
@@ -317,14 +355,11 @@ def aa_two_pass(name, local):
     Q = len(c)
     opp = opposite(c)
     kind = "local" if local else "nonlocal"
-    out = aa_head(f"_aa_{kind}_{name.lower()}",
-                  f"AA {kind} step, periodic all-fluid BGK on {name}, in place on ``f`` "
-                  "(two passes per z-block: moments, then one collision loop per opposite pair).")
-    for q in range(Q):
-        out.append(f"    w{q} = w[{q}]")
-        out.append(f"    gw{q} = gain * w[{q}]")
-        cF = lin(c[q], ["Fx", "Fy", "Fz"])
-        out.append(f"    cF{q} = 3.0 * ({cF})" if cF != "0.0" else f"    cF{q} = 0.0")
+    model = "TRT" if trt else "BGK"
+    out = aa_head(f"_aa_{kind}_{name.lower()}{'_trt' if trt else ''}",
+                  f"AA {kind} step, periodic all-fluid {model} on {name}, in place on ``f`` "
+                  "(two passes per z-block: moments, then one collision loop per opposite pair).", trt)
+    out += aa_constants(c, trt)
     out += ["    for x in prange(nx):",
             f"        S = np.empty({6 * BLOCK})",
             "        xm = x - 1 if x > 0 else nx - 1",
@@ -383,23 +418,20 @@ def aa_two_pass(name, local):
         L.append("inv = 1.0 / rho")
         for nm in "xyz":
             L.append(f"u{nm} = (j{nm} + hF{nm}) * inv" if forced else f"u{nm} = j{nm} * inv")
-        vals = ["omega * rho", "1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)", "3.0 * ux", "3.0 * uy", "3.0 * uz"]
+        vals = ["rho" if trt else "omega * rho", "1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)",
+                "3.0 * ux", "3.0 * uy", "3.0 * uz"]
         if forced:
             vals.append("3.0 * (ux * Fx + uy * Fy + uz * Fz)")
         L += [f"{store[k]} = {v}" for k, v in enumerate(vals)]
         return [ind3 + t for t in L]
 
     def collide(ind3, loc, forced, mom):
-        """Rest population and the pairs: f*_q to the location f_q̄ came from, and back."""
+        """Rest population and the pairs: f*_q to the location f_q̄ came from, and back. ``r``
+        holds ω ρ (BGK) or ρ (TRT)."""
         r, bs, vx, vy, vz, mf = mom
-        rest = f"keep * {loc(0)} + w0 * {r} * {bs}" + (f" - gw0 * {mf}" if forced else "")
-        L = [f"{loc(0)} = {rest}"]
+        L = [f"{loc(0)} = {rest_value(0, loc(0), r, bs, mf, forced, trt)}"]
         for q, p in pairs:                 # ("for", q, p) marks where a pair's loop starts
-            vq = f"keep * pa + e * (h + cu)"
-            vp = f"keep * pb + e * (h - cu)"
-            if forced:
-                vq += f" + gw{q} * (cF{q} - {mf} + cF{q} * cu)"
-                vp += f" + gw{q} * (-cF{q} - {mf} + cF{q} * cu)"
+            vq, vp = pair_values(q, "pa", "pb", mf, forced, trt)
             L.append(("for", q, p))
             L += [f"cu = {lin(c[q], [vx, vy, vz])}", f"e = w{q} * {r}", f"h = {bs} + 0.5 * cu * cu",
                   f"pa = {loc(q)}", f"pb = {loc(p)}", f"{loc(p)} = {vq}", f"{loc(q)} = {vp}"]
@@ -436,7 +468,7 @@ def aa_two_pass(name, local):
                 out.append(f"{ind3}    {item}")
         if local:
             continue
-        scal = ["orho", "base", "vx", "vy", "vz", "mF"]
+        scal = ["rho_", "base", "vx", "vy", "vz", "mF"]
         for first in (True, False):
             out.append(f"{ind3}if {'slo' if first else 'shi'}:")
             ind4 = ind3 + "    "
@@ -450,7 +482,7 @@ def aa_two_pass(name, local):
     return out
 
 
-hdr = '''"""Unrolled stream–collide kernels for fully periodic, all-fluid BGK (the benchmark cases).
+hdr = '''"""Unrolled stream–collide kernels for fully periodic, all-fluid BGK and TRT (the benchmark cases).
 
 GENERATED by ``python solvers/lattice_boltzmann/_gen_fastpath.py``; do not edit by hand. Same arithmetic as ``kernels.stream_collide`` with
 ``model = 0`` on a domain whose flags are all fluid and no face has padding, but with the
@@ -469,7 +501,8 @@ LLVM ("too many memory checks needed") and ran at half the generic kernel's spee
 
 The ``_aa_*`` kernels are the in-place AA pattern (one population array; see ``aa.py`` for the
 layouts): ``nonlocal`` from layout S0, ``local`` from S1, each taking the padded (Q, P) buffer
-of ``aa.aa_storage`` and the grid size. D2Q9 is one unrolled loop per row (it vectorises:
+of ``aa.aa_storage`` and the grid size; the ``_trt`` ones collide with two relaxation times
+(Ginzburg 2005, the even and odd parts of each opposite pair; same streaming, same layout). D2Q9 is one unrolled loop per row (it vectorises:
 every load and store of a node touches the same Q locations); opposite pairs share c·u and the
 even part of f^eq (3 % fewer seconds than one population at a time, measured interleaved). D3Q19 goes through z-blocks of
 ``BLOCK`` nodes in two passes: pass 1 reads the Q incoming populations of each node from ``f``
@@ -501,7 +534,7 @@ from numba import njit, prange
 
 from toolkit.kernels import FASTMATH
 
-__all__ = ["periodic_bgk_kernel", "periodic_bgk_aa_kernels", "ENABLED"]\n\n#: lattices whose unrolled kernel is used by the integrator\nENABLED = ("D2Q9", "D3Q19")
+__all__ = ["periodic_bgk_kernel", "periodic_bgk_aa_kernels", "periodic_trt_aa_kernels", "ENABLED"]\n\n#: lattices whose unrolled kernel is used by the integrator\nENABLED = ("D2Q9", "D3Q19")
 
 _FM = set(FASTMATH)
 
@@ -521,26 +554,42 @@ for name in ("D2Q9", "D3Q19"):
     src.append("")
     src.append("")
 AA_STYLE = {"D2Q9": aa_fused, "D3Q19": aa_two_pass}
-for name in ("D2Q9", "D3Q19"):
-    for local in (False, True):
-        kind = "local" if local else "nonlocal"
-        fn = f"_aa_{kind}_{name.lower()}"
-        src.append("\n".join(AA_STYLE[name](name, local)))
-        src.append("")
-        src.append("")
-        src.append(f"aa_{kind}_{name.lower()}_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')({fn})")
-        src.append(f"aa_{kind}_{name.lower()}_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')({fn})")
-        src.append("")
-        src.append("")
+for trt in (False, True):
+    for name in ("D2Q9", "D3Q19"):
+        for local in (False, True):
+            kind = "local" if local else "nonlocal"
+            tag = f"{kind}_{name.lower()}{'_trt' if trt else ''}"
+            src.append("\n".join(AA_STYLE[name](name, local, trt)))
+            src.append("")
+            src.append("")
+            src.append(f"aa_{tag}_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_{tag})")
+            src.append(f"aa_{tag}_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_{tag})")
+            src.append("")
+            src.append("")
 src.append('''def periodic_bgk_aa_kernels(lattice_name, c, shape, parallel):
-    """The in-place AA-pattern kernels ``(nonlocal, local)`` for this lattice, or None when they
-    do not apply (other lattice, other velocity ordering, fewer than 3 nodes along z). Each is
-    called as ``kernel(buf, nx, ny, nz, w, omega, F)`` on the (Q, P) buffer of
+    """The in-place AA-pattern BGK kernels ``(nonlocal, local)`` for this lattice, or None when
+    they do not apply (other lattice, other velocity ordering, fewer than 3 nodes along z). Each
+    is called as ``kernel(buf, nx, ny, nz, w, omega, F)`` on the (Q, P) buffer of
     ``aa.aa_storage`` and returns the number of nodes with a non-positive or non-finite density."""
     table = {"D2Q9": (_C_D2Q9, (aa_nonlocal_d2q9_serial, aa_local_d2q9_serial),
                       (aa_nonlocal_d2q9_parallel, aa_local_d2q9_parallel)),
              "D3Q19": (_C_D3Q19, (aa_nonlocal_d3q19_serial, aa_local_d3q19_serial),
                        (aa_nonlocal_d3q19_parallel, aa_local_d3q19_parallel))}
+    return _pick(table, lattice_name, c, shape, parallel)
+
+
+def periodic_trt_aa_kernels(lattice_name, c, shape, parallel):
+    """The in-place AA-pattern TRT kernels ``(nonlocal, local)``, like
+    :func:`periodic_bgk_aa_kernels` but called as ``kernel(buf, nx, ny, nz, w, omega, omega_m, F)``
+    (ω⁺ = ``omega``, ω⁻ = ``omega_m``)."""
+    table = {"D2Q9": (_C_D2Q9, (aa_nonlocal_d2q9_trt_serial, aa_local_d2q9_trt_serial),
+                      (aa_nonlocal_d2q9_trt_parallel, aa_local_d2q9_trt_parallel)),
+             "D3Q19": (_C_D3Q19, (aa_nonlocal_d3q19_trt_serial, aa_local_d3q19_trt_serial),
+                       (aa_nonlocal_d3q19_trt_parallel, aa_local_d3q19_trt_parallel))}
+    return _pick(table, lattice_name, c, shape, parallel)
+
+
+def _pick(table, lattice_name, c, shape, parallel):
     if lattice_name not in table or shape[2] < 3:
         return None
     ref, serial, par = table[lattice_name]

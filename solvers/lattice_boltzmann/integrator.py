@@ -7,7 +7,7 @@ import numpy as np
 import toolkit as tk
 
 from .aa import aa_storage, aa_swap
-from .fastpath import periodic_bgk_aa_kernels, periodic_bgk_kernel
+from .fastpath import periodic_bgk_aa_kernels, periodic_bgk_kernel, periodic_trt_aa_kernels
 from .domain import MOVING, SOLID, build_domain, fill_ghosts, fill_ghosts_numpy, momentum_exchange
 from .kernels import equilibrium_fill, stream_collide, stream_collide_parallel
 from .lattices import lattice
@@ -20,8 +20,8 @@ __all__ = ["LatticeIntegrator"]
 class LatticeIntegrator(tk.Integrator):
     """Steps a ``LatticeFluid`` with a BGK/TRT/MRT solver.
 
-    Fully periodic, all-fluid BGK in float64 with the numba back end streams in place with the
-    AA pattern (one population array, :mod:`.aa`); everything else uses two population arrays
+    Fully periodic, all-fluid BGK and TRT in float64 with the numba back end stream in place with
+    the AA pattern (one population array, :mod:`.aa`); everything else uses two population arrays
     (A–B pattern, pull). ``self.f`` is the current array; in the AA pattern it is in layout S1
     after an odd step count, and ``natural()`` gives the post-collision populations either way.
     With the AA pattern a step that diverges has already overwritten its populations: the run
@@ -44,17 +44,23 @@ class LatticeIntegrator(tk.Integrator):
             self._kernel = stream_collide_parallel
         else:
             self._kernel = stream_collide
-        # fully periodic, all-fluid BGK in float64 (the benchmark cases): the unrolled kernels,
-        # in place (AA pattern, one array) where generated, else two arrays
+        # fully periodic, all-fluid BGK or TRT in float64 (the benchmark cases): the unrolled
+        # kernels, in place (AA pattern, one array) where generated; BGK else on two arrays
         self._fast = None
         self._aa = None
+        self._aa_rates = ()        # the relaxation rates the AA kernels take: (ω,) or (ω⁺, ω⁻)
         self._phase = 0            # AA layout of self.f: 0 = S0 (post-collision), 1 = S1 (swapped)
-        if (solver.backend != "numpy" and self.collision.model == 0 and dtype == np.float64
+        model = self.collision.model
+        if (solver.backend != "numpy" and model in (0, 1) and dtype == np.float64
                 and not self.domain.ghosts and not self.domain.flag.any()):
-            self._aa = periodic_bgk_aa_kernels(problem.lattice, self.domain.c, self.domain.shape3, solver.parallel)
-            if self._aa is None:
-                self._fast = periodic_bgk_kernel(problem.lattice, self.domain.c, self.domain.shape3,
-                                                 solver.parallel)
+            args = (problem.lattice, self.domain.c, self.domain.shape3, solver.parallel)
+            if model == 0:
+                self._aa, self._aa_rates = periodic_bgk_aa_kernels(*args), (self.collision.omega,)
+                if self._aa is None:
+                    self._fast = periodic_bgk_kernel(*args)
+            else:
+                self._aa = periodic_trt_aa_kernels(*args)
+                self._aa_rates = (self.collision.omega, self.collision.omega_m)
         self._buf = None
         self._store(self.f)
         self.frame_steps: list[int] = []
@@ -87,15 +93,16 @@ class LatticeIntegrator(tk.Integrator):
 
     # -- stepping ------------------------------------------------------------------------
     def use_two_arrays(self) -> None:
-        """Switch a periodic BGK run from the in-place AA pattern to the two-array unrolled kernel
-        (for benchmarks and tests; results agree to round-off)."""
+        """Switch a periodic run from the in-place AA pattern to two arrays: the unrolled kernel for
+        BGK, the generic one for TRT (for benchmarks and tests; results agree to round-off)."""
         if self._aa is None:
             return
         f = np.ascontiguousarray(self.natural())
         self._phase = 0
         self._aa = None
-        self._fast = periodic_bgk_kernel(self.problem.lattice, self.domain.c, self.domain.shape3,
-                                         self.solver.parallel)
+        if self.collision.model == 0:
+            self._fast = periodic_bgk_kernel(self.problem.lattice, self.domain.c, self.domain.shape3,
+                                             self.solver.parallel)
         self._store(f)
 
     def _store(self, f: np.ndarray) -> None:
@@ -136,7 +143,7 @@ class LatticeIntegrator(tk.Integrator):
     def _advance_aa(self, n: int) -> int:
         """``n`` AA steps in place; the layout follows the step count's parity (even: S0), so a
         resumed run issues the same kernels as an uninterrupted one."""
-        col, lat = self.collision, self.lat
+        lat = self.lat
         nx, ny, nz = self.domain.shape3
         save = self.problem.save_every
         last = self.total_steps
@@ -144,7 +151,7 @@ class LatticeIntegrator(tk.Integrator):
             aa_swap(self.f, self.domain.c, lat.opp)
             self._phase ^= 1
         for k in range(n):
-            bad = self._aa[self._phase](self._buf, nx, ny, nz, lat.w, col.omega, self.F)
+            bad = self._aa[self._phase](self._buf, nx, ny, nz, lat.w, *self._aa_rates, self.F)
             self._phase ^= 1
             if bad:
                 self.message = (f"{bad} node(s) got a non-positive or non-finite density (lower the velocity, "

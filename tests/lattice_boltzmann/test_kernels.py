@@ -199,13 +199,14 @@ def test_unrolled_periodic_bgk_equals_generic_kernel(lattice, shape, forced):
     assert periodic_bgk_kernel(lattice, c, shape[:2] + (2,), False, enabled=("D2Q9", "D3Q19")) is None
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=16, deadline=None)
 @given(lattice=st.sampled_from(["D2Q9", "D3Q19"]), nx=st.integers(2, 6), ny=st.integers(1, 5), nz=st.integers(3, 7),
-       tau=st.floats(0.52, 2.0), steps=st.integers(1, 5), forced=st.booleans(), seed=st.integers(0, 99))
-def test_aa_pattern_equals_numpy_reference(lattice, nx, ny, nz, tau, steps, forced, seed):
-    """Periodic BGK float64 runs in place (AA pattern, one array); its saved frames after every
-    step (odd counts leave the array swapped) and the final populations equal the NumPy A–B
-    reference, and the two-array unrolled kernel, to round-off."""
+       tau=st.floats(0.52, 2.0), steps=st.integers(1, 5), forced=st.booleans(), seed=st.integers(0, 99),
+       solver=st.sampled_from([BGK(), TRT(), TRT(magic=0.25)]))
+def test_aa_pattern_equals_numpy_reference(lattice, nx, ny, nz, tau, steps, forced, seed, solver):
+    """Periodic BGK and TRT float64 run in place (AA pattern, one array); the saved frames after
+    every step (odd counts leave the array swapped) and the final populations equal the NumPy
+    A–B reference, and the two-array kernel, to round-off."""
     shape = (nx, nz) if lattice == "D2Q9" else (nx, ny, nz)
     rng = np.random.default_rng(seed)
     u = 0.03 * rng.uniform(-1, 1, shape + (len(shape),))
@@ -213,11 +214,11 @@ def test_aa_pattern_equals_numpy_reference(lattice, nx, ny, nz, tau, steps, forc
     force = list(1e-5 * rng.uniform(-1, 1, len(shape))) if forced else None
     p = LatticeFluid(shape=shape, lattice=lattice, tau=tau, velocity=u, density=rho, force=force, steps=steps,
                      save_every=1)
-    a = tk.init(p, BGK(), progress=False)
+    a = tk.init(p, solver, progress=False)
     assert a._aa is not None and a.g is None          # one population array
-    ab = tk.init(p, BGK(), progress=False)
+    ab = tk.init(p, solver, progress=False)
     ab.use_two_arrays()
-    b = tk.init(p, BGK(backend="numpy"), progress=False)
+    b = tk.init(p, tk.remake(solver, backend="numpy"), progress=False)
     for integ in (a, ab, b):
         integ.run()
     # same arithmetic, other order (fastmath reassociation): round-off of O(1) populations
@@ -233,11 +234,11 @@ def test_aa_pattern_equals_numpy_reference(lattice, nx, ny, nz, tau, steps, forc
                                            ("D3Q19", (2, 2, 65))])    # 65: the last z-block is one node
                                                                       # (z = nz − 1, whose +1 neighbour wraps)
 def test_aa_kernels_equal_numpy_aa_step(lattice, shape):
-    """Each generated AA kernel (nonlocal from layout S0, local from S1) against the NumPy AA step
-    (aa.aa_step_numpy: the reference A–B step between swaps); serial and parallel twins
-    bit-identical; a bad density counted."""
+    """Each generated AA kernel, BGK and TRT (nonlocal from layout S0, local from S1), against the
+    NumPy AA step (aa.aa_step_numpy: the reference A–B step between swaps); serial and parallel
+    twins bit-identical; a bad density counted."""
     from solvers.lattice_boltzmann.aa import aa_step_numpy, aa_storage, aa_swap
-    from solvers.lattice_boltzmann.fastpath import periodic_bgk_aa_kernels
+    from solvers.lattice_boltzmann.fastpath import periodic_bgk_aa_kernels, periodic_trt_aa_kernels
     from solvers.lattice_boltzmann.kernels import equilibrium_fill
     from solvers.lattice_boltzmann.lattices import lattice as get_lattice
 
@@ -253,21 +254,24 @@ def test_aa_kernels_equal_numpy_aa_step(lattice, shape):
     equilibrium_fill(f, rho, u[0], u[1], u[2], c, lat.w)
     f += 1e-3 * rng.random(f.shape)
     assert np.array_equal(aa_swap(aa_swap(f.copy(), c, lat.opp), c, lat.opp), f)   # an involution
-    serial = periodic_bgk_aa_kernels(lattice, c, shape, False)
-    par = periodic_bgk_aa_kernels(lattice, c, shape, True)
     omega = 1 / 0.77
     Q = lat.q
-    for F in (np.zeros(3), np.array([2e-5, 0.0 if lattice == "D2Q9" else -1e-5, 3e-5])):
-        ref, a = f.copy(), f.copy()
-        buf, b = aa_storage(f)                       # the padded buffer (parallel twin) vs unpadded
-        for phase in (0, 1, 0):
-            assert aa_step_numpy(ref, phase, c, lat.w, lat.opp, omega, F) == 0
-            assert serial[phase](a.reshape(Q, -1), *shape, lat.w, omega, F) == 0
-            assert par[phase](buf, *shape, lat.w, omega, F) == 0
-            assert np.abs(a - ref).max() < 1e-14
-            assert np.array_equal(a, b)
-    bad = f.copy()
-    bad[:, 1, 0, 2] = -1.0
-    assert serial[0](bad.reshape(Q, -1), *shape, lat.w, omega, np.zeros(3)) >= 1
-    assert periodic_bgk_aa_kernels(lattice, c[::-1].copy(), shape, False) is None
-    assert periodic_bgk_aa_kernels(lattice, c, shape[:2] + (2,), False) is None
+    for get, rates in ((periodic_bgk_aa_kernels, (omega,)), (periodic_trt_aa_kernels, (omega, 1 / 0.6))):
+        serial = get(lattice, c, shape, False)
+        par = get(lattice, c, shape, True)
+        trt = {"omega_m": rates[1]} if len(rates) == 2 else {}
+        for F in (np.zeros(3), np.array([2e-5, 0.0 if lattice == "D2Q9" else -1e-5, 3e-5])):
+            ref, a = f.copy(), f.copy()
+            buf, b = aa_storage(f)                   # the padded buffer (parallel twin) vs unpadded
+            for phase in (0, 1, 0):
+                assert aa_step_numpy(ref, phase, c, lat.w, lat.opp, omega, F, **trt) == 0
+                assert serial[phase](a.reshape(Q, -1), *shape, lat.w, *rates, F) == 0
+                assert par[phase](buf, *shape, lat.w, *rates, F) == 0
+                assert np.abs(a - ref).max() < 1e-14
+                assert np.array_equal(a, b)
+    for get, rates in ((periodic_bgk_aa_kernels, (omega,)), (periodic_trt_aa_kernels, (omega, 1 / 0.6))):
+        bad = f.copy()
+        bad[:, 1, 0, 2] = -1.0
+        assert get(lattice, c, shape, False)[0](bad.reshape(Q, -1), *shape, lat.w, *rates, np.zeros(3)) >= 1
+        assert get(lattice, c[::-1].copy(), shape, False) is None
+        assert get(lattice, c, shape[:2] + (2,), False) is None
