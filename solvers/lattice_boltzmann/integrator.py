@@ -20,8 +20,8 @@ __all__ = ["LatticeIntegrator"]
 class LatticeIntegrator(tk.Integrator):
     """Steps a ``LatticeFluid`` with a BGK/TRT/MRT solver.
 
-    Fully periodic, all-fluid BGK and TRT in float64 with the numba back end stream in place with
-    the AA pattern (one population array, :mod:`.aa`); everything else uses two population arrays
+    Fully periodic, all-fluid BGK and TRT with the numba back end (float64 or float32 storage)
+    stream in place with the AA pattern (one population array, :mod:`.aa`); everything else uses two population arrays
     (A–B pattern, pull). ``self.f`` is the current array; in the AA pattern it is in layout S1
     after an odd step count, and ``natural()`` gives the post-collision populations either way.
     With the AA pattern a step that diverges has already overwritten its populations: the run
@@ -44,19 +44,20 @@ class LatticeIntegrator(tk.Integrator):
             self._kernel = stream_collide_parallel
         else:
             self._kernel = stream_collide
-        # fully periodic, all-fluid BGK or TRT in float64 (the benchmark cases): the unrolled
-        # kernels, in place (AA pattern, one array) where generated; BGK else on two arrays
+        # fully periodic, all-fluid BGK or TRT (the benchmark cases): the unrolled kernels, in
+        # place (AA pattern, one array; float32 storage too, float64 arithmetic) where generated;
+        # BGK else on two arrays
         self._fast = None
         self._aa = None
         self._aa_rates = ()        # the relaxation rates the AA kernels take: (ω,) or (ω⁺, ω⁻)
         self._phase = 0            # AA layout of self.f: 0 = S0 (post-collision), 1 = S1 (swapped)
         model = self.collision.model
-        if (solver.backend != "numpy" and model in (0, 1) and dtype == np.float64
+        if (solver.backend != "numpy" and model in (0, 1)
                 and not self.domain.ghosts and not self.domain.flag.any()):
             args = (problem.lattice, self.domain.c, self.domain.shape3, solver.parallel)
             if model == 0:
                 self._aa, self._aa_rates = periodic_bgk_aa_kernels(*args), (self.collision.omega,)
-                if self._aa is None:
+                if self._aa is None and dtype == np.float64:
                     self._fast = periodic_bgk_kernel(*args)
             else:
                 self._aa = periodic_trt_aa_kernels(*args)
@@ -100,7 +101,7 @@ class LatticeIntegrator(tk.Integrator):
         f = np.ascontiguousarray(self.natural())
         self._phase = 0
         self._aa = None
-        if self.collision.model == 0:
+        if self.collision.model == 0 and self.f.dtype == np.float64:
             self._fast = periodic_bgk_kernel(self.problem.lattice, self.domain.c, self.domain.shape3,
                                              self.solver.parallel)
         self._store(f)
