@@ -25,20 +25,25 @@ def opposite(c):
     return [next(j for j in range(len(c)) if np.all(c[j] == -c[i])) for i in range(len(c))]
 
 
-def body(c, forced, load, store, ind, trt=False):
+def node_moments(c, load):
+    """Lines that load f_q = ``load(q)`` and form ρ, j (axes the lattice moves along), the count
+    of bad densities and 1/ρ."""
     Q = len(c)
-    L = []
-    for q in range(Q):
-        L.append(f"f{q} = {load(q)}")
+    L = [f"f{q} = {load(q)}" for q in range(Q)]
     L.append("rho = " + " + ".join(f"f{q}" for q in range(Q)))
     for k, nm in enumerate("xyz"):
         pos = [f"f{q}" for q in range(Q) if c[q, k] == 1]
         neg = [f"f{q}" for q in range(Q) if c[q, k] == -1]
-        if not pos:
-            continue
-        L.append(f"j{nm} = ({' + '.join(pos)}) - ({' + '.join(neg)})")
+        if pos:
+            L.append(f"j{nm} = ({' + '.join(pos)}) - ({' + '.join(neg)})")
     L.append("nbad += not (rho > 0.0 and rho < 1e30)")
     L.append("inv = 1.0 / rho")
+    return L
+
+
+def body(c, forced, load, store, ind, trt=False):
+    Q = len(c)
+    L = node_moments(c, load)
     comps = [nm for k, nm in enumerate("xyz") if np.any(c[:, k] != 0)]
     for nm in comps:
         L.append(f"u{nm} = (j{nm} + hF{nm}) * inv")
@@ -148,15 +153,7 @@ def kernel(name):
     return out
 
 def moments(c, forced, load, ind, st):
-    Q = len(c)
-    L = [f"f{q} = {load(q)}" for q in range(Q)]
-    L.append("rho = " + " + ".join(f"f{q}" for q in range(Q)))
-    for k, nm in enumerate("xyz"):
-        pos = [f"f{q}" for q in range(Q) if c[q, k] == 1]
-        neg = [f"f{q}" for q in range(Q) if c[q, k] == -1]
-        L.append(f"j{nm} = ({' + '.join(pos)}) - ({' + '.join(neg)})")
-    L.append("nbad += not (rho > 0.0 and rho < 1e30)")
-    L.append("inv = 1.0 / rho")
+    L = node_moments(c, load)
     for nm in "xyz":
         L.append(f"u{nm} = (j{nm} + hF{nm}) * inv")
     L.append("usq = 1.5 * (ux * ux + uy * uy + uz * uz)")
@@ -408,14 +405,7 @@ def aa_two_pass(name, local, trt=False):
     pairs = [(q, opp[q]) for q in range(1, Q) if q < opp[q]]
 
     def moments(ind3, load, forced, store):
-        L = [f"f{q} = {load(q)}" for q in range(Q)]
-        L.append("rho = " + " + ".join(f"f{q}" for q in range(Q)))
-        for k, nm in enumerate("xyz"):
-            pos = [f"f{q}" for q in range(Q) if c[q, k] == 1]
-            neg = [f"f{q}" for q in range(Q) if c[q, k] == -1]
-            L.append(f"j{nm} = ({' + '.join(pos)}) - ({' + '.join(neg)})")
-        L.append("nbad += not (rho > 0.0 and rho < 1e30)")
-        L.append("inv = 1.0 / rho")
+        L = node_moments(c, load)
         for nm in "xyz":
             L.append(f"u{nm} = (j{nm} + hF{nm}) * inv" if forced else f"u{nm} = j{nm} * inv")
         vals = ["rho" if trt else "omega * rho", "1.0 - 1.5 * (ux * ux + uy * uy + uz * uz)",
