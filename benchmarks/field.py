@@ -3,10 +3,13 @@
 image iteration. Prints medians of several repeats and the load average (the machine may be
 shared). ``--quick``: tiny sizes for the smoke test. ``--barriers``: the nucleation barrier
 of ``NucleationBarrier.example(seed)`` from every registered solver (issue 7 follow-up).
-``--science``: onion (radial Newton-Krylov) vs grid droplets (edge state + DimerMethod, then the
-size scan of :mod:`solvers.density_field.size_scan`; all index-checked) barriers against quench
-depth, 32^3 grid, box 4 bcc cells (6.17 R), dx = a/8; about 13 min for the five depths on one core
-at load ~5 (``--quick --science``: one depth, 0.02, on the same grid, ~1 min at load ~1).
+``--science``: the map of issue 7, onion vs bcc-like nucleation barriers against quench depth with
+both kinds in the same box per depth (see :func:`science_map`: radial Newton-Krylov, and
+:class:`~solvers.density_field.SizeScan` from a spherical onion and from the Oh bcc droplet, all
+index-checked), printing a table and a map, and writing a figure of ΔF vs depth. Defaults: depths
+0.005-0.028, 48^3 grid, 6 bcc cells (9.25 R), dx = a/8; ``--map-only`` skips the step timing.
+Measured: ~15 min per depth on one shared core (the six default depths: about 1.5 h).
+``--quick --science``: one depth, 0.02, 32^3 and 4 cells.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import os
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -50,11 +54,12 @@ def time_string(n: int, images: int, iters: int) -> float:
     return sol.stats["seconds_per_image_iteration"]
 
 
-def _onion_barriers(depths, eps_s):
+def _onion_barriers(depths, eps_s, keep=False):
     """Onion saddles by radial Newton-Krylov (512 points, r_max = 24 R), continued in quench depth.
 
-    Returns {depth: (ΔF, residual, negative radial modes)} for the depths where a radial
-    critical point with exactly one negative radial mode exists (none past the fold)."""
+    Returns {depth: (ΔF, residual, negative radial modes[, profile u = r δphi if keep])} for the
+    depths where a radial critical point with exactly one negative radial mode exists (none past
+    the fold)."""
     import scipy.optimize
     import scipy.sparse.linalg as sla
 
@@ -75,7 +80,7 @@ def _onion_barriers(depths, eps_s):
             H = sla.LinearOperator((u.size,) * 2, matvec=lambda w, u=u: ops.hessian_u(u, w), dtype=float)
             vals = sla.eigsh(H, k=3, which="SA", tol=1e-10, v0=np.ones(u.size))[0]
             if np.sum(vals < -1e-8) == 1 and np.abs(u).max() > 1e-6:
-                out[d] = (ops.barrier(u), float(np.abs(ops.residual_u(u) / ops.r).max()), 1)
+                out[d] = (ops.barrier(u), float(np.abs(ops.residual_u(u) / ops.r).max()), 1) + ((u,) if keep else ())
                 u_prev = u
                 break
     return out
@@ -117,79 +122,173 @@ def _kind(q6, span):
     return kind + (" column" if span > 0.7 else "")
 
 
-def science_map(depths, n=32, cells=4):
-    """Onion (radial Newton-Krylov) vs grid droplets (edge state + dimer; then the size scan) vs quench depth.
+def _onion_seed(field, u, ops_r, size):
+    """A spherical onion on the grid, centred on the grid point n/2: the radial profile ``u`` (r δphi),
+    rescaled to the L2 size ``size`` when given."""
+    centre = [(m // 2) * h for m, h in zip(field.shape, field.spacing)]
+    phi = ops_r.to_field(u, field.shape, field.spacing, centre)
+    if size:
+        phi *= size / np.sqrt(field.cell_volume * np.sum(phi ** 2))
+    return phi
 
-    3D, Kac step R = 1 + Landau eps, g = 0.5 (convex local part), liquid phi = 0; the
-    spinodal is eps_s = -min V(k) = 0.08617 and bcc coexists near eps = 0.116, eps - eps_s = 0.030
-    (relaxing a bcc crystal: f_bcc - f_liquid = -3.5e-5 at 0.025, +1.5e-6 at 0.030). In 4 cells the
-    map's 0.025 scan gives a box-spanning column; in 8 cells (64^3) a localized bcc-like index-1
-    saddle exists there (dF = 1.7117e-3, Q6 0.50; re-verified by tests/density_field/test_science.py). Grid droplets: a <110> density wave under an envelope of radius 2 R
-    in a box of ``cells`` bcc cells on an ``n``^3 grid (its wave vectors are grid modes), bisected
-    to an edge state and refined by the dimer method ("dimer" row: it keeps the seed's Oh
-    symmetry); from that critical point plus 1e-3 noise, the size scan
-    (:func:`solvers.density_field.size_scan.size_scan_saddle`: highest of the minima of F at fixed
-    ‖phi‖, then Newton-Krylov) looks for the index-1 saddle ("scan" row). Both are index-checked:
-    "yes" only with exactly one negative Hessian eigenvalue. Shape: Q4, Q6 (orientation-free
-    Steinhardt order of the |k| = k* shell: bcc <110> waves 0.19/0.57, the Oh bcc droplet here
-    0.15/0.39, a spherical onion 0), "star" (power in the grid-aligned <110> peaks) and the ratio
-    of the smallest to the largest principal second moment (1 = round).
+
+def science_map(depths, n=48, cells=6, radius=3.0, figure=None, grid_depths=None, budget=None):
+    """Onion vs bcc-like nucleation barriers against quench depth, both kinds in one box per depth.
+
+    3D, Kac step R = 1 + Landau eps, g = 0.5 (convex local part), liquid phi = 0; the spinodal is
+    eps_s = -min V(k) = 0.08617 and bcc coexists near eps - eps_s = 0.030 (relaxing a bcc crystal:
+    f_bcc - f_liquid = -3.5e-5 at 0.025, +1.5e-6 at 0.030). Box of ``cells`` bcc cells on an
+    ``n``^3 grid (dx = a/8 for n = 8 cells). Per depth:
+
+    * ``radial``: the spherical onion by radial Newton-Krylov (512 points, r_max = 24 R; box-free),
+      where that branch exists (it ends at a fold near 0.013);
+    * ``onion``: :class:`SizeScan` (top of E(s) = min F at fixed size, then the automatic
+      continuation to index 1) from a spherical onion on the grid: the radial saddle where it
+      exists, otherwise the onion guess sinc(k* r) exp(-r^2/2w^2) at the size of the bcc seed's
+      edge state (size steps of 5 %, at most 6 descents of 3000 dimer iterations);
+    * ``Oh``: the Oh-symmetric bcc droplet: a <110> density wave under an envelope of ``radius``,
+      bisected to an edge state and refined by the dimer (:func:`~solvers.density_field.droplets.
+      bcc_saddle`; a critical point of index > 1: it keeps the seed's symmetry);
+    * ``bcc``: :class:`SizeScan` from that critical point plus 1e-3 noise, at most 6 descents (a
+      jump between shape branches or an index > 1 landing continues automatically: Newton from
+      the branch midpoint, dimer descents, Newton).
+
+    Grid routes run at ``grid_depths`` (default: all depths), in the order given; with ``budget``
+    (seconds) a depth is skipped, and said so, when it would end past the budget (judged by the
+    slowest depth so far), so that the map always completes.
+
+    Every grid result is index-checked (Lanczos): "yes" only with exactly one negative Hessian
+    eigenvalue. The kind is read off the droplet, not the route: Q6 of its |k| = k* shell (bcc
+    <110> waves 0.57, a spherical onion 0; bcc-like > 0.25, onion-like < 0.15) and "column" when
+    it spans the box. The summary lists the lowest verified ΔF of each kind per depth and where
+    the onion (spherical or onion-like) stops having the lower barrier.
     """
-    from problems.density_field import DensityField, Functional, KacStep, Landau
+    import toolkit as tk
+    from problems.density_field import DensityField, Functional, KacStep, Landau, NucleationBarrier
+    from solvers.density_field import SizeScan
     from solvers.density_field.droplets import bcc_lattice_constant, bcc_saddle
-    from solvers.density_field.size_scan import size_scan_saddle
+    from solvers.density_field.radial import RadialOps
 
     eps_s = -KacStep(1.0).hat_min(3)[1]
     a = bcc_lattice_constant(KacStep(1.0))
     L = cells * a
-    print(f"grid {n}^3, box {L:.2f} R ({cells} bcc cells, a = {a:.3f} R, dx = {L / n:.3f} R = a/{n // cells}); "
-          f"eps_s = {eps_s:.5f}; onion: radial NK, 512 points, r_max = 24 R; load {os.getloadavg()}")
-    onion = _onion_barriers(depths, eps_s)
-    print("neg: negative Hessian modes; 'k-mT': k of them, m grid-pinned translations at a Peierls maximum "
-          "(|lambda| < 0.02 |lambda_0|, overlap with the span of dphi/dx_i > 0.9); verified needs exactly 1")
-    print(f"{'eps - eps_s':>11} {'onion dF':>10} {'route':>6} {'dF':>11} {'res':>8} {'neg':>5} {'Q4':>5} {'Q6':>5} "
-          f"{'star':>5} {'m_min/max':>9} {'verified':>9} {'kind':>17}  time")
+    print(f"science map: grid {n}^3, box {L:.2f} R ({cells} bcc cells, a = {a:.3f} R, dx = {L / n:.3f} R = "
+          f"a/{n / cells:g}); eps_s = {eps_s:.5f}; radial onion: 512 points, r_max = 24 R; load {os.getloadavg()}",
+          flush=True)
+    onion = _onion_barriers(depths, eps_s, keep=True)
+    print(f"{'eps-eps_s':>9} {'route':>6} {'dF':>11} {'res':>8} {'neg':>5} {'Q4':>5} {'Q6':>5} {'star':>5} "
+          f"{'m_min/max':>9} {'verified':>18} {'kind':>17} {'path':>16} {'time':>6}", flush=True)
     rows = []
-    for d in sorted(depths):
+
+    def report(d, route, sol, field, wall):
+        if sol is None or not np.isfinite(sol.barrier):
+            msg = "no result" if sol is None else f"{sol.retcode.name}: {sol.message[:60]}"
+            print(f"{d:9.4f} {route:>6} {msg}", flush=True)
+            return
+        q4, q6, star, ratio, span = _shape(sol, field, a)
+        verified = sol.retcode.name == "Success" and sol.negative_modes == 1
+        neg = f"{sol.negative_modes}"
+        if not verified and sol.residual < 1e-6:
+            n_neg, n_trans = _physical_negative_modes(sol, field)
+            neg = f"{n_neg}-{n_trans}T" if n_trans else neg
+        kind = _kind(q6, span)
+        path = sol.stats.get("route", "")
+        print(f"{d:9.4f} {route:>6} {sol.barrier:11.4e} {sol.residual:8.1e} {neg:>5} {q4:5.2f} {q6:5.2f} "
+              f"{star:5.2f} {ratio:9.2f} {('yes' if verified else sol.retcode.name):>18} {kind:>17} "
+              f"{path:>16} {wall:5.0f}s", flush=True)
+        rows.append((d, route, sol.barrier, verified, kind, q6))
+
+    start, grid_depths = time.perf_counter(), depths if grid_depths is None else grid_depths
+    for d in depths:
+        if d in onion:
+            print(f"{d:9.4f} {'radial':>6} {onion[d][0]:11.4e} {onion[d][1]:8.1e} {1:>5} {'':>5} {0.0:5.2f} "
+                  f"{'':>5} {1.0:9.2f} {'yes (radial)':>18} {'spherical onion':>17}", flush=True)
+            rows.append((d, "radial", onion[d][0], True, "spherical onion", 0.0))
+        else:
+            print(f"{d:9.4f} {'radial':>6} no radial onion saddle (past the branch's fold)", flush=True)
+    spent = []
+    for d in grid_depths:                            # in the order given (the map below is sorted)
+        elapsed = time.perf_counter() - start
+        if budget is not None and spent and elapsed + max(spent) > budget:
+            print(f"{d:9.4f}   grid routes skipped: {elapsed:.0f} s spent, the next depth would pass the "
+                  f"{budget:.0f} s budget", flush=True)
+            continue
+        t_depth = time.perf_counter()
         functional = Functional(KacStep(1.0), Landau(eps=eps_s + d, g=0.5))
         field = DensityField(shape=(n,) * 3, length=L, functional=functional, initial=0.0)
-        o = onion.get(d)
-        os_ = f"{o[0]:10.3e}" if o else f"{'none':>10}"
+        ops_r = RadialOps(functional, 0.0, 512, 24.0)
         t0 = time.perf_counter()
-        edge, dimer = bcc_saddle(field, 0.0, a)
-        found = {}
-        if dimer is None:
-            print(f"{d:11.4f} {os_} {'dimer':>6} {'n/a (no growing seed)':>22}", flush=True)
-            continue
-        found["dimer"] = (dimer, time.perf_counter() - t0)
+        edge, oh = bcc_saddle(field, 0.0, a, radius=radius)
+        size = None
+        if edge is None:
+            print(f"{d:9.4f} {'Oh':>6} no seed amplitude grows: no bcc-like droplet to start from", flush=True)
+        else:
+            size = float(np.sqrt(field.cell_volume * np.sum(edge[0] ** 2)))
+            report(d, "Oh", oh, field, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            sol = tk.solve(NucleationBarrier(field=tk.remake(field, initial=oh.phi), metastable=0.0),
+                           SizeScan(noise=1e-3, seed=0, descents=6))
+            report(d, "bcc", sol, field, time.perf_counter() - t0)
+        if d in onion:
+            seed = _onion_seed(field, onion[d][3], ops_r, None)
+        else:
+            seed = _onion_seed(field, ops_r.onion_guess(0.3, 2.5), ops_r, size or 1.0)
         t0 = time.perf_counter()
-        scan, _ = size_scan_saddle(field, 0.0, dimer.phi, noise=1e-3, seed=0)
-        if scan is not None:
-            found["scan"] = (scan, time.perf_counter() - t0)
-        for route, (sol, wall) in found.items():
-            q4, q6, star, ratio, span = _shape(sol, field, a)
-            verified = sol.retcode.name == "Success"
-            neg = f"{sol.negative_modes}"
-            if not verified and sol.residual < 1e-6:
-                n_neg, n_trans = _physical_negative_modes(sol, field)
-                neg = f"{n_neg}-{n_trans}T" if n_trans else neg
-            print(f"{d:11.4f} {os_} {route:>6} {sol.barrier:11.4e} {sol.residual:8.1e} {neg:>5} "
-                  f"{q4:5.2f} {q6:5.2f} {star:5.2f} {ratio:9.2f} {('yes' if verified else sol.retcode.name):>9} "
-                  f"{_kind(q6, span):>17}  {wall:.0f} s", flush=True)
-            rows.append((d, o, route, sol, verified, _kind(q6, span)))
-        if "scan" not in found:
-            print(f"{d:11.4f} {os_} {'scan':>6} {'no sign change of dE/ds bracketed':>22}", flush=True)
-    print("lowest verified (index-1) barrier of a localized droplet per depth (box-spanning columns excluded):")
+        sol = tk.solve(NucleationBarrier(field=tk.remake(field, initial=seed), metastable=0.0),
+                       SizeScan(noise=1e-3, seed=0, step=0.05, descents=6, dimer_iters=3000))
+        report(d, "onion", sol, field, time.perf_counter() - t0)
+        spent.append(time.perf_counter() - t_depth)
+
+    print(f"\nmap (lowest verified index-1 barrier of each kind; box {L:.2f} R = {cells} cells, {n}^3; "
+          "columns excluded):")
+    print(f"{'eps-eps_s':>9} {'spherical onion':>16} {'onion-like (grid)':>18} {'bcc-like (grid)':>16}  lower")
+    table, last_onion_win = [], None
     for d in sorted(depths):
-        cands = [(r[3].barrier, f"{r[5]} ({r[2]})") for r in rows if r[0] == d and r[4] and "column" not in r[5]]
-        if onion.get(d):
-            cands.append((onion[d][0], "spherical onion (radial)"))
-        best = min(cands) if cands else None
-        print(f"  {d:.4f}: " + (f"{best[1]}, dF = {best[0]:.4e}" if best else "none verified"))
-    last_onion = max(onion) if onion else None
-    print(f"spherical onion saddle up to eps - eps_s = {last_onion} (the radial branch ends at a fold near 0.013); "
-          f"load {os.getloadavg()}")
-    return rows
+        def best(kinds):
+            vals = [r[2] for r in rows if r[0] == d and r[3] and r[4] in kinds]
+            return min(vals) if vals else None
+        sph, ol, bcc = best({"spherical onion"}), best({"onion-like"}), best({"bcc-like"})
+        onion_best = min(v for v in (sph, ol) if v is not None) if (sph or ol) else None
+        if onion_best is not None and (bcc is None or onion_best < bcc):
+            winner = "onion"
+            last_onion_win = d
+        elif bcc is not None:
+            winner = "bcc-like"
+        else:
+            winner = "none verified"
+        fmt = lambda x: f"{x:.4e}" if x is not None else "-"
+        print(f"{d:9.4f} {fmt(sph):>16} {fmt(ol):>18} {fmt(bcc):>16}  {winner}")
+        table.append((d, sph, ol, bcc, winner))
+    first_bcc = next((t[0] for t in table if t[4] == "bcc-like"), None)
+    print(f"the onion (spherical or onion-like) has the lower barrier up to eps - eps_s = {last_onion_win}; "
+          f"the bcc-like droplet from {first_bcc} on (in this box); load {os.getloadavg()}", flush=True)
+    if figure:
+        _map_figure(table, figure, f"{n}$^3$, {cells} bcc cells ({L:.1f} R)")
+    return rows, table
+
+
+def _map_figure(table, path, box):
+    """ΔF of both kinds of droplet against quench depth (semilog)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from pathlib import Path
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for col, label, style in ((1, "spherical onion (radial)", "o-"), (2, "onion-like (grid)", "s--"),
+                              (3, "bcc-like (grid)", "^-")):
+        pts = [(t[0], t[col]) for t in table if t[col] is not None]
+        if pts:
+            ax.semilogy(*zip(*pts), style, label=label)
+    ax.set_xlabel(r"quench depth $\varepsilon - \varepsilon_s$ (0 = spinodal)")
+    ax.set_ylabel(r"nucleation barrier $\Delta F$")
+    ax.set_title(f"onion vs bcc-like droplets, {box}")
+    ax.legend()
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    print(f"figure: {path}")
 
 
 def barrier_table(seeds=(0, 1, 2)):
@@ -220,11 +319,29 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--science", action="store_true",
                         help="also map onion vs bcc-like droplet barriers against quench depth (minutes)")
+    parser.add_argument("--depths", type=float, nargs="+", default=[0.005, 0.01, 0.015, 0.02, 0.025, 0.028],
+                        help="quench depths eps - eps_s of the science map")
+    parser.add_argument("--grid-depths", type=float, nargs="+", default=None,
+                        help="depths (in this order) for the grid routes (default: all of --depths)")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="seconds: skip the grid routes of a depth that would end past this")
+    parser.add_argument("--n", type=int, default=48, help="grid points per axis of the science map")
+    parser.add_argument("--cells", type=int, default=6, help="bcc cells per box length of the science map")
+    parser.add_argument("--radius", type=float, default=3.0, help="envelope radius (R) of the bcc droplet seed")
+    parser.add_argument("--figure", default=None, help="where the science map's figure goes "
+                        "(default $SCALEBRIDGE_OUT/field_science_map.png, SCALEBRIDGE_OUT defaulting to out)")
+    parser.add_argument("--map-only", action="store_true",
+                        help="with --science: only the science map (no step timing, which uses both cores)")
     parser.add_argument("--barriers", action="store_true",
                         help="only the barrier of NucleationBarrier.example from every solver (seconds)")
     args = parser.parse_args(argv)
     if args.barriers:
         barrier_table()
+        return
+    if args.science and args.map_only:
+        figure = args.figure or str(Path(os.environ.get("SCALEBRIDGE_OUT", "out")) / "field_science_map.png")
+        science_map(args.depths, n=args.n, cells=args.cells, radius=args.radius, figure=figure,
+                    grid_depths=args.grid_depths, budget=args.budget)
         return
     n, repeats, sn, iters = (32, 3, 16, 10) if args.quick else (128, 7, 32, 40)
     print(f"load average before: {os.getloadavg()}")
@@ -236,10 +353,12 @@ def main(argv=None):
     print(f"string method {sn}^3, 9 images: {per_image * 1e3:8.2f} ms per image iteration")
     print(f"load average after: {os.getloadavg()}")
     if args.science:
+        figure = args.figure or str(Path(os.environ.get("SCALEBRIDGE_OUT", "out")) / "field_science_map.png")
         if args.quick:
-            science_map([0.02])
+            science_map([0.02], n=32, cells=4, radius=2.0, figure=figure)
         else:
-            science_map([0.005, 0.01, 0.015, 0.02, 0.025])
+            science_map(args.depths, n=args.n, cells=args.cells, radius=args.radius, figure=figure,
+                        grid_depths=args.grid_depths, budget=args.budget)
 
 
 if __name__ == "__main__":

@@ -88,5 +88,8 @@ ax.set_ylabel("x / R")
 ax.set_title("slice through the onion droplet (core saturated)")
 fig.savefig(out / "08_onion_slice.png", dpi=100)
 print(f"figures in {out}/")
-# The bcc-like droplet side of the comparison (edge states on a 32^3 grid) takes minutes:
-#   python benchmarks/field.py --science
+# The bcc-like droplet side of the comparison takes the full grid: SizeScan (solvers.density_field)
+# finds the top of E(s) = min F at fixed droplet size and continues automatically (Newton from the
+# midpoint of two shape branches, dimer descents of extra unstable modes) to an index-1 saddle.
+# The map of both kinds against quench depth in one box (about 15 min per depth) and its figure:
+#   python benchmarks/field.py --science --map-only

@@ -10,9 +10,12 @@ After Barros & Klein, J. Chem. Phys. 139, 174505 (2013), doi:10.1063/1.4827397. 
 * :class:`DimerMethod` — min-mode following dimer / gentlest-ascent dynamics (Henkelman & Jónsson
   1999; E & Zhou 2011) from a seeded droplet, rotation by Lanczos on the exact Hessian-vector product.
 
-:func:`size_scan_saddle` (module ``size_scan``) finds a saddle as the top of the minimum free energy
-at fixed droplet size, then polishes and index-checks it with :class:`GridNewtonKrylov`; it is how
-the science map of ``benchmarks/field.py --science`` leaves symmetric higher-index critical points.
+:class:`SizeScan` (module ``size_scan``) finds a saddle as the top of the minimum free energy at
+fixed droplet size, polishes it by Newton-Krylov and, when the scan jumps between shape branches or
+lands on a critical point of index > 1, continues automatically (Newton from the branch midpoint,
+dimer descent of the extra unstable modes, Newton) until the Lanczos index check finds index 1;
+it is how the science map of ``benchmarks/field.py --science`` leaves symmetric higher-index
+critical points. :func:`size_scan_saddle` is its functional form.
 """
 
 import toolkit as tk
@@ -23,7 +26,7 @@ from .barrier import GridNewtonKrylov, RadialNewtonKrylov, StringMethod, hessian
 from .dimer import DimerMethod, lowest_mode
 from .finite_difference import ExplicitFD
 from .functional import SpectralOps
-from .size_scan import SizeConstrainedMinimizer, droplet_size, size_scan_saddle
+from .size_scan import SizeConstrainedMinimizer, SizeScan, descend_to_index_one, droplet_size, size_scan_saddle
 from .solution import BarrierSolution, FieldSolution, RelaxationSolution
 from .spectral import SemiImplicit
 from .tour import (kac_landau_field, kac_lattice_gas_field, onion_barrier, relaxation, swift_hohenberg_field,
@@ -31,7 +34,8 @@ from .tour import (kac_landau_field, kac_lattice_gas_field, onion_barrier, relax
 
 __all__ = ["SemiImplicit", "ExplicitFD", "RadialNewtonKrylov", "GridNewtonKrylov", "newton_polish", "StringMethod",
            "DimerMethod", "lowest_mode", "hessian_eigenvalues", "SpectralOps", "FieldSolution", "RelaxationSolution",
-           "BarrierSolution", "SizeConstrainedMinimizer", "droplet_size", "size_scan_saddle"]
+           "BarrierSolution", "SizeScan", "SizeConstrainedMinimizer", "descend_to_index_one", "droplet_size",
+           "size_scan_saddle"]
 
 tk.register_family(tk.Family(
     name="density-field",

@@ -68,19 +68,31 @@ def newton_polish(ops: SpectralOps, phi, f_tol: float, max_iters: int):
     """Newton-Krylov (scipy, LGMRES inner solves) on δF/δphi = 0 from ``phi``.
 
     Returns (phi, converged, message). Newton converges to the nearest critical point,
-    saddles included, which is what a barrier calculation needs once close to one.
+    saddles included, which is what a barrier calculation needs once close to one. When the
+    Armijo line search stalls (it does next to a nearly free mode, e.g. a droplet's grid-pinned
+    translation with curvature ~1e-5, where the inexact Newton step is long but right), the
+    full-step iteration is tried once from the same start.
     """
     def residual(x):
         return ops.gradient(x.reshape(phi.shape)).ravel()
 
-    try:
-        x = scipy.optimize.newton_krylov(residual, phi.ravel(), f_tol=f_tol, maxiter=max_iters, method="lgmres")
-        return x.reshape(phi.shape), True, ""
-    except scipy.optimize.NoConvergence as exc:
-        x = np.asarray(exc.args[0]).reshape(phi.shape) if exc.args else phi
-        return x, False, f"Newton-Krylov did not reach f_tol = {f_tol:g} in {max_iters} iterations"
-    except (ValueError, FloatingPointError) as exc:
-        return phi, False, f"Newton-Krylov failed: {exc}"
+    message = ""
+    for line_search in ("armijo", None):
+        try:
+            x = scipy.optimize.newton_krylov(residual, phi.ravel(), f_tol=f_tol, maxiter=max_iters, method="lgmres",
+                                             line_search=line_search)
+            if np.all(np.isfinite(x)):
+                return x.reshape(phi.shape), True, ""
+        except scipy.optimize.NoConvergence as exc:
+            x = np.asarray(exc.args[0]).reshape(phi.shape) if exc.args else phi
+            if line_search is not None:
+                best = x
+            message = f"Newton-Krylov did not reach f_tol = {f_tol:g} in {max_iters} iterations"
+        except (ValueError, FloatingPointError) as exc:
+            if line_search is not None:
+                best = phi
+            message = f"Newton-Krylov failed: {exc}"
+    return best, False, message
 
 
 class GridNewtonKrylov(tk.Solver):

@@ -38,7 +38,7 @@ from .barrier import _empty, _saddle_solution, _serial_blas
 from .functional import SpectralOps
 from .solution import BarrierSolution
 
-__all__ = ["DimerMethod", "lowest_mode"]
+__all__ = ["DimerMethod", "lowest_mode", "dimer_iterate"]
 
 
 class DimerMethod(tk.Solver):
@@ -114,9 +114,21 @@ def _solve(problem: NucleationBarrier, solver: DimerMethod) -> BarrierSolution:
 def _dimer(problem, solver):
     t0 = time.perf_counter()
     ops = SpectralOps(problem.field)
-    phi = problem.field.initial.copy()
+    phi, retcode, message, stats = dimer_iterate(ops, problem.field.initial, problem.metastable, solver)
+    if retcode is tk.ReturnCode.Unstable:
+        return _empty(problem, solver, retcode, message, t0)
+    return _saddle_solution(problem, solver, ops, phi, retcode, message, t0, stats=stats)
+
+
+def dimer_iterate(ops: SpectralOps, phi0, metastable, solver: DimerMethod):
+    """The dimer iteration of :class:`DimerMethod` from ``phi0``, without the final index check.
+
+    Returns ``(phi, retcode, message, stats)``; ``retcode`` is Success (max |δF/δphi| < tol),
+    MaxIters, Unstable (left the domain) or ConvergenceFailure (fell back to the metastable state).
+    """
+    phi = np.array(phi0, dtype=np.float64)
     if solver.direction == "droplet":       # keeps the droplet's symmetry: no translation modes excited
-        mode = phi - problem.metastable
+        mode = phi - metastable
         if not np.any(mode):
             mode = np.ones_like(phi)
     else:
@@ -126,8 +138,8 @@ def _dimer(problem, solver):
     for it in range(1, solver.max_iters + 1):
         d1, status = ops.local_derivative(phi)
         if status or not np.all(np.isfinite(phi)):
-            return _empty(problem, solver, tk.ReturnCode.Unstable,
-                          f"the dimer left the functional's domain at iteration {it}; lower dt or max_step", t0)
+            return phi, tk.ReturnCode.Unstable, \
+                f"the dimer left the functional's domain at iteration {it}; lower dt or max_step", {}
         g = ops.convolve(phi) + d1
         res = float(np.max(np.abs(g)))
         if res < solver.tol:
@@ -147,8 +159,9 @@ def _dimer(problem, solver):
     if retcode is tk.ReturnCode.MaxIters:
         message = f"max |dF/dphi| = {res:.3g} > tol = {solver.tol:g} after {it} dimer iterations; " \
                   + retcode.advice
-    elif np.max(np.abs(phi - problem.metastable)) < 1e-6:
+    elif np.max(np.abs(phi - metastable)) < 1e-6:
         retcode, message = tk.ReturnCode.ConvergenceFailure, \
             "the dimer fell back to the metastable state; seed a larger droplet"
-    stats = {"iterations": it, "uphill_iterations": int(convex), "hessian_vector_products": hvps, "curvature": curvature, "climb_residual": res}
-    return _saddle_solution(problem, solver, ops, phi, retcode, message, t0, stats=stats)
+    stats = {"iterations": it, "uphill_iterations": int(convex), "hessian_vector_products": hvps,
+             "curvature": curvature, "climb_residual": res}
+    return phi, retcode, message, stats

@@ -14,7 +14,10 @@ is oblate. The test below pins exactly that.
 
 Issue 7f: in a larger box (8 cells, 64^3) at the shallower quench 0.025 a localized bcc-like
 droplet (Q6 0.50) is a verified index-1 saddle; the last test re-verifies the stored field. So the
-kind of the nucleus switches between 0.02 (onion-like) and 0.025 (bcc-like) on these grids.
+kind of the nucleus switches between 0.02 (onion-like) and 0.025 (bcc-like) on these grids. The hand
+route that found it is now automatic in ``SizeScan`` (tests/density_field/test_size_scan.py tests
+the continuation at small size), and ``benchmarks/field.py --science`` computes the 0.025 saddle
+that way in a 6-cell, 48^3 box.
 """
 
 import numpy as np

@@ -1,10 +1,12 @@
-"""The size-constrained minimiser (solvers/density_field/size_scan.py) and the droplet shape measures."""
+"""The size-constrained minimiser and the SizeScan solver (solvers/density_field/size_scan.py), the droplet shape measures."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from problems.density_field import DensityField, Functional, KacStep, Landau
+import toolkit as tk
+from problems.density_field import DensityField, Functional, KacStep, Landau, NucleationBarrier
+from solvers.density_field import GridNewtonKrylov, SizeScan, descend_to_index_one, hessian_eigenvalues, newton_polish
 from solvers.density_field.droplets import (bcc_droplet_seed, bcc_lattice_constant, droplet_axes, shell_bond_order,
                                             translation_overlaps)
 from solvers.density_field.functional import SpectralOps
@@ -103,3 +105,92 @@ def test_translation_overlaps_tell_a_rigid_shift_from_a_breathing_mode():
     breathing = (X ** 2 + Y ** 2 + Z ** 2) * phi        # even about the centre: no translation content
     over = translation_overlaps(phi, (L,) * 3, [shift, breathing])
     assert over[0] == pytest.approx(1.0, abs=1e-9) and over[1] < 1e-9
+
+
+# --- the SizeScan solver and its automatic continuation to index 1 -------------------------------
+
+def _liquid_gas(shape, length, initial):
+    # attractive Kac step (J < 0) + convex Landau part: liquid-gas nucleation about phi = 0 (as in
+    # NucleationBarrier.example, in 2D so that a case takes ~0.5 s)
+    functional = Functional(KacStep(R=1.0, J=-0.7), Landau(eps=1.0, g=1.5))
+    return NucleationBarrier(field=DensityField(shape=shape, length=length, functional=functional, initial=initial),
+                             metastable=0.0)
+
+
+def _disc(shape, length, centre, radius=1.0):
+    X = np.meshgrid(*[np.arange(n) * L / n for n, L in zip(shape, length)], indexing="ij")
+    r = np.sqrt(sum((x - c) ** 2 for x, c in zip(X, centre)))
+    return 0.95 * 0.5 * (1 - np.tanh((r - radius) / 0.5))
+
+
+def _is_nucleation_saddle(sol):
+    ops = SpectralOps(sol.problem.field)
+    assert sol.retcode is tk.ReturnCode.Success
+    assert np.abs(ops.gradient(sol.phi)).max() < 1e-8                  # a critical point, recomputed here
+    vals = hessian_eigenvalues(ops, sol.phi, k=4)[0]
+    assert np.sum(vals < -1e-8) == 1                                    # exactly one unstable direction
+    assert sol.barrier > 0
+
+
+def test_size_scan_solver_reaches_the_grid_newton_saddle_and_leaves_a_peierls_maximum_by_itself():
+    # The seeded noise moves the droplet off the grid point: the scan's Newton polish then lands on
+    # the same droplet centred between grid points, a maximum of the grid's pinning energy with two
+    # more (translation) negative modes. SizeScan must notice and continue (half-step shift, Newton)
+    # to the droplet on a grid point, the Peierls minimum here, whose barrier Newton-Krylov from a
+    # centred seed gives: the same critical point up to a lattice translation, so ΔF agrees to 1e-10.
+    shape, length = (24, 24), (6.0, 6.0)
+    problem = _liquid_gas(shape, length, _disc(shape, length, (3.0, 3.0), 0.8))
+    ref = tk.solve(problem, GridNewtonKrylov(f_tol=1e-10))
+    _is_nucleation_saddle(ref)
+    for noise in (0.0, 1e-3):
+        sol = tk.solve(problem, SizeScan(noise=noise, step=0.1))
+        _is_nucleation_saddle(sol)
+        assert sol.barrier == pytest.approx(ref.barrier, rel=1e-10)      # measured 0.0388030756
+        top = sol.path_energy.max()                                      # the top of the scanned E(s)
+        if noise:
+            assert sol.stats["scan_negative_modes"] == 3 and sol.stats["route"] == "scan+shift"
+            # the scan peaked on the Peierls maximum, just above the saddle (measured 3e-6 relative)
+            assert 0 < top - sol.barrier < 1e-5 * sol.barrier
+        else:                                                            # symmetric start: no detour
+            assert sol.stats["route"] == "scan" and sol.stats["scan_negative_modes"] == 1
+            assert top <= sol.barrier * (1 + 1e-9)                       # E(s) <= F at the saddle
+
+
+def test_dimer_descent_turns_a_two_droplet_critical_point_into_the_one_droplet_saddle():
+    # Two critical droplets far apart form a critical point of index 3: both grow (λ ≈ -0.225
+    # twice), and their attraction adds a soft relative mode. Descending the two extra modes
+    # (kick, dimer, Newton) must leave one critical droplet: index 1, with the barrier Newton gives
+    # for one droplet alone; and the two-droplet point costs twice that (up to the weak interaction).
+    shape, length = (48, 24), (12.0, 6.0)
+    one = tk.solve(_liquid_gas(shape, length, _disc(shape, length, (3.0, 3.0))), GridNewtonKrylov(f_tol=1e-10))
+    _is_nucleation_saddle(one)
+    problem = _liquid_gas(shape, length, _disc(shape, length, (3.0, 3.0)) + _disc(shape, length, (9.0, 3.0)))
+    ops = SpectralOps(problem.field)
+    two, ok, _ = newton_polish(ops, problem.field.initial, 1e-10, 200)
+    vals = hessian_eigenvalues(ops, two, k=4)[0]
+    assert ok and np.sum(vals < -1e-8) == 3 and vals[1] < -0.2
+    F0 = ops.free_energy(np.zeros(shape))
+    assert ops.free_energy(two) - F0 == pytest.approx(2 * one.barrier, rel=1e-2)   # measured 1.9984
+    phi, vals, vecs, converged, actions, log = descend_to_index_one(ops, two, 0.0, newton_iters=200)
+    assert converged and actions == ["dimer"] and log == [3, 1]
+    assert np.abs(ops.gradient(phi)).max() < 1e-9 and np.sum(vals < -1e-8) == 1
+    assert ops.free_energy(phi) - F0 == pytest.approx(one.barrier, rel=1e-9)      # measured equal to 1e-15
+
+
+def test_size_scan_solver_refuses_bad_hyperparameters_and_unsuitable_problems_by_name():
+    for name, value in (("step", 0.0), ("step", 1.0), ("kick", 0.0), ("kick", 2.0), ("jump", 0.5),
+                        ("descents", -1), ("noise", -1e-3), ("lbfgs_iters", 0), ("dimer_dt", 0.0),
+                        ("brackets", 1.5)):
+        with pytest.raises(tk.InvalidSolverError, match=name):
+            SizeScan(**{name: value})
+    shape, length = (24, 24), (6.0, 6.0)
+    problem = _liquid_gas(shape, length, _disc(shape, length, (3.0, 3.0), 0.8))
+    nonuniform = tk.remake(problem, metastable=np.full(shape, 0.01) + 0.001 * np.arange(24)[:, None])
+    sol = tk.solve(nonuniform, SizeScan())
+    assert sol.retcode is tk.ReturnCode.Failure and "uniform metastable" in sol.message
+    unstable = NucleationBarrier(field=_field_1d(depth=-0.01), metastable=0.0)                # inside the spinodal
+    sol = tk.solve(unstable, SizeScan())
+    assert sol.retcode is tk.ReturnCode.Failure and "not linearly stable" in sol.message
+    flat = tk.remake(problem, field=tk.remake(problem.field, initial=0.0))
+    sol = tk.solve(flat, SizeScan(noise=0.0))
+    assert sol.retcode is tk.ReturnCode.Failure and "seed a droplet" in sol.message
