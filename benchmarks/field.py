@@ -260,8 +260,10 @@ def science_map(depths, n=48, cells=6, radius=3.0, figure=None, grid_depths=None
         print(f"{d:9.4f} {fmt(sph):>16} {fmt(ol):>18} {fmt(bcc):>16}  {winner}")
         table.append((d, sph, ol, bcc, winner))
     first_bcc = next((t[0] for t in table if t[4] == "bcc-like"), None)
-    print(f"the onion (spherical or onion-like) has the lower barrier up to eps - eps_s = {last_onion_win}; "
-          f"the bcc-like droplet from {first_bcc} on (in this box); load {os.getloadavg()}", flush=True)
+    onion = f"up to eps - eps_s = {last_onion_win}" if last_onion_win is not None else "at none of these depths"
+    bcc = f"from {first_bcc} on" if first_bcc is not None else "at none of these depths"
+    print(f"the onion (spherical or onion-like) has the lower barrier {onion}; the bcc-like droplet {bcc} "
+          f"(in this box); load {os.getloadavg()}", flush=True)
     if figure:
         _map_figure(table, figure, f"{n}$^3$, {cells} bcc cells ({L:.1f} R)")
     return rows, table
@@ -284,7 +286,10 @@ def _map_figure(table, path, box):
     ax.set_xlabel(r"quench depth $\varepsilon - \varepsilon_s$ (0 = spinodal)")
     ax.set_ylabel(r"nucleation barrier $\Delta F$")
     ax.set_title(f"onion vs bcc-like droplets, {box}")
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no verified saddle at these depths", transform=ax.transAxes, ha="center")
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
@@ -339,9 +344,7 @@ def main(argv=None):
         barrier_table()
         return
     if args.science and args.map_only:
-        figure = args.figure or str(Path(os.environ.get("SCALEBRIDGE_OUT", "out")) / "field_science_map.png")
-        science_map(args.depths, n=args.n, cells=args.cells, radius=args.radius, figure=figure,
-                    grid_depths=args.grid_depths, budget=args.budget)
+        _science(args)
         return
     n, repeats, sn, iters = (32, 3, 16, 10) if args.quick else (128, 7, 32, 40)
     print(f"load average before: {os.getloadavg()}")
@@ -353,12 +356,17 @@ def main(argv=None):
     print(f"string method {sn}^3, 9 images: {per_image * 1e3:8.2f} ms per image iteration")
     print(f"load average after: {os.getloadavg()}")
     if args.science:
-        figure = args.figure or str(Path(os.environ.get("SCALEBRIDGE_OUT", "out")) / "field_science_map.png")
-        if args.quick:
-            science_map([0.02], n=32, cells=4, radius=2.0, figure=figure)
-        else:
-            science_map(args.depths, n=args.n, cells=args.cells, radius=args.radius, figure=figure,
-                        grid_depths=args.grid_depths, budget=args.budget)
+        _science(args)
+
+
+def _science(args) -> None:
+    """The science map as the options ask: ``--quick`` is one depth (0.02) on 32^3, 4 cells."""
+    figure = args.figure or str(Path(os.environ.get("SCALEBRIDGE_OUT", "out")) / "field_science_map.png")
+    if args.quick:
+        science_map([0.02], n=32, cells=4, radius=2.0, figure=figure)
+    else:
+        science_map(args.depths, n=args.n, cells=args.cells, radius=args.radius, figure=figure,
+                    grid_depths=args.grid_depths, budget=args.budget)
 
 
 if __name__ == "__main__":
