@@ -21,8 +21,8 @@ class LatticeIntegrator(tk.Integrator):
     """Steps a ``LatticeFluid`` with a BGK/TRT/MRT solver.
 
     Fully periodic, all-fluid BGK and TRT with the numba back end (float64 or float32 storage)
-    stream in place with the AA pattern (one population array, :mod:`.aa`); everything else uses two population arrays
-    (A–B pattern, pull). ``self.f`` is the current array; in the AA pattern it is in layout S1
+    stream in place with the AA pattern (one population array, :mod:`.aa`); everything else uses
+    two population arrays (A–B pattern, pull). ``self.f`` is the current array; in the AA pattern it is in layout S1
     after an odd step count, and ``natural()`` gives the post-collision populations either way.
     With the AA pattern a step that diverges has already overwritten its populations: the run
     still stops ``Unstable`` with the step and finite saved frames, but the final populations
