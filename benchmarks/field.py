@@ -7,9 +7,10 @@ of ``NucleationBarrier.example(seed)`` from every registered solver (issue 7 fol
 both kinds in the same box per depth (see :func:`science_map`: radial Newton-Krylov, and
 :class:`~solvers.density_field.SizeScan` from a spherical onion and from the Oh bcc droplet, all
 index-checked), printing a table and a map, and writing a figure of ΔF vs depth. Defaults: depths
-0.005-0.028, 48^3 grid, 6 bcc cells (9.25 R), dx = a/8; ``--map-only`` skips the step timing.
-Measured: ~15 min per depth on one shared core (the six default depths: about 1.5 h).
-``--quick --science``: one depth, 0.02, 32^3 and 4 cells.
+0.005-0.028, 48^3 grid, 6 bcc cells (9.25 R), dx = a/8; ``--map-only`` skips the step timing;
+``--workers 2`` runs two depths at a time. Measured (2026-12-04, Zen-1 VM): the six default depths
+in 36 min with ``--workers 2`` (3-15 min per depth). ``--quick --science``: one depth, 0.02, 32^3 and
+4 cells (about a minute).
 """
 
 from __future__ import annotations
@@ -132,7 +133,92 @@ def _onion_seed(field, u, ops_r, size):
     return phi
 
 
-def science_map(depths, n=48, cells=6, radius=3.0, figure=None, grid_depths=None, budget=None):
+_DEPTH_SECONDS: list = []          # wall time of each grid depth this process ran (budget estimate)
+
+
+def _grid_depth(job):
+    """The grid routes of one quench depth (Oh, bcc, onion; see :func:`science_map`).
+
+    ``job`` = (depth, n, cells, radius, radial onion profile u or None, deadline or None, routes:
+    a subset of ("Oh", "bcc", "onion"); "bcc" needs "Oh", its start). Prints
+    each route's row as it ends and returns ``(rows, seconds)``; rows are (depth, route, ΔF,
+    verified, kind, Q6). Module-level so that ``tk.Processes`` can run depths side by side. With
+    a ``deadline`` (``time.time()`` seconds) the depth is skipped, and said so, when it would end
+    past it, judged by the slowest depth this process has run.
+    """
+    import toolkit as tk
+    from problems.density_field import DensityField, Functional, KacStep, Landau, NucleationBarrier
+    from solvers.density_field import SizeScan
+    from solvers.density_field.droplets import bcc_lattice_constant, bcc_saddle
+    from solvers.density_field.radial import RadialOps
+
+    d, n, cells, radius, u_radial, deadline, routes = job
+    if deadline is not None and _DEPTH_SECONDS and time.time() + max(_DEPTH_SECONDS) > deadline:
+        print(f"{d:9.4f}   grid routes skipped: the depth would end past the budget (the slowest depth so "
+              f"far took {max(_DEPTH_SECONDS):.0f} s)", flush=True)
+        return [], 0.0
+    t_depth = time.perf_counter()
+    eps_s = -KacStep(1.0).hat_min(3)[1]
+    a = bcc_lattice_constant(KacStep(1.0))
+    functional = Functional(KacStep(1.0), Landau(eps=eps_s + d, g=0.5))
+    field = DensityField(shape=(n,) * 3, length=cells * a, functional=functional, initial=0.0)
+    ops_r = RadialOps(functional, 0.0, 512, 24.0)
+    rows = []
+
+    def report(route, sol, wall):
+        row = _report(d, route, sol, field, a, wall)
+        if row is not None:
+            rows.append(row)
+
+    oh = size = None
+    if "Oh" in routes:
+        t0 = time.perf_counter()
+        edge, oh = bcc_saddle(field, 0.0, a, radius=radius)
+        if edge is None:
+            print(f"{d:9.4f} {'Oh':>6} no seed amplitude grows: no bcc-like droplet to start from", flush=True)
+        else:
+            size = float(np.sqrt(field.cell_volume * np.sum(edge[0] ** 2)))
+            report("Oh", oh, time.perf_counter() - t0)
+    if "bcc" in routes and oh is not None:
+        t0 = time.perf_counter()
+        sol = tk.solve(NucleationBarrier(field=tk.remake(field, initial=oh.phi), metastable=0.0),
+                       SizeScan(noise=1e-3, seed=0, descents=6))
+        report("bcc", sol, time.perf_counter() - t0)
+    if "onion" in routes:
+        if u_radial is not None:
+            seed = _onion_seed(field, u_radial, ops_r, None)
+        else:
+            seed = _onion_seed(field, ops_r.onion_guess(0.3, 2.5), ops_r, size or 1.0)
+        t0 = time.perf_counter()
+        sol = tk.solve(NucleationBarrier(field=tk.remake(field, initial=seed), metastable=0.0),
+                       SizeScan(noise=1e-3, seed=0, step=0.05, descents=6, dimer_iters=3000))
+        report("onion", sol, time.perf_counter() - t0)
+    _DEPTH_SECONDS.append(time.perf_counter() - t_depth)
+    return rows, _DEPTH_SECONDS[-1]
+
+
+def _report(d, route, sol, field, a, wall):
+    """Print one route's row; return (depth, route, ΔF, verified, kind, Q6), or None without a result."""
+    if sol is None or not np.isfinite(sol.barrier):
+        msg = "no result" if sol is None else f"{sol.retcode.name}: {sol.message[:60]}"
+        print(f"{d:9.4f} {route:>6} {msg}", flush=True)
+        return None
+    q4, q6, star, ratio, span = _shape(sol, field, a)
+    verified = sol.retcode.name == "Success" and sol.negative_modes == 1
+    neg = f"{sol.negative_modes}"
+    if not verified and sol.residual < 1e-6:
+        n_neg, n_trans = _physical_negative_modes(sol, field)
+        neg = f"{n_neg}-{n_trans}T" if n_trans else neg
+    kind = _kind(q6, span)
+    path = sol.stats.get("route", "")
+    print(f"{d:9.4f} {route:>6} {sol.barrier:11.4e} {sol.residual:8.1e} {neg:>5} {q4:5.2f} {q6:5.2f} "
+          f"{star:5.2f} {ratio:9.2f} {('yes' if verified else sol.retcode.name):>18} {kind:>17} "
+          f"{path:>16} {wall:5.0f}s", flush=True)
+    return (d, route, sol.barrier, verified, kind, q6)
+
+
+def science_map(depths, n=48, cells=6, radius=3.0, figure=None, grid_depths=None, budget=None, workers=1,
+                routes=("Oh", "bcc", "onion")):
     """Onion vs bcc-like nucleation barriers against quench depth, both kinds in one box per depth.
 
     3D, Kac step R = 1 + Landau eps, g = 0.5 (convex local part), liquid phi = 0; the spinodal is
@@ -145,7 +231,8 @@ def science_map(depths, n=48, cells=6, radius=3.0, figure=None, grid_depths=None
     * ``onion``: :class:`SizeScan` (top of E(s) = min F at fixed size, then the automatic
       continuation to index 1) from a spherical onion on the grid: the radial saddle where it
       exists, otherwise the onion guess sinc(k* r) exp(-r^2/2w^2) at the size of the bcc seed's
-      edge state (size steps of 5 %, at most 6 descents of 3000 dimer iterations);
+      edge state (size 1 without the Oh route; size steps of 5 %, at most 6 descents of 3000 dimer
+      iterations);
     * ``Oh``: the Oh-symmetric bcc droplet: a <110> density wave under an envelope of ``radius``,
       bisected to an edge state and refined by the dimer (:func:`~solvers.density_field.droplets.
       bcc_saddle`; a critical point of index > 1: it keeps the seed's symmetry);
@@ -153,52 +240,36 @@ def science_map(depths, n=48, cells=6, radius=3.0, figure=None, grid_depths=None
       jump between shape branches or an index > 1 landing continues automatically: Newton from
       the branch midpoint, dimer descents, Newton).
 
-    Grid routes run at ``grid_depths`` (default: all depths), in the order given; with ``budget``
-    (seconds) a depth is skipped, and said so, when it would end past the budget (judged by the
-    slowest depth so far), so that the map always completes.
+    The grid ``routes`` (default all three) run at ``grid_depths`` (default: all depths, shallowest quench first: its nucleus is the
+    largest and slowest, so parallel processes end together), in the order given, on ``workers``
+    processes (``tk.Processes``: one depth per process at a time; rows are printed as each route
+    ends, so two depths' rows interleave). With ``budget`` (seconds) a depth is skipped, and said
+    so, when it would end past the budget (judged by the slowest depth its process has run), so
+    that the map always completes.
 
     Every grid result is index-checked (Lanczos): "yes" only with exactly one negative Hessian
     eigenvalue. The kind is read off the droplet, not the route: Q6 of its |k| = k* shell (bcc
-    <110> waves 0.57, a spherical onion 0; bcc-like > 0.25, onion-like < 0.15) and "column" when
-    it spans the box. The summary lists the lowest verified ΔF of each kind per depth and where
-    the onion (spherical or onion-like) stops having the lower barrier.
+    <110> waves 0.57, a spherical onion 0; bcc-like > 0.25, onion-like < 0.15, "mixed" between)
+    and "column" when it spans the box. The summary lists the lowest verified ΔF of each kind per
+    depth (columns apart: a saddle that spans the periodic box is a finite-size artifact, listed but
+    not compared) and where the onion (spherical or onion-like) stops having the lower barrier.
     """
     import toolkit as tk
-    from problems.density_field import DensityField, Functional, KacStep, Landau, NucleationBarrier
-    from solvers.density_field import SizeScan
-    from solvers.density_field.droplets import bcc_lattice_constant, bcc_saddle
-    from solvers.density_field.radial import RadialOps
+    from problems.density_field import KacStep
+    from solvers.density_field.droplets import bcc_lattice_constant
 
     eps_s = -KacStep(1.0).hat_min(3)[1]
     a = bcc_lattice_constant(KacStep(1.0))
     L = cells * a
+    _DEPTH_SECONDS.clear()                           # this process's budget estimate starts afresh
     print(f"science map: grid {n}^3, box {L:.2f} R ({cells} bcc cells, a = {a:.3f} R, dx = {L / n:.3f} R = "
-          f"a/{n / cells:g}); eps_s = {eps_s:.5f}; radial onion: 512 points, r_max = 24 R; load {os.getloadavg()}",
-          flush=True)
+          f"a/{n / cells:g}); eps_s = {eps_s:.5f}; radial onion: 512 points, r_max = 24 R; {workers} "
+          f"process(es); load {os.getloadavg()}", flush=True)
+    start = time.perf_counter()
     onion = _onion_barriers(depths, eps_s, keep=True)
     print(f"{'eps-eps_s':>9} {'route':>6} {'dF':>11} {'res':>8} {'neg':>5} {'Q4':>5} {'Q6':>5} {'star':>5} "
           f"{'m_min/max':>9} {'verified':>18} {'kind':>17} {'path':>16} {'time':>6}", flush=True)
     rows = []
-
-    def report(d, route, sol, field, wall):
-        if sol is None or not np.isfinite(sol.barrier):
-            msg = "no result" if sol is None else f"{sol.retcode.name}: {sol.message[:60]}"
-            print(f"{d:9.4f} {route:>6} {msg}", flush=True)
-            return
-        q4, q6, star, ratio, span = _shape(sol, field, a)
-        verified = sol.retcode.name == "Success" and sol.negative_modes == 1
-        neg = f"{sol.negative_modes}"
-        if not verified and sol.residual < 1e-6:
-            n_neg, n_trans = _physical_negative_modes(sol, field)
-            neg = f"{n_neg}-{n_trans}T" if n_trans else neg
-        kind = _kind(q6, span)
-        path = sol.stats.get("route", "")
-        print(f"{d:9.4f} {route:>6} {sol.barrier:11.4e} {sol.residual:8.1e} {neg:>5} {q4:5.2f} {q6:5.2f} "
-              f"{star:5.2f} {ratio:9.2f} {('yes' if verified else sol.retcode.name):>18} {kind:>17} "
-              f"{path:>16} {wall:5.0f}s", flush=True)
-        rows.append((d, route, sol.barrier, verified, kind, q6))
-
-    start, grid_depths = time.perf_counter(), depths if grid_depths is None else grid_depths
     for d in depths:
         if d in onion:
             print(f"{d:9.4f} {'radial':>6} {onion[d][0]:11.4e} {onion[d][1]:8.1e} {1:>5} {'':>5} {0.0:5.2f} "
@@ -206,48 +277,46 @@ def science_map(depths, n=48, cells=6, radius=3.0, figure=None, grid_depths=None
             rows.append((d, "radial", onion[d][0], True, "spherical onion", 0.0))
         else:
             print(f"{d:9.4f} {'radial':>6} no radial onion saddle (past the branch's fold)", flush=True)
-    spent = []
-    for d in grid_depths:                            # in the order given (the map below is sorted)
-        elapsed = time.perf_counter() - start
-        if budget is not None and spent and elapsed + max(spent) > budget:
-            print(f"{d:9.4f}   grid routes skipped: {elapsed:.0f} s spent, the next depth would pass the "
-                  f"{budget:.0f} s budget", flush=True)
-            continue
-        t_depth = time.perf_counter()
-        functional = Functional(KacStep(1.0), Landau(eps=eps_s + d, g=0.5))
-        field = DensityField(shape=(n,) * 3, length=L, functional=functional, initial=0.0)
-        ops_r = RadialOps(functional, 0.0, 512, 24.0)
-        t0 = time.perf_counter()
-        edge, oh = bcc_saddle(field, 0.0, a, radius=radius)
-        size = None
-        if edge is None:
-            print(f"{d:9.4f} {'Oh':>6} no seed amplitude grows: no bcc-like droplet to start from", flush=True)
-        else:
-            size = float(np.sqrt(field.cell_volume * np.sum(edge[0] ** 2)))
-            report(d, "Oh", oh, field, time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            sol = tk.solve(NucleationBarrier(field=tk.remake(field, initial=oh.phi), metastable=0.0),
-                           SizeScan(noise=1e-3, seed=0, descents=6))
-            report(d, "bcc", sol, field, time.perf_counter() - t0)
-        if d in onion:
-            seed = _onion_seed(field, onion[d][3], ops_r, None)
-        else:
-            seed = _onion_seed(field, ops_r.onion_guess(0.3, 2.5), ops_r, size or 1.0)
-        t0 = time.perf_counter()
-        sol = tk.solve(NucleationBarrier(field=tk.remake(field, initial=seed), metastable=0.0),
-                       SizeScan(noise=1e-3, seed=0, step=0.05, descents=6, dimer_iters=3000))
-        report(d, "onion", sol, field, time.perf_counter() - t0)
-        spent.append(time.perf_counter() - t_depth)
+    grid_depths = sorted(depths, reverse=True) if grid_depths is None else grid_depths  # big nuclei first
+    deadline = None if budget is None else time.time() + budget - (time.perf_counter() - start)
+    jobs = [(d, n, cells, radius, onion[d][3] if d in onion else None, deadline, tuple(routes)) for d in grid_depths]
+    executor = tk.Serial() if workers == 1 else tk.Processes(workers)
+    for depth_rows, _ in executor.map(_grid_depth, jobs):
+        rows.extend(depth_rows)
+    wall = time.perf_counter() - start
 
     print(f"\nmap (lowest verified index-1 barrier of each kind; box {L:.2f} R = {cells} cells, {n}^3; "
-          "columns excluded):")
-    print(f"{'eps-eps_s':>9} {'spherical onion':>16} {'onion-like (grid)':>18} {'bcc-like (grid)':>16}  lower")
+          "columns span the box: listed, not compared):")
+    table, summary = map_table(rows, depths)
+    print(f"{summary} (in this box); map wall time {wall:.0f} s on {workers} process(es); load {os.getloadavg()}",
+          flush=True)
+    if figure:
+        _map_figure(table, figure, f"{n}$^3$, {cells} bcc cells ({L:.1f} R)")
+    return rows, table
+
+
+def map_table(rows, depths):
+    """Print the map's table and return ``(table, summary)``.
+
+    ``rows`` are (depth, route, ΔF, verified, kind, Q6). Per depth: the lowest verified ΔF of the
+    spherical onion, of onion-like and bcc-like grid saddles, of "mixed" ones (with their Q6) and of
+    columns (any kind that spans the box); only the first three are compared: "lower" is "onion"
+    when the spherical or onion-like barrier is below the bcc-like one (or there is no bcc-like
+    saddle), "bcc-like" otherwise, "none verified" with neither. ``table`` rows are (depth,
+    spherical, onion-like, bcc-like, lower, mixed, column), ``None`` where there is no saddle.
+    """
+    print(f"{'eps-eps_s':>9} {'spherical onion':>16} {'onion-like (grid)':>18} {'bcc-like (grid)':>16} "
+          f"{'mixed (Q6)':>18} {'column':>11}  lower")
     table, last_onion_win = [], None
+    fmt = lambda x: f"{x:.4e}" if x is not None else "-"
     for d in sorted(depths):
         def best(kinds):
-            vals = [r[2] for r in rows if r[0] == d and r[3] and r[4] in kinds]
-            return min(vals) if vals else None
-        sph, ol, bcc = best({"spherical onion"}), best({"onion-like"}), best({"bcc-like"})
+            vals = [r for r in rows if r[0] == d and r[3] and r[4] in kinds]
+            return min(vals, key=lambda r: r[2]) if vals else None
+        sph, ol, bcc, mixed, column = (best(k) for k in ({"spherical onion"}, {"onion-like"}, {"bcc-like"},
+                                                         {"mixed"}, {"onion-like column", "bcc-like column",
+                                                                     "mixed column"}))
+        sph, ol, bcc, column = (r[2] if r else None for r in (sph, ol, bcc, column))
         onion_best = min(v for v in (sph, ol) if v is not None) if (sph or ol) else None
         if onion_best is not None and (bcc is None or onion_best < bcc):
             winner = "onion"
@@ -256,21 +325,18 @@ def science_map(depths, n=48, cells=6, radius=3.0, figure=None, grid_depths=None
             winner = "bcc-like"
         else:
             winner = "none verified"
-        fmt = lambda x: f"{x:.4e}" if x is not None else "-"
-        print(f"{d:9.4f} {fmt(sph):>16} {fmt(ol):>18} {fmt(bcc):>16}  {winner}")
-        table.append((d, sph, ol, bcc, winner))
+        mixed_text = f"{mixed[2]:.4e} ({mixed[5]:.2f})" if mixed else "-"
+        print(f"{d:9.4f} {fmt(sph):>16} {fmt(ol):>18} {fmt(bcc):>16} {mixed_text:>18} {fmt(column):>11}  {winner}")
+        table.append((d, sph, ol, bcc, winner, mixed[2] if mixed else None, column))
     first_bcc = next((t[0] for t in table if t[4] == "bcc-like"), None)
     onion = f"up to eps - eps_s = {last_onion_win}" if last_onion_win is not None else "at none of these depths"
     bcc = f"from {first_bcc} on" if first_bcc is not None else "at none of these depths"
-    print(f"the onion (spherical or onion-like) has the lower barrier {onion}; the bcc-like droplet {bcc} "
-          f"(in this box); load {os.getloadavg()}", flush=True)
-    if figure:
-        _map_figure(table, figure, f"{n}$^3$, {cells} bcc cells ({L:.1f} R)")
-    return rows, table
+    return table, f"the onion (spherical or onion-like) has the lower barrier {onion}; the bcc-like droplet {bcc}"
 
 
 def _map_figure(table, path, box):
-    """ΔF of both kinds of droplet against quench depth (semilog)."""
+    """ΔF of both kinds of droplet against quench depth (semilog), each depth shaded by the kind with
+    the lower barrier (blue: onion, green: bcc-like)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -279,15 +345,24 @@ def _map_figure(table, path, box):
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for col, label, style in ((1, "spherical onion (radial)", "o-"), (2, "onion-like (grid)", "s--"),
-                              (3, "bcc-like (grid)", "^-")):
+                              (3, "bcc-like (grid)", "^-"), (5, "mixed shell, 0.15 < Q6 < 0.25 (grid)", "D"),
+                              (6, "spans the box (column; finite-size, not compared)", "x")):
         pts = [(t[0], t[col]) for t in table if t[col] is not None]
         if pts:
-            ax.semilogy(*zip(*pts), style, label=label)
+            ax.semilogy(*zip(*pts), style, label=label, **({"color": "0.5"} if col == 6 else {}))
+    depths = [t[0] for t in table]
+    edges = [depths[0] - 0.0025] + [(x + y) / 2 for x, y in zip(depths, depths[1:])] + [depths[-1] + 0.0025]
+    for t, lo, hi in zip(table, edges, edges[1:]):        # who has the lower barrier, depth by depth
+        colour = {"onion": "tab:blue", "bcc-like": "tab:green"}.get(t[4])
+        if colour:
+            ax.axvspan(lo, hi, color=colour, alpha=0.08, lw=0)
+            ax.text((lo + hi) / 2, 0.98, f"{t[4].split('-')[0]} lower", transform=ax.get_xaxis_transform(),
+                    ha="center", va="top", fontsize=7, color=colour)
     ax.set_xlabel(r"quench depth $\varepsilon - \varepsilon_s$ (0 = spinodal)")
     ax.set_ylabel(r"nucleation barrier $\Delta F$")
     ax.set_title(f"onion vs bcc-like droplets, {box}")
     if ax.get_legend_handles_labels()[0]:
-        ax.legend()
+        ax.legend(loc="lower right", fontsize=8)
     else:
         ax.text(0.5, 0.5, "no verified saddle at these depths", transform=ax.transAxes, ha="center")
     fig.tight_layout()
@@ -328,6 +403,10 @@ def main(argv=None):
                         help="quench depths eps - eps_s of the science map")
     parser.add_argument("--grid-depths", type=float, nargs="+", default=None,
                         help="depths (in this order) for the grid routes (default: all of --depths)")
+    parser.add_argument("--routes", nargs="+", default=["Oh", "bcc", "onion"], choices=["Oh", "bcc", "onion"],
+                        help="grid routes of the science map (bcc starts from Oh's critical point)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes for the science map's grid routes (one depth each at a time)")
     parser.add_argument("--budget", type=float, default=None,
                         help="seconds: skip the grid routes of a depth that would end past this")
     parser.add_argument("--n", type=int, default=48, help="grid points per axis of the science map")
@@ -363,10 +442,10 @@ def _science(args) -> None:
     """The science map as the options ask: ``--quick`` is one depth (0.02) on 32^3, 4 cells."""
     figure = args.figure or str(Path(os.environ.get("SCALEBRIDGE_OUT", "out")) / "field_science_map.png")
     if args.quick:
-        science_map([0.02], n=32, cells=4, radius=2.0, figure=figure)
+        science_map([0.02], n=32, cells=4, radius=2.0, figure=figure, workers=args.workers)
     else:
         science_map(args.depths, n=args.n, cells=args.cells, radius=args.radius, figure=figure,
-                    grid_depths=args.grid_depths, budget=args.budget)
+                    grid_depths=args.grid_depths, budget=args.budget, workers=args.workers, routes=args.routes)
 
 
 if __name__ == "__main__":

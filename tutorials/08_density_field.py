@@ -91,5 +91,6 @@ print(f"figures in {out}/")
 # The bcc-like droplet side of the comparison takes the full grid: SizeScan (solvers.density_field)
 # finds the top of E(s) = min F at fixed droplet size and continues automatically (Newton from the
 # midpoint of two shape branches, dimer descents of extra unstable modes) to an index-1 saddle.
-# The map of both kinds against quench depth in one box (about 15 min per depth) and its figure:
-#   python benchmarks/field.py --science --map-only
+# The map of both kinds against quench depth in one box (six depths, 36 min on two cores) and its
+# figure:
+#   python benchmarks/field.py --science --map-only --workers 2

@@ -56,7 +56,8 @@ def _serial_blas():
 def hessian_eigenvalues(ops: SpectralOps, phi, k: int = 3, tol: float = 1e-8):
     """The ``k`` lowest eigenvalues and eigenvectors of H[phi] (Lanczos on H v)."""
     n = phi.size
-    H = sla.LinearOperator((n, n), matvec=lambda x: ops.hessian_vector(phi, x.reshape(phi.shape)).ravel(),
+    hvp = ops.hessian_at(phi)
+    H = sla.LinearOperator((n, n), matvec=lambda x: hvp(x.reshape(phi.shape)).ravel(),
                            dtype=np.float64)
     vals, vecs = sla.eigsh(H, k=min(k, n - 2), which="SA", tol=tol,
                            v0=np.random.default_rng(0).standard_normal(n))

@@ -145,7 +145,7 @@ def dimer_iterate(ops: SpectralOps, phi0, metastable, solver: DimerMethod):
         if res < solver.tol:
             retcode = tk.ReturnCode.Success
             break
-        curvature, mode = lowest_mode(lambda x: ops.hessian_vector(phi, x), mode, solver.rotation_steps)
+        curvature, mode = lowest_mode(ops.hessian_at(phi), mode, solver.rotation_steps)
         hvps += solver.rotation_steps
         gv = float(np.sum(g * mode))
         convex += curvature > 0

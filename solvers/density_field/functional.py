@@ -16,7 +16,7 @@ import scipy.fft
 
 from problems.density_field import DensityField, wavevectors
 
-from .kernels import apply_local
+from .kernels import apply_local, energy_sum
 
 __all__ = ["SpectralOps"]
 
@@ -47,9 +47,9 @@ class SpectralOps:
         """``V * a`` on the periodic grid."""
         return self.irfft(self.vhat * self.rfft(a))
 
-    def free_energy(self, phi) -> float:
-        with np.errstate(all="ignore"):
-            return float(self.dV * np.sum(0.5 * phi * self.convolve(phi) + self.local.f(phi)))
+    def free_energy(self, phi, conv=None) -> float:
+        """F[phi]; ``conv`` = V * phi when the caller has it already (saves two FFTs)."""
+        return self.dV * energy_sum(phi, self.convolve(phi) if conv is None else conv, self.local)
 
     def local_derivative(self, phi, parallel: bool = False):
         out = np.empty_like(phi)
@@ -63,3 +63,8 @@ class SpectralOps:
     def hessian_vector(self, phi, v):
         """H[phi] v = V * v + f''(phi) v."""
         return self.convolve(v) + self.local.d2f(phi) * v
+
+    def hessian_at(self, phi):
+        """``v -> H[phi] v`` with f''(phi) evaluated once (for many products at the same phi)."""
+        d2 = self.local.d2f(phi)
+        return lambda v: self.convolve(v) + d2 * v

@@ -53,6 +53,7 @@ from problems.density_field import DensityField, NucleationBarrier
 from .barrier import _empty, _serial_blas, hessian_eigenvalues, newton_polish
 from .dimer import DimerMethod, dimer_iterate
 from .functional import SpectralOps
+from .kernels import energy_sum
 from .solution import BarrierSolution
 
 __all__ = ["droplet_size", "SizeConstrainedMinimizer", "SizeScan", "size_scan_saddle", "descend_to_index_one"]
@@ -85,32 +86,34 @@ class SizeConstrainedMinimizer:
     def _apply(self, x, inverse=False):
         return self.ops.irfft((1 / self.p if inverse else self.p) * self.ops.rfft(x))
 
-    def _sphere(self, chi, s):
-        psi = self._apply(chi.reshape(self.ops.shape))
-        norm = np.sqrt(self.ops.dV * np.sum(psi * psi))
-        return psi, norm, self.metastable + s * psi / norm
-
     def minimize(self, phi0, s: float, *, max_iters: int = 1500, tol: float = 1e-9, memory: int = 20):
         """L-BFGS at fixed size ``s`` from ``phi0`` (its direction is kept, its size reset to ``s``).
 
         Stops when the constrained residual max|δF/δphi − μ (phi − phi_m)| < ``tol`` or after
         ``max_iters`` iterations. Returns ``(phi, ΔF, μ, constrained residual, iterations)``.
         """
-        ops, dV = self.ops, self.ops.dV
+        ops, dV, p, m = self.ops, self.ops.dV, self.p, self.metastable
         scale = 1.0 / (dV * s * s)               # O(1) objective whatever the grid and size
+        v0m = float(ops.vhat.flat[0]) * m        # V * (constant m) = V(k=0) m
 
         def evaluate(chi):
-            psi, norm, phi = self._sphere(chi, s)
+            # five FFTs: psi = P^{1/2} chi and V * phi share chi's transform, the gradient needs two
+            psi_hat = p * ops.rfft(chi)
+            psi = ops.irfft(psi_hat.copy())
+            norm = np.sqrt(dV * np.sum(psi * psi))
+            phi = m + (s / norm) * psi
             d1, status = ops.local_derivative(phi)
             if status:
                 return np.inf, None, None
-            g = ops.convolve(phi) + d1                   # δF/δphi
-            dphi = phi - self.metastable
+            conv = ops.irfft(ops.vhat * psi_hat * (s / norm)) + v0m
+            g = conv + d1                                # δF/δphi
+            dphi = phi - m
             mu = float(np.sum(g * dphi) / np.sum(dphi * dphi))
-            u = psi / norm                               # unit vector (dV metric) along phi - phi_m
-            gs = g * dV * scale
-            grad = self._apply((s / norm) * (gs - dV * np.sum(gs * u) * u))
-            return (ops.free_energy(phi) - self.F_meta) * scale, grad, (phi, mu, float(np.abs(g - mu * dphi).max()))
+            gs = g * (dV * scale)
+            along = dV * float(np.sum(gs * psi)) / norm  # component along the unit vector psi / norm
+            grad = ops.irfft(p * (ops.rfft(gs) - (along / norm) * psi_hat)) * (s / norm)
+            energy = dV * energy_sum(phi, conv, ops.local)
+            return (energy - self.F_meta) * scale, grad, (phi, mu, float(np.abs(g - mu * dphi).max()))
 
         chi = self._apply(np.asarray(phi0, dtype=np.float64) - self.metastable, inverse=True)
         f, grad, aux = evaluate(chi)
@@ -143,17 +146,18 @@ class SizeConstrainedMinimizer:
 def _two_loop(grad, pairs):
     """L-BFGS search direction −H_k grad from the stored (s, y) pairs (Nocedal & Wright, Alg. 7.4)."""
     q = grad.copy()
+    tmp = np.empty_like(q)                       # one scratch array: no temporaries per pair
     alphas = []
     for sk, yk in reversed(pairs):
-        a = float(np.sum(sk * q)) / float(np.sum(yk * sk))
+        a = np.vdot(sk, q) / np.vdot(yk, sk)
         alphas.append(a)
-        q -= a * yk
+        q -= np.multiply(yk, a, out=tmp)
     if pairs:
         sk, yk = pairs[-1]
-        q *= float(np.sum(sk * yk)) / float(np.sum(yk * yk))
+        q *= np.vdot(sk, yk) / np.vdot(yk, yk)
     for (sk, yk), a in zip(pairs, reversed(alphas)):
-        b = float(np.sum(yk * q)) / float(np.sum(yk * sk))
-        q += (a - b) * sk
+        b = np.vdot(yk, q) / np.vdot(yk, sk)
+        q += np.multiply(sk, a - b, out=tmp)
     return -q
 
 

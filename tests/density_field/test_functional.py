@@ -9,7 +9,7 @@ from problems.density_field import (DensityField, Functional, KacStep, Landau, L
                                     wavevectors)
 from solvers.density_field import SpectralOps
 from solvers.density_field.finite_difference import FDOps, step_stencil
-from solvers.density_field.kernels import (local_derivative, local_derivative_parallel,
+from solvers.density_field.kernels import (energy_sum, local_derivative, local_derivative_parallel,
                                            local_derivative_reference)
 
 
@@ -55,6 +55,7 @@ def test_gradient_and_hessian_vector_match_finite_differences(ndim, which, seed)
     assert numeric == pytest.approx(exact, rel=1e-5, abs=1e-9)
     numeric_hv = (ops.gradient(phi + h * vdir) - ops.gradient(phi - h * vdir)) / (2 * h)
     np.testing.assert_allclose(ops.hessian_vector(phi, vdir), numeric_hv, rtol=1e-5, atol=1e-8)
+    np.testing.assert_array_equal(ops.hessian_at(phi)(vdir), ops.hessian_vector(phi, vdir))
 
 
 def test_component_derivatives_are_consistent():
@@ -80,6 +81,21 @@ def test_kernels_match_numpy_reference(kind, a, b, size, seed):
     bad[0] = 1.5 if kind == 0 else np.inf
     out = np.empty_like(phi)
     assert local_derivative(bad, out, kind, a, b) == local_derivative_reference(bad, kind, a, b)[1] != 0
+
+
+@settings(max_examples=20, deadline=None)
+@given(kind=st.integers(0, 1), a=st.floats(0.01, 2.0), b=st.floats(-1, 1), size=st.integers(1, 200),
+       seed=st.integers(0, 1000))
+def test_energy_sum_kernel_matches_the_components_f(kind, a, b, size, seed):
+    rng = np.random.default_rng(seed)
+    local = LatticeGas(T=a, h=b) if kind == 0 else Landau(eps=a, g=b)
+    phi = rng.uniform(0.001, 0.999, size) if kind == 0 else rng.normal(size=size)
+    conv = rng.normal(size=size)
+    ref = np.sum(0.5 * phi * conv + local.f(phi))
+    np.testing.assert_allclose(energy_sum(phi, conv, local), ref, rtol=1e-12, atol=1e-12 * size)
+    if kind == 0:                                        # outside (0, 1): NaN, as NumPy's f gives
+        phi[-1] = 1.0 + 1e-3 * seed
+        assert np.isnan(energy_sum(phi, conv, local))
 
 
 def test_fd_operator_converges_to_spectral():
