@@ -140,7 +140,8 @@ def _grid_depth(job):
     """The grid routes of one quench depth (Oh, bcc, onion; see :func:`science_map`).
 
     ``job`` = (depth, n, cells, radius, radial onion profile u or None, deadline or None, routes:
-    a subset of ("Oh", "bcc", "onion"); "bcc" needs "Oh", its start). Prints
+    a subset of ("Oh", "bcc", "onion"); "bcc" needs "Oh", its start; save: a folder for the
+    verified saddles' fields, ``{route}_d{depth}_{n}c{cells}.npz`` (phi in float32), or None). Prints
     each route's row as it ends and returns ``(rows, seconds)``; rows are (depth, route, ΔF,
     verified, kind, Q6). Module-level so that ``tk.Processes`` can run depths side by side. With
     a ``deadline`` (``time.time()`` seconds) the depth is skipped, and said so, when it would end
@@ -152,7 +153,7 @@ def _grid_depth(job):
     from solvers.density_field.droplets import bcc_lattice_constant, bcc_saddle
     from solvers.density_field.radial import RadialOps
 
-    d, n, cells, radius, u_radial, deadline, routes = job
+    d, n, cells, radius, u_radial, deadline, routes, save = job
     if deadline is not None and _DEPTH_SECONDS and time.time() + max(_DEPTH_SECONDS) > deadline:
         print(f"{d:9.4f}   grid routes skipped: the depth would end past the budget (the slowest depth so "
               f"far took {max(_DEPTH_SECONDS):.0f} s)", flush=True)
@@ -169,6 +170,11 @@ def _grid_depth(job):
         row = _report(d, route, sol, field, a, wall)
         if row is not None:
             rows.append(row)
+            if save and row[3]:
+                path = Path(save) / f"{route}_d{d:g}_{n}c{cells}.npz"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.savez_compressed(path, phi=sol.phi.astype(np.float32))
+                print(f"{d:9.4f} {route:>6} saddle field saved to {path}", flush=True)
 
     oh = size = None
     if "Oh" in routes:
@@ -218,7 +224,7 @@ def _report(d, route, sol, field, a, wall):
 
 
 def science_map(depths, n=48, cells=6, radius=3.0, figure=None, grid_depths=None, budget=None, workers=1,
-                routes=("Oh", "bcc", "onion")):
+                routes=("Oh", "bcc", "onion"), save=None):
     """Onion vs bcc-like nucleation barriers against quench depth, both kinds in one box per depth.
 
     3D, Kac step R = 1 + Landau eps, g = 0.5 (convex local part), liquid phi = 0; the spinodal is
@@ -245,7 +251,7 @@ def science_map(depths, n=48, cells=6, radius=3.0, figure=None, grid_depths=None
     processes (``tk.Processes``: one depth per process at a time; rows are printed as each route
     ends, so two depths' rows interleave). With ``budget`` (seconds) a depth is skipped, and said
     so, when it would end past the budget (judged by the slowest depth its process has run), so
-    that the map always completes.
+    that the map always completes. ``save``: a folder where every verified grid saddle's field goes.
 
     Every grid result is index-checked (Lanczos): "yes" only with exactly one negative Hessian
     eigenvalue. The kind is read off the droplet, not the route: Q6 of its |k| = k* shell (bcc
@@ -279,7 +285,8 @@ def science_map(depths, n=48, cells=6, radius=3.0, figure=None, grid_depths=None
             print(f"{d:9.4f} {'radial':>6} no radial onion saddle (past the branch's fold)", flush=True)
     grid_depths = sorted(depths, reverse=True) if grid_depths is None else grid_depths  # big nuclei first
     deadline = None if budget is None else time.time() + budget - (time.perf_counter() - start)
-    jobs = [(d, n, cells, radius, onion[d][3] if d in onion else None, deadline, tuple(routes)) for d in grid_depths]
+    jobs = [(d, n, cells, radius, onion[d][3] if d in onion else None, deadline, tuple(routes), save)
+            for d in grid_depths]
     executor = tk.Serial() if workers == 1 else tk.Processes(workers)
     for depth_rows, _ in executor.map(_grid_depth, jobs):
         rows.extend(depth_rows)
@@ -405,6 +412,7 @@ def main(argv=None):
                         help="depths (in this order) for the grid routes (default: all of --depths)")
     parser.add_argument("--routes", nargs="+", default=["Oh", "bcc", "onion"], choices=["Oh", "bcc", "onion"],
                         help="grid routes of the science map (bcc starts from Oh's critical point)")
+    parser.add_argument("--save", default=None, help="folder for the science map's verified saddle fields (npz)")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes for the science map's grid routes (one depth each at a time)")
     parser.add_argument("--budget", type=float, default=None,
@@ -445,7 +453,8 @@ def _science(args) -> None:
         science_map([0.02], n=32, cells=4, radius=2.0, figure=figure, workers=args.workers)
     else:
         science_map(args.depths, n=args.n, cells=args.cells, radius=args.radius, figure=figure,
-                    grid_depths=args.grid_depths, budget=args.budget, workers=args.workers, routes=args.routes)
+                    grid_depths=args.grid_depths, budget=args.budget, workers=args.workers, routes=args.routes,
+                    save=args.save)
 
 
 if __name__ == "__main__":

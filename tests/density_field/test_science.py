@@ -132,3 +132,32 @@ def test_stored_bcc_like_droplet_at_a_shallow_quench_is_a_verified_localized_sad
     m = droplet_axes(sol.phi, field.length)[0]
     assert q6 > 0.4                            # measured 0.497 (bcc waves 0.575; onion ~0.08)
     assert m[-1] < 0.3 * L ** 2 / 12           # measured 0.19: a localized droplet, not a column
+
+
+@pytest.mark.slow
+def test_in_the_larger_box_the_shallow_quench_onion_like_saddle_is_localized_and_above_the_bcc_like_one():
+    """The science map's finite-size check (README): at eps - eps_s = 0.025 in 6 cells (48^3) the
+    onion route of ``benchmarks/field.py --science`` ends on an onion-like saddle that spans the
+    box (a column, ΔF = 1.6015e-3, below the bcc-like 1.6825e-3), which the map lists but does not
+    compare. In 8 cells (64^3) the same route (SizeScan from the onion guess: jump, two dimer
+    descents, 23 min; ``--n 64 --cells 8 --depths 0.025 --routes onion --save``) ends on a localized
+    onion-like saddle whose barrier is above the bcc-like saddle of the test above, in the same box:
+    the column was the box's doing, and at this shallow quench the bcc-like droplet nucleates. This
+    test re-polishes the stored field and checks all of that from scratch."""
+    from pathlib import Path
+
+    from solvers.density_field import GridNewtonKrylov
+
+    depth, n, cells = 0.025, 64, 8
+    L = cells * A
+    stored = np.load(Path(__file__).parent / "data" / "onion_saddle_d0.025_64c8.npz")["phi"]
+    functional = Functional(KacStep(1.0), Landau(eps=EPS_S + depth, g=0.5))
+    field = DensityField(shape=(n,) * 3, length=L, functional=functional, initial=stored.astype(np.float64))
+    sol = tk.solve(NucleationBarrier(field=field, metastable=0.0), GridNewtonKrylov(f_tol=1e-9, max_iters=60))
+    assert sol.retcode is tk.ReturnCode.Success and sol.residual < 1e-8 and sol.negative_modes == 1
+    assert abs(sol.barrier / 1.8061e-3 - 1) < 1e-3           # measured 1.8061e-3
+    assert sol.barrier > 1.03 * 1.711731e-3                   # the bcc-like saddle in this box
+    q4, q6 = shell_bond_order(sol.phi, field.length, 2 * np.pi * np.sqrt(2) / A)
+    m = droplet_axes(sol.phi, field.length)[0]
+    assert q6 < 0.15                           # onion-like shell (the bcc-like saddle: 0.497)
+    assert m[-1] < 0.7 * L ** 2 / 12           # localized: the map's column flag is 0.7
