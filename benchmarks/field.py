@@ -142,7 +142,7 @@ def _grid_depth(job):
     ``job`` = (depth, n, cells, radius, radial onion profile u or None, deadline or None, routes:
     a subset of ("Oh", "bcc", "onion"); "bcc" needs "Oh", its start; save: a folder for the
     verified saddles' fields, ``{route}_d{depth}_{n}c{cells}.npz`` (phi in float32), or None). Prints
-    each route's row as it ends and returns ``(rows, seconds)``; rows are (depth, route, ΔF,
+    each route's row as it ends and returns its rows, (depth, route, ΔF,
     verified, kind, Q6). Module-level so that ``tk.Processes`` can run depths side by side. With
     a ``deadline`` (``time.time()`` seconds) the depth is skipped, and said so, when it would end
     past it, judged by the slowest depth this process has run.
@@ -157,7 +157,7 @@ def _grid_depth(job):
     if deadline is not None and _DEPTH_SECONDS and time.time() + max(_DEPTH_SECONDS) > deadline:
         print(f"{d:9.4f}   grid routes skipped: the depth would end past the budget (the slowest depth so "
               f"far took {max(_DEPTH_SECONDS):.0f} s)", flush=True)
-        return [], 0.0
+        return []
     t_depth = time.perf_counter()
     eps_s = -KacStep(1.0).hat_min(3)[1]
     a = bcc_lattice_constant(KacStep(1.0))
@@ -200,7 +200,7 @@ def _grid_depth(job):
                        SizeScan(noise=1e-3, seed=0, step=0.05, descents=6, dimer_iters=3000))
         report("onion", sol, time.perf_counter() - t0)
     _DEPTH_SECONDS.append(time.perf_counter() - t_depth)
-    return rows, _DEPTH_SECONDS[-1]
+    return rows
 
 
 def _report(d, route, sol, field, a, wall):
@@ -246,8 +246,9 @@ def science_map(depths, n=48, cells=6, radius=3.0, figure=None, grid_depths=None
       jump between shape branches or an index > 1 landing continues automatically: Newton from
       the branch midpoint, dimer descents, Newton).
 
-    The grid ``routes`` (default all three) run at ``grid_depths`` (default: all depths, shallowest quench first: its nucleus is the
-    largest and slowest, so parallel processes end together), in the order given, on ``workers``
+    The grid ``routes`` (default all three) run at ``grid_depths`` (default: all depths, shallowest
+    quench first: its nucleus is the largest and slowest, so parallel processes end together), in
+    the order given, on ``workers``
     processes (``tk.Processes``: one depth per process at a time; rows are printed as each route
     ends, so two depths' rows interleave). With ``budget`` (seconds) a depth is skipped, and said
     so, when it would end past the budget (judged by the slowest depth its process has run), so
@@ -288,7 +289,7 @@ def science_map(depths, n=48, cells=6, radius=3.0, figure=None, grid_depths=None
     jobs = [(d, n, cells, radius, onion[d][3] if d in onion else None, deadline, tuple(routes), save)
             for d in grid_depths]
     executor = tk.Serial() if workers == 1 else tk.Processes(workers)
-    for depth_rows, _ in executor.map(_grid_depth, jobs):
+    for depth_rows in executor.map(_grid_depth, jobs):
         rows.extend(depth_rows)
     wall = time.perf_counter() - start
 

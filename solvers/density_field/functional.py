@@ -62,7 +62,7 @@ class SpectralOps:
 
     def hessian_vector(self, phi, v):
         """H[phi] v = V * v + f''(phi) v."""
-        return self.convolve(v) + self.local.d2f(phi) * v
+        return self.hessian_at(phi)(v)
 
     def hessian_at(self, phi):
         """``v -> H[phi] v`` with f''(phi) evaluated once (for many products at the same phi)."""

@@ -53,7 +53,6 @@ from problems.density_field import DensityField, NucleationBarrier
 from .barrier import _empty, _serial_blas, hessian_eigenvalues, newton_polish
 from .dimer import DimerMethod, dimer_iterate
 from .functional import SpectralOps
-from .kernels import energy_sum
 from .solution import BarrierSolution
 
 __all__ = ["droplet_size", "SizeConstrainedMinimizer", "SizeScan", "size_scan_saddle", "descend_to_index_one"]
@@ -112,8 +111,7 @@ class SizeConstrainedMinimizer:
             gs = g * (dV * scale)
             along = dV * float(np.sum(gs * psi)) / norm  # component along the unit vector psi / norm
             grad = ops.irfft(p * (ops.rfft(gs) - (along / norm) * psi_hat)) * (s / norm)
-            energy = dV * energy_sum(phi, conv, ops.local)
-            return (energy - self.F_meta) * scale, grad, (phi, mu, float(np.abs(g - mu * dphi).max()))
+            return (ops.free_energy(phi, conv) - self.F_meta) * scale, grad, (phi, mu, float(np.abs(g - mu * dphi).max()))
 
         chi = self._apply(np.asarray(phi0, dtype=np.float64) - self.metastable, inverse=True)
         f, grad, aux = evaluate(chi)

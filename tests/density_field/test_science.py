@@ -103,6 +103,18 @@ def test_size_scan_finds_a_verified_index_one_saddle_past_the_onion_fold_and_it_
     assert m[-1] < 0.5 * L ** 2 / 12           # localized (a box-spanning column would give ~1)
 
 
+def _repolished_64c8(name):
+    """(Newton-Krylov solution, field) from a stored float32 saddle at eps - eps_s = 0.025, 64^3, 8 cells."""
+    from pathlib import Path
+
+    from solvers.density_field import GridNewtonKrylov
+
+    stored = np.load(Path(__file__).parent / "data" / name)["phi"]
+    functional = Functional(KacStep(1.0), Landau(eps=EPS_S + 0.025, g=0.5))
+    field = DensityField(shape=(64,) * 3, length=8 * A, functional=functional, initial=stored.astype(np.float64))
+    return tk.solve(NucleationBarrier(field=field, metastable=0.0), GridNewtonKrylov(f_tol=1e-9, max_iters=60)), field
+
+
 @pytest.mark.slow
 def test_stored_bcc_like_droplet_at_a_shallow_quench_is_a_verified_localized_saddle():
     """Issue 7f: at eps - eps_s = 0.025 in a box of 8 bcc cells (64^3, dx = a/8, L = 12.3 R) a
@@ -114,16 +126,8 @@ def test_stored_bcc_like_droplet_at_a_shallow_quench_is_a_verified_localized_sad
     critical point with exactly one negative Hessian eigenvalue, bcc-like and not box-spanning.
     (In 4 cells the same depth gives a box-spanning column instead: a finite-size artifact,
     as classical nucleation theory predicts for boxes below ~7.4 R.)"""
-    from pathlib import Path
-
-    from solvers.density_field import GridNewtonKrylov
-
-    depth, n, cells = 0.025, 64, 8
-    L = cells * A
-    stored = np.load(Path(__file__).parent / "data" / "bcc_saddle_d0.025_64c8.npz")["phi"]
-    functional = Functional(KacStep(1.0), Landau(eps=EPS_S + depth, g=0.5))
-    field = DensityField(shape=(n,) * 3, length=L, functional=functional, initial=stored.astype(np.float64))
-    sol = tk.solve(NucleationBarrier(field=field, metastable=0.0), GridNewtonKrylov(f_tol=1e-9, max_iters=60))
+    sol, field = _repolished_64c8("bcc_saddle_d0.025_64c8.npz")
+    L = field.length[0]
     assert sol.retcode is tk.ReturnCode.Success and sol.residual < 1e-8
     # measured -7.65e-4, then +2.45e-4, +4.11e-4 (no near-zero mode the count could hinge on)
     assert sol.negative_modes == 1 and sol.eigenvalues[0] < -3e-4 and sol.eigenvalues[1] > 1e-4
@@ -144,16 +148,8 @@ def test_in_the_larger_box_the_shallow_quench_onion_like_saddle_is_localized_and
     onion-like saddle whose barrier is above the bcc-like saddle of the test above, in the same box:
     the column was the box's doing, and at this shallow quench the bcc-like droplet nucleates. This
     test re-polishes the stored field and checks all of that from scratch."""
-    from pathlib import Path
-
-    from solvers.density_field import GridNewtonKrylov
-
-    depth, n, cells = 0.025, 64, 8
-    L = cells * A
-    stored = np.load(Path(__file__).parent / "data" / "onion_saddle_d0.025_64c8.npz")["phi"]
-    functional = Functional(KacStep(1.0), Landau(eps=EPS_S + depth, g=0.5))
-    field = DensityField(shape=(n,) * 3, length=L, functional=functional, initial=stored.astype(np.float64))
-    sol = tk.solve(NucleationBarrier(field=field, metastable=0.0), GridNewtonKrylov(f_tol=1e-9, max_iters=60))
+    sol, field = _repolished_64c8("onion_saddle_d0.025_64c8.npz")
+    L = field.length[0]
     assert sol.retcode is tk.ReturnCode.Success and sol.residual < 1e-8 and sol.negative_modes == 1
     assert abs(sol.barrier / 1.8061e-3 - 1) < 1e-3           # measured 1.8061e-3
     assert sol.barrier > 1.03 * 1.711731e-3                   # the bcc-like saddle in this box
