@@ -6,10 +6,10 @@ storage, TRT and MRT; plus the memory held by the populations. Each figure is th
 several timed repeats after a warm-up step (compilation excluded). The load average is printed
 with the numbers: on a shared machine they are lower bounds.
 
-Periodic BGK and TRT in float64 run the generated kernels of ``solvers/lattice_boltzmann/fastpath.py``
-in place (AA pattern, one population array); the BGK rows are measured interleaved with the
-two-array (A–B, pull) unrolled kernel, the "before". float32 and MRT run the generic two-array
-row kernel.
+Periodic BGK, TRT and MRT, float64 and float32, run the generated kernels of
+``solvers/lattice_boltzmann/fastpath.py`` in place (AA pattern, one population array); the BGK
+rows are measured interleaved with the two-array (A–B, pull) unrolled kernel, the "before".
+The all-cores rows use the ``parallel=True`` twins (x-rows over numba's threads).
 
 The memory roofline comes first: numba loops over arrays far larger than the last-level cache
 measure the read-only (sum), copy (b = a, which also reads b's lines: write-allocate) and

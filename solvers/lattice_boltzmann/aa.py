@@ -62,19 +62,22 @@ def aa_swap(f: np.ndarray, c: np.ndarray, opp: np.ndarray) -> np.ndarray:
     return f
 
 
-def aa_step_numpy(f, phase, c, w, opp, omega, F, omega_m=None):
+def aa_step_numpy(f, phase, c, w, opp, omega, F, omega_m=None, mrt=None):
     """NumPy reference of one AA step of periodic all-fluid BGK (TRT when ``omega_m`` = ω⁻ is
-    given) on ``f`` in layout ``phase`` (0: S0, nonlocal step; 1: S1, local step): the A–B
-    reference step written in AA storage."""
+    given, MRT when ``mrt`` is a :class:`~.base.Collision` of model 2) on ``f`` in layout
+    ``phase`` (0: S0, nonlocal step; 1: S1, local step): the A–B reference step written in AA
+    storage."""
     from .reference import stream_collide_numpy
 
     Q = len(w)
     shape = f.shape[1:]
     model, omega_m = (0, omega) if omega_m is None else (1, omega_m)
+    A, B, S = np.zeros((Q, Q)), np.zeros((Q, Q)), np.zeros(Q)
+    if mrt is not None:
+        model, A, B, S = 2, mrt.M, mrt.Minv, mrt.S
     natural = aa_swap(f.copy(), c, opp) if phase == 1 else f.copy()
     out = np.empty_like(natural)
     bad = stream_collide_numpy(natural, out, np.zeros(shape, dtype=np.int8), np.ones(shape[:2], dtype=bool),
-                               np.zeros((3, 1, 1, 1)), c, w, opp, model, omega, omega_m, np.zeros((Q, Q)),
-                               np.zeros((Q, Q)), np.zeros(Q), F)
+                               np.zeros((3, 1, 1, 1)), c, w, opp, model, omega, omega_m, A, B, S, F)
     f[...] = aa_swap(out, c, opp) if phase == 0 else out
     return bad

@@ -7,7 +7,7 @@ import numpy as np
 import toolkit as tk
 
 from .aa import aa_storage, aa_swap
-from .fastpath import periodic_bgk_aa_kernels, periodic_bgk_kernel, periodic_trt_aa_kernels
+from .fastpath import periodic_bgk_aa_kernels, periodic_bgk_kernel, periodic_mrt_aa_kernels, periodic_trt_aa_kernels
 from .domain import MOVING, SOLID, build_domain, fill_ghosts, fill_ghosts_numpy, momentum_exchange
 from .kernels import equilibrium_fill, stream_collide, stream_collide_parallel
 from .lattices import lattice
@@ -20,7 +20,7 @@ __all__ = ["LatticeIntegrator"]
 class LatticeIntegrator(tk.Integrator):
     """Steps a ``LatticeFluid`` with a BGK/TRT/MRT solver.
 
-    Fully periodic, all-fluid BGK and TRT with the numba back end (float64 or float32 storage)
+    Fully periodic, all-fluid BGK, TRT and MRT with the numba back end (float64 or float32 storage)
     stream in place with the AA pattern (one population array, :mod:`.aa`); everything else uses
     two population arrays (A–B pattern, pull). ``self.f`` is the current array; in the AA pattern it is in layout S1
     after an odd step count, and ``natural()`` gives the post-collision populations either way.
@@ -44,24 +44,27 @@ class LatticeIntegrator(tk.Integrator):
             self._kernel = stream_collide_parallel
         else:
             self._kernel = stream_collide
-        # fully periodic, all-fluid BGK or TRT (the benchmark cases): the unrolled kernels, in
-        # place (AA pattern, one array; float32 storage too, float64 arithmetic) where generated;
-        # BGK else on two arrays
+        # fully periodic, all-fluid BGK, TRT or MRT (the benchmark cases): the unrolled kernels,
+        # in place (AA pattern, one array; float32 storage too, float64 arithmetic) where
+        # generated; BGK else on two arrays
         self._fast = None
         self._aa = None
-        self._aa_rates = ()        # the relaxation rates the AA kernels take: (ω,) or (ω⁺, ω⁻)
+        self._aa_rates = ()        # the relaxation rates the AA kernels take: (ω,), (ω⁺, ω⁻) or (s,)
         self._phase = 0            # AA layout of self.f: 0 = S0 (post-collision), 1 = S1 (swapped)
         model = self.collision.model
-        if (solver.backend != "numpy" and model in (0, 1)
+        if (solver.backend != "numpy" and model in (0, 1, 2)
                 and not self.domain.ghosts and not self.domain.flag.any()):
             args = (problem.lattice, self.domain.c, self.domain.shape3, solver.parallel)
             if model == 0:
                 self._aa, self._aa_rates = periodic_bgk_aa_kernels(*args), (self.collision.omega,)
                 if self._aa is None and dtype == np.float64:
                     self._fast = periodic_bgk_kernel(*args)
-            else:
+            elif model == 1:
                 self._aa = periodic_trt_aa_kernels(*args)
                 self._aa_rates = (self.collision.omega, self.collision.omega_m)
+            else:
+                self._aa = periodic_mrt_aa_kernels(*args, self.collision.basis, self.collision.S)
+                self._aa_rates = (self.collision.S,)
         self._buf = None
         self._store(self.f)
         self.frame_steps: list[int] = []
@@ -95,7 +98,7 @@ class LatticeIntegrator(tk.Integrator):
     # -- stepping ------------------------------------------------------------------------
     def use_two_arrays(self) -> None:
         """Switch a periodic run from the in-place AA pattern to two arrays: the unrolled kernel for
-        BGK, the generic one for TRT (for benchmarks and tests; results agree to round-off)."""
+        BGK, the generic one for TRT and MRT (for benchmarks and tests; results agree to round-off)."""
         if self._aa is None:
             return
         f = np.ascontiguousarray(self.natural())

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from toolkit.kernels import FASTMATH
+from toolkit.kernels import FASTMATH, cache_twin
 
 __all__ = ["stream_collide", "stream_collide_parallel", "equilibrium_fill"]
 
@@ -240,8 +240,9 @@ def _stream_collide(src, dst, flag, simple, uwall, c, w, opp, model, omega, omeg
 
 #: Serial kernel (use inside ensembles and for exact reproducibility across thread counts).
 stream_collide = njit(cache=True, nogil=True, fastmath=_FM)(_stream_collide)
-#: The same kernel with x-rows spread over numba's threads (no reduction crosses rows).
-stream_collide_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM)(_stream_collide)
+#: The same kernel with x-rows spread over numba's threads (no reduction crosses rows); jitted
+#: from a renamed copy so the two keep separate on-disk caches (see :func:`toolkit.kernels.cache_twin`).
+stream_collide_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM)(cache_twin(_stream_collide))
 
 
 @njit(cache=True, nogil=True)

@@ -82,12 +82,37 @@ def test_parabolic_inlet_numba_equals_numpy():
         assert np.abs(a.populations - b.populations).max() < 1e-12
 
 
-def test_parallel_twin_is_bit_identical():
-    p = mixed_problem()
-    a = tk.init(p, TRT(), progress=False)
-    b = tk.init(p, TRT(parallel=True), progress=False)
-    a.run(), b.run()
-    assert np.array_equal(a.populations, b.populations)
+@pytest.mark.parametrize("case", ["walls, generic kernel", "periodic MRT, AA kernels"])
+def test_parallel_twin_is_reproducible_and_equals_serial(case):
+    """The parallel build gives the same bits on 1 and 2 threads (no reduction crosses rows), and
+    the serial build's populations to round-off: fastmath may reassociate the two builds' sums
+    differently (TRT differs by one ulp on this problem). The test once asserted bit-identity
+    with serial; it only held because the parallel twin loaded the serial build from numba's
+    cache (see toolkit.kernels.cache_twin)."""
+    import numba
+
+    if case.startswith("walls"):
+        p, solver = mixed_problem(), TRT
+    else:
+        u = 0.02 * np.random.default_rng(4).uniform(-1, 1, (6, 3, 9, 3))
+        p = LatticeFluid(shape=(6, 3, 9), lattice="D3Q19", tau=0.7, velocity=u, force=[1e-5, 0.0, 2e-5],
+                         steps=5)
+        solver = MRT
+    a = tk.init(p, solver(), progress=False)
+    a.run()
+    runs = []
+    threads = numba.get_num_threads()
+    try:
+        for n in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(n)
+            b = tk.init(p, solver(parallel=True), progress=False)
+            assert (b._aa is not None) == case.startswith("periodic")
+            b.run()
+            runs.append(b.populations.copy())
+    finally:
+        numba.set_num_threads(threads)
+    assert np.array_equal(runs[0], runs[1])
+    assert np.abs(runs[0] - a.populations).max() < 1e-15
 
 
 def test_float32_within_its_tolerance():
@@ -101,7 +126,8 @@ def test_float32_within_its_tolerance():
     assert np.abs(a.density - b.density).max() < 1e-6
 
 
-@pytest.mark.parametrize("lattice,shape,solver", [("D2Q9", (9, 7), BGK), ("D3Q19", (4, 5, 6), TRT)])
+@pytest.mark.parametrize("lattice,shape,solver", [("D2Q9", (9, 7), BGK), ("D3Q19", (4, 5, 6), TRT),
+                                                  ("D2Q9", (8, 6), MRT)])
 def test_float32_in_place_within_its_tolerance(lattice, shape, solver):
     """Periodic float32 runs in place too (AA kernels on float32 storage, float64 arithmetic):
     one array of half the bytes, and the float64 run's fields to the float32 rounding of each step."""
@@ -178,7 +204,8 @@ def test_mirror_symmetry(seed, lattice, solver):
 @pytest.mark.parametrize("forced", [True, False])
 def test_unrolled_periodic_bgk_equals_generic_kernel(lattice, shape, forced):
     """The generated all-fluid periodic BGK kernels (fastpath.py) against the generic numba kernel,
-    the serial and parallel twins bit-identical, and a bad density counted."""
+    the serial and parallel twins to round-off (fastmath lets LLVM contract and reassociate the
+    two builds differently: one ulp on D2Q9), and a bad density counted."""
     from solvers.lattice_boltzmann.fastpath import periodic_bgk_kernel
     from solvers.lattice_boltzmann.kernels import equilibrium_fill, stream_collide
     from solvers.lattice_boltzmann.lattices import lattice as get_lattice
@@ -207,7 +234,7 @@ def test_unrolled_periodic_bgk_equals_generic_kernel(lattice, shape, forced):
     a, b = np.zeros_like(f), np.zeros_like(f)
     assert serial(f, a, lat.w, omega, F) == 0 and par(f, b, lat.w, omega, F) == 0
     assert np.abs(a - expect).max() < 1e-14
-    assert np.array_equal(a, b)
+    assert np.abs(a - b).max() < 1e-15
     bad = f.copy()
     bad[:, 1, 0, 2] = -1.0
     assert serial(bad, a, lat.w, omega, F) >= 1
@@ -219,9 +246,9 @@ def test_unrolled_periodic_bgk_equals_generic_kernel(lattice, shape, forced):
 @settings(max_examples=16, deadline=None)
 @given(lattice=st.sampled_from(["D2Q9", "D3Q19"]), nx=st.integers(2, 6), ny=st.integers(1, 5), nz=st.integers(3, 7),
        tau=st.floats(0.52, 2.0), steps=st.integers(1, 5), forced=st.booleans(), seed=st.integers(0, 99),
-       solver=st.sampled_from([BGK(), TRT(), TRT(magic=0.25)]))
+       solver=st.sampled_from([BGK(), TRT(), TRT(magic=0.25), MRT(), MRT(s_e=1.1, s_q=1.3)]))
 def test_aa_pattern_equals_numpy_reference(lattice, nx, ny, nz, tau, steps, forced, seed, solver):
-    """Periodic BGK and TRT float64 run in place (AA pattern, one array); the saved frames after
+    """Periodic BGK, TRT and MRT float64 run in place (AA pattern, one array); the saved frames after
     every step (odd counts leave the array swapped) and the final populations equal the NumPy
     A–B reference, and the two-array kernel, to round-off."""
     shape = (nx, nz) if lattice == "D2Q9" else (nx, ny, nz)
@@ -253,7 +280,8 @@ def test_aa_pattern_equals_numpy_reference(lattice, nx, ny, nz, tau, steps, forc
 def test_aa_kernels_equal_numpy_aa_step(lattice, shape):
     """Each generated AA kernel, BGK and TRT (nonlocal from layout S0, local from S1), against the
     NumPy AA step (aa.aa_step_numpy: the reference A–B step between swaps); serial and parallel
-    twins bit-identical; a bad density counted."""
+    twins to round-off (separate builds: fastmath may reassociate them differently); a bad
+    density counted."""
     from solvers.lattice_boltzmann.aa import aa_step_numpy, aa_storage, aa_swap
     from solvers.lattice_boltzmann.fastpath import periodic_bgk_aa_kernels, periodic_trt_aa_kernels
     from solvers.lattice_boltzmann.kernels import equilibrium_fill
@@ -285,10 +313,55 @@ def test_aa_kernels_equal_numpy_aa_step(lattice, shape):
                 assert serial[phase](a.reshape(Q, -1), *shape, lat.w, *rates, F) == 0
                 assert par[phase](buf, *shape, lat.w, *rates, F) == 0
                 assert np.abs(a - ref).max() < 1e-14
-                assert np.array_equal(a, b)
+                assert np.abs(a - b).max() < 1e-15
     for get, rates in ((periodic_bgk_aa_kernels, (omega,)), (periodic_trt_aa_kernels, (omega, 1 / 0.6))):
         bad = f.copy()
         bad[:, 1, 0, 2] = -1.0
         assert get(lattice, c, shape, False)[0](bad.reshape(Q, -1), *shape, lat.w, *rates, np.zeros(3)) >= 1
         assert get(lattice, c[::-1].copy(), shape, False) is None
         assert get(lattice, c, shape[:2] + (2,), False) is None
+
+
+@pytest.mark.parametrize("lattice,shape", [("D2Q9", (5, 1, 7)), ("D3Q19", (4, 3, 5)), ("D3Q19", (2, 2, 67))])
+def test_aa_mrt_kernels_equal_numpy_aa_step(lattice, shape):
+    """The generated MRT AA kernels (nonlocal from S0, local from S1), forced and not, against
+    the NumPy AA step with the generic MRT collision f − M⁻¹[S M(f − f^eq) − (I − S/2) M F];
+    serial and parallel twins to round-off. The getter refuses another basis, a conserved
+    moment with a non-zero rate, and a lattice without an MRT basis."""
+    from solvers.lattice_boltzmann.aa import aa_step_numpy, aa_storage
+    from solvers.lattice_boltzmann.fastpath import periodic_mrt_aa_kernels
+    from solvers.lattice_boltzmann.kernels import equilibrium_fill
+    from solvers.lattice_boltzmann.lattices import lattice as get_lattice
+
+    lat = get_lattice(lattice)
+    c = np.ascontiguousarray(lat.c[:, [0, 2, 1]] if lattice == "D2Q9" else lat.c)
+    problem = LatticeFluid(shape=(3, 3) if lattice == "D2Q9" else (3, 3, 3), lattice=lattice, tau=0.71)
+    col = MRT(s_e=1.3, s_eps=1.1).collision(problem)
+    rng = np.random.default_rng(11)
+    rho = 1.0 + 0.05 * rng.standard_normal(shape)
+    u = 0.04 * rng.standard_normal((3,) + shape)
+    if lattice == "D2Q9":
+        u[1] = 0.0
+    f = np.empty((lat.q,) + shape)
+    equilibrium_fill(f, rho, u[0], u[1], u[2], c, lat.w)
+    f += 1e-3 * rng.random(f.shape)
+    serial = periodic_mrt_aa_kernels(lattice, c, shape, False, col.basis, col.S)
+    par = periodic_mrt_aa_kernels(lattice, c, shape, True, col.basis, col.S)
+    for F in (np.zeros(3), np.array([2e-5, 0.0 if lattice == "D2Q9" else -1e-5, 3e-5])):
+        ref, a = f.copy(), f.copy()
+        buf, b = aa_storage(f)
+        for phase in (0, 1, 0):
+            assert aa_step_numpy(ref, phase, c, lat.w, lat.opp, col.omega, F, mrt=col) == 0
+            assert serial[phase](a.reshape(lat.q, -1), *shape, lat.w, col.S, F) == 0
+            assert par[phase](buf, *shape, lat.w, col.S, F) == 0
+            assert np.abs(a - ref).max() < 1e-14
+            assert np.abs(a - b).max() < 1e-15
+    bad = f.copy()
+    bad[:, 1, 0, 2] = -1.0
+    assert serial[0](bad.reshape(lat.q, -1), *shape, lat.w, col.S, np.zeros(3)) >= 1
+    other = col.S.copy()
+    other[0] = 0.5                                       # ρ relaxing: not the conserving kernel
+    assert periodic_mrt_aa_kernels(lattice, c, shape, False, col.basis, other) is None
+    assert periodic_mrt_aa_kernels(lattice, c, shape, False, 2 * col.basis, col.S) is None
+    assert periodic_mrt_aa_kernels(lattice, c[::-1].copy(), shape, False, col.basis, col.S) is None
+    assert periodic_mrt_aa_kernels("D3Q27", c, shape, False, col.basis, col.S) is None

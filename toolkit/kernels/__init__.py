@@ -23,7 +23,30 @@ Practical notes learned writing the families' kernels:
   old callee after that file changes (seen as ``SystemError: ... returned a result with an
   exception set``). After editing a shared kernel, delete the caches:
   ``find . -name '*.nbi' -delete -o -name '*.nbc' -delete``. Clean checkouts (CI) are unaffected.
+* numba's on-disk cache keys a function by its module, qualified name and first line, and its
+  index key by signature and bytecode: the target options are not part of it. A serial and a
+  ``parallel=True`` twin jitted from the same Python function therefore share one cache entry,
+  and whichever compiles first is what the other loads from then on (the parallel LBM kernels ran
+  serial code for that reason). Jit the twin from :func:`cache_twin` of the function.
 """
+
+import types
 
 #: The fastmath flags kernels may use: they keep NaN/Inf checks working (no ``nnan``/``ninf``).
 FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc"})
+
+
+def cache_twin(py_func, suffix="_parallel"):
+    """A copy of ``py_func`` under the name ``py_func.__name__ + suffix``, for jitting a twin.
+
+    Same code, globals, defaults and closure; only the name differs, which gives the twin its own
+    file in numba's on-disk cache (``njit(cache=True, parallel=True)(cache_twin(f))`` next to
+    ``njit(cache=True)(f)``), so neither can load the other's machine code.
+    """
+    twin = types.FunctionType(py_func.__code__, py_func.__globals__, py_func.__name__ + suffix,
+                              py_func.__defaults__, py_func.__closure__)
+    twin.__qualname__ = py_func.__qualname__ + suffix
+    twin.__doc__ = py_func.__doc__
+    twin.__kwdefaults__ = py_func.__kwdefaults__
+    twin.__module__ = py_func.__module__
+    return twin
