@@ -37,7 +37,9 @@ class LatticeSolver(tk.Solver):
 
     ``precision``: "float64" (default) or "float32" storage of the populations (the
     arithmetic stays float64 inside the kernel). ``parallel``: spread rows over numba's
-    threads (``NUMBA_NUM_THREADS``). ``backend``: "numba" (fused kernel) or "numpy" (the
+    threads (``NUMBA_NUM_THREADS``); the result does not depend on the thread count, and equals
+    the serial kernel's to round-off (a separate build: fastmath may order sums differently).
+    ``backend``: "numba" (fused kernel) or "numpy" (the
     slow reference path the tests compare against).
     """
 

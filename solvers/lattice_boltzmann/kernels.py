@@ -238,9 +238,10 @@ def _stream_collide(src, dst, flag, simple, uwall, c, w, opp, model, omega, omeg
     return bad.sum()
 
 
-#: Serial kernel (use inside ensembles and for exact reproducibility across thread counts).
+#: Serial kernel (use inside ensembles).
 stream_collide = njit(cache=True, nogil=True, fastmath=_FM)(_stream_collide)
-#: The same kernel with x-rows spread over numba's threads (no reduction crosses rows); jitted
+#: The same kernel with x-rows spread over numba's threads (no reduction crosses rows, so the
+#: bits do not depend on the thread count; they equal the serial build's to round-off); jitted
 #: from a renamed copy so the two keep separate on-disk caches (see :func:`toolkit.kernels.cache_twin`).
 stream_collide_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM)(cache_twin(_stream_collide))
 
