@@ -769,6 +769,16 @@ __all__ = ["periodic_bgk_kernel", "periodic_bgk_aa_kernels", "periodic_trt_aa_ke
 _FM = set(FASTMATH)
 
 '''
+JIT = "njit(cache=True, nogil=True{}, fastmath=_FM, boundscheck=False, error_model='numpy')"
+
+
+def jitted_twins(fn, public):
+    """``public_serial`` and ``public_parallel`` jitted from ``fn``; the parallel one from a
+    renamed copy (:func:`toolkit.kernels.cache_twin`), so that the two keep separate cache files."""
+    return "\n".join([f"{public}_serial = {JIT.format('')}({fn})",
+                      f"{public}_parallel = {JIT.format(', parallel=True')}(cache_twin({fn}))", "", ""])
+
+
 src = [hdr]
 for name in ("D2Q9", "D3Q19"):
     lines = kernel(name) if name == "D2Q9" else kernel_split(name)
@@ -776,13 +786,9 @@ for name in ("D2Q9", "D3Q19"):
     src.append("\n".join(lines))
     src.append("")
     src.append("")
-    fn = "_bgk_" + name.lower()
     c = internal_c(name)
     src.append(f"_C_{name} = np.array({c.tolist()}, dtype=np.int64)")
-    src.append(f"{name.lower()}_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')({fn})")
-    src.append(f"{name.lower()}_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin({fn}))")
-    src.append("")
-    src.append("")
+    src.append(jitted_twins("_bgk_" + name.lower(), name.lower()))
 AA_STYLE = {"D2Q9": aa_fused, "D3Q19": aa_two_pass}
 for trt in (False, True):
     for name in ("D2Q9", "D3Q19"):
@@ -792,10 +798,7 @@ for trt in (False, True):
             src.append("\n".join(AA_STYLE[name](name, local, trt)))
             src.append("")
             src.append("")
-            src.append(f"aa_{tag}_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_{tag})")
-            src.append(f"aa_{tag}_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin(_aa_{tag}))")
-            src.append("")
-            src.append("")
+            src.append(jitted_twins(f"_aa_{tag}", f"aa_{tag}"))
 for name in ("D2Q9", "D3Q19"):
     plan = MRTPlan(name)
     src.append(f"_M_{name} = np.array({plan.M.tolist()}, dtype=np.float64)")
@@ -808,10 +811,7 @@ for name in ("D2Q9", "D3Q19"):
         src.append("\n".join(AA_STYLE[name](name, local, mrt=True)))
         src.append("")
         src.append("")
-        src.append(f"aa_{tag}_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_{tag})")
-        src.append(f"aa_{tag}_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin(_aa_{tag}))")
-        src.append("")
-        src.append("")
+        src.append(jitted_twins(f"_aa_{tag}", f"aa_{tag}"))
 src.append('''def periodic_bgk_aa_kernels(lattice_name, c, shape, parallel):
     """The in-place AA-pattern BGK kernels ``(nonlocal, local)`` for this lattice, or None when
     they do not apply (other lattice, other velocity ordering, fewer than 3 nodes along z). Each

@@ -12,6 +12,25 @@ from solvers.lattice_boltzmann import BGK, MRT, TRT
 SOLVERS = [BGK, TRT, MRT]
 
 
+def near_equilibrium(lattice, shape, seed):
+    """The generated kernels' lattice (D2Q9 velocities in (x, z) order) and populations near a
+    random equilibrium (ρ = 1 ± 0.05, |u| ~ 0.04) on the (nx, ny, nz) grid ``shape``."""
+    from solvers.lattice_boltzmann.kernels import equilibrium_fill
+    from solvers.lattice_boltzmann.lattices import lattice as get_lattice
+
+    lat = get_lattice(lattice)
+    c = np.ascontiguousarray(lat.c[:, [0, 2, 1]] if lattice == "D2Q9" else lat.c)
+    rng = np.random.default_rng(seed)
+    rho = 1.0 + 0.05 * rng.standard_normal(shape)
+    u = 0.04 * rng.standard_normal((3,) + shape)
+    if lattice == "D2Q9":
+        u[1] = 0.0
+    f = np.empty((lat.q,) + shape)
+    equilibrium_fill(f, rho, u[0], u[1], u[2], c, lat.w)
+    f += 1e-3 * rng.random(f.shape)
+    return lat, c, f
+
+
 def mixed_problem(lattice="D2Q9", steps=6):
     """Every boundary kind at once: inlet, outlet, still and moving walls, an obstacle, a force."""
     rng = np.random.default_rng(1)
@@ -207,20 +226,9 @@ def test_unrolled_periodic_bgk_equals_generic_kernel(lattice, shape, forced):
     the serial and parallel twins to round-off (fastmath lets LLVM contract and reassociate the
     two builds differently: one ulp on D2Q9), and a bad density counted."""
     from solvers.lattice_boltzmann.fastpath import periodic_bgk_kernel
-    from solvers.lattice_boltzmann.kernels import equilibrium_fill, stream_collide
-    from solvers.lattice_boltzmann.lattices import lattice as get_lattice
+    from solvers.lattice_boltzmann.kernels import stream_collide
 
-    lat = get_lattice(lattice)
-    perm = (0, 2, 1) if lattice == "D2Q9" else (0, 1, 2)
-    c = np.ascontiguousarray(lat.c[:, list(perm)])
-    rng = np.random.default_rng(11)
-    rho = 1.0 + 0.05 * rng.standard_normal(shape)
-    u = 0.04 * rng.standard_normal((3,) + shape)
-    if lattice == "D2Q9":
-        u[1] = 0.0
-    f = np.empty((lat.q,) + shape)
-    equilibrium_fill(f, rho, u[0], u[1], u[2], c, lat.w)
-    f += 1e-3 * rng.random(f.shape)
+    lat, c, f = near_equilibrium(lattice, shape, 11)
     F = np.array([2e-5, 0.0 if lattice == "D2Q9" else -1e-5, 3e-5]) if forced else np.zeros(3)
     omega = 1 / 0.83
     expect = np.zeros_like(f)
@@ -284,20 +292,8 @@ def test_aa_kernels_equal_numpy_aa_step(lattice, shape):
     density counted."""
     from solvers.lattice_boltzmann.aa import aa_step_numpy, aa_storage, aa_swap
     from solvers.lattice_boltzmann.fastpath import periodic_bgk_aa_kernels, periodic_trt_aa_kernels
-    from solvers.lattice_boltzmann.kernels import equilibrium_fill
-    from solvers.lattice_boltzmann.lattices import lattice as get_lattice
 
-    lat = get_lattice(lattice)
-    perm = (0, 2, 1) if lattice == "D2Q9" else (0, 1, 2)
-    c = np.ascontiguousarray(lat.c[:, list(perm)])
-    rng = np.random.default_rng(5)
-    rho = 1.0 + 0.05 * rng.standard_normal(shape)
-    u = 0.04 * rng.standard_normal((3,) + shape)
-    if lattice == "D2Q9":
-        u[1] = 0.0
-    f = np.empty((lat.q,) + shape)
-    equilibrium_fill(f, rho, u[0], u[1], u[2], c, lat.w)
-    f += 1e-3 * rng.random(f.shape)
+    lat, c, f = near_equilibrium(lattice, shape, 5)
     assert np.array_equal(aa_swap(aa_swap(f.copy(), c, lat.opp), c, lat.opp), f)   # an involution
     omega = 1 / 0.77
     Q = lat.q
@@ -330,21 +326,10 @@ def test_aa_mrt_kernels_equal_numpy_aa_step(lattice, shape):
     moment with a non-zero rate, and a lattice without an MRT basis."""
     from solvers.lattice_boltzmann.aa import aa_step_numpy, aa_storage
     from solvers.lattice_boltzmann.fastpath import periodic_mrt_aa_kernels
-    from solvers.lattice_boltzmann.kernels import equilibrium_fill
-    from solvers.lattice_boltzmann.lattices import lattice as get_lattice
 
-    lat = get_lattice(lattice)
-    c = np.ascontiguousarray(lat.c[:, [0, 2, 1]] if lattice == "D2Q9" else lat.c)
+    lat, c, f = near_equilibrium(lattice, shape, 11)
     problem = LatticeFluid(shape=(3, 3) if lattice == "D2Q9" else (3, 3, 3), lattice=lattice, tau=0.71)
     col = MRT(s_e=1.3, s_eps=1.1).collision(problem)
-    rng = np.random.default_rng(11)
-    rho = 1.0 + 0.05 * rng.standard_normal(shape)
-    u = 0.04 * rng.standard_normal((3,) + shape)
-    if lattice == "D2Q9":
-        u[1] = 0.0
-    f = np.empty((lat.q,) + shape)
-    equilibrium_fill(f, rho, u[0], u[1], u[2], c, lat.w)
-    f += 1e-3 * rng.random(f.shape)
     serial = periodic_mrt_aa_kernels(lattice, c, shape, False, col.basis, col.S)
     par = periodic_mrt_aa_kernels(lattice, c, shape, True, col.basis, col.S)
     for F in (np.zeros(3), np.array([2e-5, 0.0 if lattice == "D2Q9" else -1e-5, 3e-5])):
