@@ -9,7 +9,8 @@ with the numbers: on a shared machine they are lower bounds.
 Periodic BGK, TRT and MRT, float64 and float32, run the generated kernels of
 ``solvers/lattice_boltzmann/fastpath.py`` in place (AA pattern, one population array); the BGK
 rows are measured interleaved with the two-array (A–B, pull) unrolled kernel, the "before".
-The all-cores rows use the ``parallel=True`` twins (x-rows over numba's threads).
+The all-cores rows use the parallel kernels (the serial kernel's x-rows spread over numba's
+threads by :class:`toolkit.kernels.rows.RowKernel`).
 
 The memory roofline comes first: numba loops over arrays far larger than the last-level cache
 measure the read-only (sum), copy (b = a, which also reads b's lines: write-allocate) and
@@ -130,11 +131,11 @@ def compute_ceiling(name: str, shape3, steps: int, repeats: int) -> float:
     def run(first, second, buf, nx, ny, nz, w, omega, F, pairs):
         bad = 0
         for _ in range(pairs):
-            bad += first(buf, nx, ny, nz, w, omega, F)
-            bad += second(buf, nx, ny, nz, w, omega, F)
+            bad += first(0, nx, buf, nx, ny, nz, w, omega, F)
+            bad += second(0, nx, buf, nx, ny, nz, w, omega, F)
         return bad
 
-    args = (nonlocal_step, local_step, buf, nx, ny, nz, lat.w, 1.25)
+    args = (nonlocal_step.rows, local_step.rows, buf, nx, ny, nz, lat.w, 1.25)   # the row kernels
     run(*args, F, 1)
     times = []
     for _ in range(repeats):

@@ -106,10 +106,10 @@ def kernel(name):
     c = internal_c(name)
     Q = len(c)
     fn = "_bgk_" + name.lower()
-    out = [f"def {fn}(src, dst, w, omega, F):",
+    out = [f"def {fn}(x0, x1, src, dst, w, omega, F):",
            f'    """Periodic all-fluid BGK step on {name} (internal velocities as in ``domain``)."""',
            "    Q, nx, ny, nz = src.shape",
-           "    bad = np.zeros(nx, dtype=np.int64)",
+           "    bad = 0",
            "    Fx = F[0]", "    Fy = F[1]", "    Fz = F[2]",
            "    hFx = 0.5 * Fx", "    hFy = 0.5 * Fy", "    hFz = 0.5 * Fz",
            "    forced = Fx != 0.0 or Fy != 0.0 or Fz != 0.0",
@@ -121,7 +121,7 @@ def kernel(name):
         cF = lin(c[q], ["Fx", "Fy", "Fz"])
         out.append(f"    cF{q} = 3.0 * ({cF})" if cF != "0.0" else f"    cF{q} = 0.0")
     out += ["    n = nz - 2",
-            "    for x in prange(nx):",
+            "    for x in range(x0, x1):",
             "        xm = x - 1 if x > 0 else nx - 1",
             "        xp = x + 1 if x < nx - 1 else 0",
             "        nb = 0",
@@ -150,8 +150,8 @@ def kernel(name):
         zs = {0: "z", 1: "zm", -1: "zp"}
         out += body(c, forced, lambda q: f"r{q}[{zs[int(c[q,2])]}]", lambda q: f"t{q}[z]", ind + "        ")
     out.append(f"{ind}nb += nbad")
-    out.append("        bad[x] = nb")  # placeholder fixed below
-    out.append("    return bad.sum()")
+    out.append("        bad += nb")
+    out.append("    return bad")
     return out
 
 def moments(c, forced, load, ind, st):
@@ -170,17 +170,17 @@ def kernel_split(name):
     c = internal_c(name)
     Q = len(c)
     fn = "_bgk_" + name.lower()
-    out = [f"def {fn}(src, dst, w, omega, F):",
+    out = [f"def {fn}(x0, x1, src, dst, w, omega, F):",
            f'    """Periodic all-fluid BGK step on {name}: moments in one unrolled loop, collision per q."""',
            "    Q, nx, ny, nz = src.shape",
-           "    bad = np.zeros(nx, dtype=np.int64)",
+           "    bad = 0",
            "    Fx = F[0]", "    Fy = F[1]", "    Fz = F[2]",
            "    hFx = 0.5 * Fx", "    hFy = 0.5 * Fy", "    hFz = 0.5 * Fz",
            "    forced = Fx != 0.0 or Fy != 0.0 or Fz != 0.0",
            "    keep = 1.0 - omega",
            "    gain = 1.0 - 0.5 * omega",
            "    n = nz - 2",
-           "    for x in prange(nx):",
+           "    for x in range(x0, x1):",
            "        SR = np.empty(nz)", "        SB = np.empty(nz)", "        Sx = np.empty(nz)",
            "        Sy = np.empty(nz)", "        Sz = np.empty(nz)", "        SM = np.empty(nz)",
            "        xm = x - 1 if x > 0 else nx - 1",
@@ -238,8 +238,8 @@ def kernel_split(name):
         out.append(f"{ind}    elif zs >= nz:"); out.append(f"{ind}        zs -= nz")
         out.append(f"{ind}    cu = {cu}")
         out.append(f"{ind}    t[z] = keep * r{q}[zs] + wq * SR[z] * (SB[z] + cu + 0.5 * cu * cu) + gq * (cFq - SM[z] + cFq * cu)")
-    out.append("        bad[x] = nb")
-    out.append("    return bad.sum()")
+    out.append("        bad += nb")
+    out.append("    return bad")
     return out
 
 
@@ -249,25 +249,25 @@ def kernel_split(name):
 #   nonlocal (S0 -> S1): gather f_q(x) = f[q, x - c_q], collide, write f*_q(x) to f[opp q, x + c_q]
 #                         (exactly the locations the node read), leaving f[p, y] = f*_{opp p}(y + c_p);
 #   local    (S1 -> S0): f_q(x) = f[opp q, x], collide, write f*_q(x) to f[q, x].
-# Every node reads and writes one disjoint set of locations, so rows (and prange chunks) are
+# Every node reads and writes one disjoint set of locations, so rows (and threads) are
 # independent and no second array is needed.
 
 def aa_head(fn, doc, trt=False, rates=None):
     """The kernel's signature and scalar set-up. ``rates``: the name of an MRT rate-vector
     argument, which replaces ω (and ω⁻)."""
     if rates is not None:
-        return [f"def {fn}(f, nx, ny, nz, w, {rates}, F):",
+        return [f"def {fn}(x0, x1, f, nx, ny, nz, w, {rates}, F):",
                 f'    """{doc} ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots); ``{rates}``: the MRT rates s_k (0 for ρ and j)."""',
                 "    Q = f.shape[0]",
-                "    bad = np.zeros(nx, dtype=np.int64)",
+                "    bad = 0",
                 "    Fx = F[0]", "    Fy = F[1]", "    Fz = F[2]",
                 "    hFx = 0.5 * Fx", "    hFy = 0.5 * Fy", "    hFz = 0.5 * Fz",
                 "    forced = Fx != 0.0 or Fy != 0.0 or Fz != 0.0",
                 "    n = nz - 2"]
-    return [f"def {fn}(f, nx, ny, nz, w, omega, {'omega_m, ' if trt else ''}F):",
+    return [f"def {fn}(x0, x1, f, nx, ny, nz, w, omega, {'omega_m, ' if trt else ''}F):",
             f'    """{doc} ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""',
             "    Q = f.shape[0]",
-            "    bad = np.zeros(nx, dtype=np.int64)",
+            "    bad = 0",
             "    Fx = F[0]", "    Fy = F[1]", "    Fz = F[2]",
             "    hFx = 0.5 * Fx", "    hFy = 0.5 * Fy", "    hFz = 0.5 * Fz",
             "    forced = Fx != 0.0 or Fy != 0.0 or Fz != 0.0",
@@ -497,7 +497,7 @@ def aa_fused(name, local, trt=False, mrt=False):
     else:
         out = aa_head(f"_aa_{kind}_{name.lower()}{suffix}", doc, trt) + aa_constants(c, trt)
         node = body
-    out += ["    for x in prange(nx):",
+    out += ["    for x in range(x0, x1):",
             "        xm = x - 1 if x > 0 else nx - 1",
             "        xp = x + 1 if x < nx - 1 else 0",
             "        nb = 0",
@@ -533,8 +533,8 @@ def aa_fused(name, local, trt=False, mrt=False):
             out += node(c, forced, lambda q: f"r{q}[{zs[int(c[q, 2])]}]",
                         lambda q: f"r{opp[q]}[{zs[int(c[opp[q], 2])]}]", ind + "        ", trt)
     out.append(f"{ind}nb += nbad")
-    out.append("        bad[x] = nb")
-    out.append("    return bad.sum()")
+    out.append("        bad += nb")
+    out.append("    return bad")
     return out
 
 
@@ -578,7 +578,7 @@ def aa_two_pass(name, local, trt=False, mrt=False):
         nrows = 6
         out = aa_head(f"_aa_{kind}_{name.lower()}{suffix}", doc, trt)
         out += aa_constants(c, trt)
-    out += ["    for x in prange(nx):",
+    out += ["    for x in range(x0, x1):",
             f"        S = np.empty({nrows * BLOCK})",
             "        xm = x - 1 if x > 0 else nx - 1",
             "        xp = x + 1 if x < nx - 1 else 0",
@@ -691,8 +691,8 @@ def aa_two_pass(name, local, trt=False, mrt=False):
             out += moments(ind4, loc, forced, scal)
             out += [ind4 + t for t in collide(ind4, loc, forced, scal) if not isinstance(t, tuple)]
     out.append(f"{ind}nb += nbad")
-    out.append("        bad[x] = nb")
-    out.append("    return bad.sum()")
+    out.append("        bad += nb")
+    out.append("    return bad")
     return out
 
 
@@ -751,44 +751,59 @@ keeps the two-pass z-blocks, its scratch holding the 15 non-conserved moments. M
 core: D2Q9 1024² 10.9 → 56.3 MLUPS, D3Q19 128³ 2.5 → 18.0 MLUPS (the generic row kernel before),
 in one population array instead of two.
 
-Every ``_parallel`` kernel is jitted from :func:`toolkit.kernels.cache_twin` of its serial
-function: numba's cache does not key on ``parallel=True``, so twins sharing one Python function
-shared one cache entry and the parallel twin could load the serial build.
+Every kernel is written for the x-rows x0 ≤ x < x1 (``kernel_rows(x0, x1, ...)``, jitted once)
+and returns their count of bad nodes. ``kernel_serial`` runs it on all rows in one call and
+``kernel_parallel`` spreads the rows over numba's threads through the same compiled code
+(:class:`toolkit.kernels.rows.RowKernel`), so the two give identical bits. Each used to have its
+own ``parallel=True`` build with ``prange`` over x: those took 10–46 s each to compile (numba's
+parfor passes on bodies this large), most of the test suite's time, and differed from the serial
+build by an ulp.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from toolkit.kernels import FASTMATH, cache_twin
+from toolkit.kernels import FASTMATH
+from toolkit.kernels.rows import RowKernel
 
 __all__ = ["periodic_bgk_kernel", "periodic_bgk_aa_kernels", "periodic_trt_aa_kernels", "periodic_mrt_aa_kernels",
            "ENABLED"]\n\n#: lattices whose unrolled kernel is used by the integrator\nENABLED = ("D2Q9", "D3Q19")
 
 _FM = set(FASTMATH)
 
+
+def _src_rows(src, *args):
+    """The row count of a two-array kernel call: x-planes of ``src``."""
+    return src.shape[1]
+
+
+def _nx(f, nx, *args):
+    """The row count of an AA kernel call: its ``nx``."""
+    return nx
+
 '''
-JIT = "njit(cache=True, nogil=True{}, fastmath=_FM, boundscheck=False, error_model='numpy')"
+JIT = "njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')"
 
 
-def jitted_twins(fn, public):
-    """``public_serial`` and ``public_parallel`` jitted from ``fn``; the parallel one from a
-    renamed copy (:func:`toolkit.kernels.cache_twin`), so that the two keep separate cache files."""
-    return "\n".join([f"{public}_serial = {JIT.format('')}({fn})",
-                      f"{public}_parallel = {JIT.format(', parallel=True')}(cache_twin({fn}))", "", ""])
+def row_kernels(fn, public, count):
+    """``public_rows`` jitted from ``fn`` (a kernel over rows x0 ≤ x < x1), and the serial and
+    parallel :class:`~toolkit.kernels.rows.RowKernel` over it, ``count`` giving the rows."""
+    return "\n".join([f"{public}_rows = {JIT}({fn})",
+                      f"{public}_serial = RowKernel({public}_rows, {count})",
+                      f"{public}_parallel = RowKernel({public}_rows, {count}, parallel=True)", "", ""])
 
 
 src = [hdr]
 for name in ("D2Q9", "D3Q19"):
     lines = kernel(name) if name == "D2Q9" else kernel_split(name)
-    # bad per x: counted in local nb
     src.append("\n".join(lines))
     src.append("")
     src.append("")
     c = internal_c(name)
     src.append(f"_C_{name} = np.array({c.tolist()}, dtype=np.int64)")
-    src.append(jitted_twins("_bgk_" + name.lower(), name.lower()))
+    src.append(row_kernels("_bgk_" + name.lower(), name.lower(), "_src_rows"))
 AA_STYLE = {"D2Q9": aa_fused, "D3Q19": aa_two_pass}
 for trt in (False, True):
     for name in ("D2Q9", "D3Q19"):
@@ -798,7 +813,7 @@ for trt in (False, True):
             src.append("\n".join(AA_STYLE[name](name, local, trt)))
             src.append("")
             src.append("")
-            src.append(jitted_twins(f"_aa_{tag}", f"aa_{tag}"))
+            src.append(row_kernels(f"_aa_{tag}", f"aa_{tag}", "_nx"))
 for name in ("D2Q9", "D3Q19"):
     plan = MRTPlan(name)
     src.append(f"_M_{name} = np.array({plan.M.tolist()}, dtype=np.float64)")
@@ -811,7 +826,7 @@ for name in ("D2Q9", "D3Q19"):
         src.append("\n".join(AA_STYLE[name](name, local, mrt=True)))
         src.append("")
         src.append("")
-        src.append(jitted_twins(f"_aa_{tag}", f"aa_{tag}"))
+        src.append(row_kernels(f"_aa_{tag}", f"aa_{tag}", "_nx"))
 src.append('''def periodic_bgk_aa_kernels(lattice_name, c, shape, parallel):
     """The in-place AA-pattern BGK kernels ``(nonlocal, local)`` for this lattice, or None when
     they do not apply (other lattice, other velocity ordering, fewer than 3 nodes along z). Each

@@ -37,8 +37,8 @@ class LatticeSolver(tk.Solver):
 
     ``precision``: "float64" (default) or "float32" storage of the populations (the
     arithmetic stays float64 inside the kernel). ``parallel``: spread rows over numba's
-    threads (``NUMBA_NUM_THREADS``); the result does not depend on the thread count, and equals
-    the serial kernel's to round-off (a separate build: fastmath may order sums differently).
+    threads (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``). The threads run the serial
+    kernel's compiled code row by row, so the result equals the serial one bit for bit.
     ``backend``: "numba" (fused kernel) or "numpy" (the
     slow reference path the tests compare against).
     """

@@ -53,17 +53,22 @@ keeps the two-pass z-blocks, its scratch holding the 15 non-conserved moments. M
 core: D2Q9 1024² 10.9 → 56.3 MLUPS, D3Q19 128³ 2.5 → 18.0 MLUPS (the generic row kernel before),
 in one population array instead of two.
 
-Every ``_parallel`` kernel is jitted from :func:`toolkit.kernels.cache_twin` of its serial
-function: numba's cache does not key on ``parallel=True``, so twins sharing one Python function
-shared one cache entry and the parallel twin could load the serial build.
+Every kernel is written for the x-rows x0 ≤ x < x1 (``kernel_rows(x0, x1, ...)``, jitted once)
+and returns their count of bad nodes. ``kernel_serial`` runs it on all rows in one call and
+``kernel_parallel`` spreads the rows over numba's threads through the same compiled code
+(:class:`toolkit.kernels.rows.RowKernel`), so the two give identical bits. Each used to have its
+own ``parallel=True`` build with ``prange`` over x: those took 10–46 s each to compile (numba's
+parfor passes on bodies this large), most of the test suite's time, and differed from the serial
+build by an ulp.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from toolkit.kernels import FASTMATH, cache_twin
+from toolkit.kernels import FASTMATH
+from toolkit.kernels.rows import RowKernel
 
 __all__ = ["periodic_bgk_kernel", "periodic_bgk_aa_kernels", "periodic_trt_aa_kernels", "periodic_mrt_aa_kernels",
            "ENABLED"]
@@ -74,10 +79,20 @@ ENABLED = ("D2Q9", "D3Q19")
 _FM = set(FASTMATH)
 
 
-def _bgk_d2q9(src, dst, w, omega, F):
+def _src_rows(src, *args):
+    """The row count of a two-array kernel call: x-planes of ``src``."""
+    return src.shape[1]
+
+
+def _nx(f, nx, *args):
+    """The row count of an AA kernel call: its ``nx``."""
+    return nx
+
+
+def _bgk_d2q9(x0, x1, src, dst, w, omega, F):
     """Periodic all-fluid BGK step on D2Q9 (internal velocities as in ``domain``)."""
     Q, nx, ny, nz = src.shape
-    bad = np.zeros(nx, dtype=np.int64)
+    bad = 0
     Fx = F[0]
     Fy = F[1]
     Fz = F[2]
@@ -115,7 +130,7 @@ def _bgk_d2q9(src, dst, w, omega, F):
     gw8 = gain * w[8]
     cF8 = 3.0 * (Fx - Fz)
     n = nz - 2
-    for x in prange(nx):
+    for x in range(x0, x1):
         xm = x - 1 if x > 0 else nx - 1
         xp = x + 1 if x < nx - 1 else 0
         nb = 0
@@ -342,19 +357,20 @@ def _bgk_d2q9(src, dst, w, omega, F):
                     t6[z] = keep * f6 + e * (h + cu)
                     t8[z] = keep * f8 + e * (h - cu)
             nb += nbad
-        bad[x] = nb
-    return bad.sum()
+        bad += nb
+    return bad
 
 
 _C_D2Q9 = np.array([[0, 0, 0], [1, 0, 0], [0, 0, 1], [-1, 0, 0], [0, 0, -1], [1, 0, 1], [-1, 0, 1], [-1, 0, -1], [1, 0, -1]], dtype=np.int64)
-d2q9_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_bgk_d2q9)
-d2q9_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin(_bgk_d2q9))
+d2q9_rows = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_bgk_d2q9)
+d2q9_serial = RowKernel(d2q9_rows, _src_rows)
+d2q9_parallel = RowKernel(d2q9_rows, _src_rows, parallel=True)
 
 
-def _bgk_d3q19(src, dst, w, omega, F):
+def _bgk_d3q19(x0, x1, src, dst, w, omega, F):
     """Periodic all-fluid BGK step on D3Q19: moments in one unrolled loop, collision per q."""
     Q, nx, ny, nz = src.shape
-    bad = np.zeros(nx, dtype=np.int64)
+    bad = 0
     Fx = F[0]
     Fy = F[1]
     Fz = F[2]
@@ -365,7 +381,7 @@ def _bgk_d3q19(src, dst, w, omega, F):
     keep = 1.0 - omega
     gain = 1.0 - 0.5 * omega
     n = nz - 2
-    for x in prange(nx):
+    for x in range(x0, x1):
         SR = np.empty(nz)
         SB = np.empty(nz)
         Sx = np.empty(nz)
@@ -1002,19 +1018,20 @@ def _bgk_d3q19(src, dst, w, omega, F):
                     zs -= nz
                 cu = -Sy[z] - Sz[z]
                 t[z] = keep * r18[zs] + wq * SR[z] * (SB[z] + cu + 0.5 * cu * cu) + gq * (cFq - SM[z] + cFq * cu)
-        bad[x] = nb
-    return bad.sum()
+        bad += nb
+    return bad
 
 
 _C_D3Q19 = np.array([[0, 0, 0], [1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1], [1, 1, 0], [-1, 1, 0], [1, -1, 0], [-1, -1, 0], [1, 0, 1], [-1, 0, 1], [1, 0, -1], [-1, 0, -1], [0, 1, 1], [0, -1, 1], [0, 1, -1], [0, -1, -1]], dtype=np.int64)
-d3q19_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_bgk_d3q19)
-d3q19_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin(_bgk_d3q19))
+d3q19_rows = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_bgk_d3q19)
+d3q19_serial = RowKernel(d3q19_rows, _src_rows)
+d3q19_parallel = RowKernel(d3q19_rows, _src_rows, parallel=True)
 
 
-def _aa_nonlocal_d2q9(f, nx, ny, nz, w, omega, F):
+def _aa_nonlocal_d2q9(x0, x1, f, nx, ny, nz, w, omega, F):
     """AA nonlocal step, periodic all-fluid BGK on D2Q9, in place on ``f``. ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""
     Q = f.shape[0]
-    bad = np.zeros(nx, dtype=np.int64)
+    bad = 0
     Fx = F[0]
     Fy = F[1]
     Fz = F[2]
@@ -1053,7 +1070,7 @@ def _aa_nonlocal_d2q9(f, nx, ny, nz, w, omega, F):
     w8 = w[8]
     gw8 = gain * w[8]
     cF8 = 3.0 * (Fx - Fz)
-    for x in prange(nx):
+    for x in range(x0, x1):
         xm = x - 1 if x > 0 else nx - 1
         xp = x + 1 if x < nx - 1 else 0
         nb = 0
@@ -1262,18 +1279,19 @@ def _aa_nonlocal_d2q9(f, nx, ny, nz, w, omega, F):
                     r8[zp] = keep * f6 + e * (h + cu)
                     r6[zm] = keep * f8 + e * (h - cu)
             nb += nbad
-        bad[x] = nb
-    return bad.sum()
+        bad += nb
+    return bad
 
 
-aa_nonlocal_d2q9_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_nonlocal_d2q9)
-aa_nonlocal_d2q9_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin(_aa_nonlocal_d2q9))
+aa_nonlocal_d2q9_rows = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_nonlocal_d2q9)
+aa_nonlocal_d2q9_serial = RowKernel(aa_nonlocal_d2q9_rows, _nx)
+aa_nonlocal_d2q9_parallel = RowKernel(aa_nonlocal_d2q9_rows, _nx, parallel=True)
 
 
-def _aa_local_d2q9(f, nx, ny, nz, w, omega, F):
+def _aa_local_d2q9(x0, x1, f, nx, ny, nz, w, omega, F):
     """AA local step, periodic all-fluid BGK on D2Q9, in place on ``f``. ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""
     Q = f.shape[0]
-    bad = np.zeros(nx, dtype=np.int64)
+    bad = 0
     Fx = F[0]
     Fy = F[1]
     Fz = F[2]
@@ -1312,7 +1330,7 @@ def _aa_local_d2q9(f, nx, ny, nz, w, omega, F):
     w8 = w[8]
     gw8 = gain * w[8]
     cF8 = 3.0 * (Fx - Fz)
-    for x in prange(nx):
+    for x in range(x0, x1):
         xm = x - 1 if x > 0 else nx - 1
         xp = x + 1 if x < nx - 1 else 0
         nb = 0
@@ -1420,18 +1438,19 @@ def _aa_local_d2q9(f, nx, ny, nz, w, omega, F):
                     t6[z] = keep * f6 + e * (h + cu)
                     t8[z] = keep * f8 + e * (h - cu)
             nb += nbad
-        bad[x] = nb
-    return bad.sum()
+        bad += nb
+    return bad
 
 
-aa_local_d2q9_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_local_d2q9)
-aa_local_d2q9_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin(_aa_local_d2q9))
+aa_local_d2q9_rows = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_local_d2q9)
+aa_local_d2q9_serial = RowKernel(aa_local_d2q9_rows, _nx)
+aa_local_d2q9_parallel = RowKernel(aa_local_d2q9_rows, _nx, parallel=True)
 
 
-def _aa_nonlocal_d3q19(f, nx, ny, nz, w, omega, F):
+def _aa_nonlocal_d3q19(x0, x1, f, nx, ny, nz, w, omega, F):
     """AA nonlocal step, periodic all-fluid BGK on D3Q19, in place on ``f`` (two passes per z-block: moments, then one collision loop per opposite pair). ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""
     Q = f.shape[0]
-    bad = np.zeros(nx, dtype=np.int64)
+    bad = 0
     Fx = F[0]
     Fy = F[1]
     Fz = F[2]
@@ -1500,7 +1519,7 @@ def _aa_nonlocal_d3q19(f, nx, ny, nz, w, omega, F):
     w18 = w[18]
     gw18 = gain * w[18]
     cF18 = 3.0 * (-Fy - Fz)
-    for x in prange(nx):
+    for x in range(x0, x1):
         S = np.empty(384)
         xm = x - 1 if x > 0 else nx - 1
         xp = x + 1 if x < nx - 1 else 0
@@ -2162,18 +2181,19 @@ def _aa_nonlocal_d3q19(f, nx, ny, nz, w, omega, F):
                         f[17, a0m] = keep * pa + e * (h + cu)
                         f[16, ua0pm + i] = keep * pb + e * (h - cu)
             nb += nbad
-        bad[x] = nb
-    return bad.sum()
+        bad += nb
+    return bad
 
 
-aa_nonlocal_d3q19_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_nonlocal_d3q19)
-aa_nonlocal_d3q19_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin(_aa_nonlocal_d3q19))
+aa_nonlocal_d3q19_rows = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_nonlocal_d3q19)
+aa_nonlocal_d3q19_serial = RowKernel(aa_nonlocal_d3q19_rows, _nx)
+aa_nonlocal_d3q19_parallel = RowKernel(aa_nonlocal_d3q19_rows, _nx, parallel=True)
 
 
-def _aa_local_d3q19(f, nx, ny, nz, w, omega, F):
+def _aa_local_d3q19(x0, x1, f, nx, ny, nz, w, omega, F):
     """AA local step, periodic all-fluid BGK on D3Q19, in place on ``f`` (two passes per z-block: moments, then one collision loop per opposite pair). ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""
     Q = f.shape[0]
-    bad = np.zeros(nx, dtype=np.int64)
+    bad = 0
     Fx = F[0]
     Fy = F[1]
     Fz = F[2]
@@ -2242,7 +2262,7 @@ def _aa_local_d3q19(f, nx, ny, nz, w, omega, F):
     w18 = w[18]
     gw18 = gain * w[18]
     cF18 = 3.0 * (-Fy - Fz)
-    for x in prange(nx):
+    for x in range(x0, x1):
         S = np.empty(384)
         xm = x - 1 if x > 0 else nx - 1
         xp = x + 1 if x < nx - 1 else 0
@@ -2478,18 +2498,19 @@ def _aa_local_d3q19(f, nx, ny, nz, w, omega, F):
                         f[16, ua + i] = keep * pa + e * (h + cu)
                         f[17, ua + i] = keep * pb + e * (h - cu)
             nb += nbad
-        bad[x] = nb
-    return bad.sum()
+        bad += nb
+    return bad
 
 
-aa_local_d3q19_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_local_d3q19)
-aa_local_d3q19_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin(_aa_local_d3q19))
+aa_local_d3q19_rows = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_local_d3q19)
+aa_local_d3q19_serial = RowKernel(aa_local_d3q19_rows, _nx)
+aa_local_d3q19_parallel = RowKernel(aa_local_d3q19_rows, _nx, parallel=True)
 
 
-def _aa_nonlocal_d2q9_trt(f, nx, ny, nz, w, omega, omega_m, F):
+def _aa_nonlocal_d2q9_trt(x0, x1, f, nx, ny, nz, w, omega, omega_m, F):
     """AA nonlocal step, periodic all-fluid TRT on D2Q9, in place on ``f``. ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""
     Q = f.shape[0]
-    bad = np.zeros(nx, dtype=np.int64)
+    bad = 0
     Fx = F[0]
     Fy = F[1]
     Fz = F[2]
@@ -2546,7 +2567,7 @@ def _aa_nonlocal_d2q9_trt(f, nx, ny, nz, w, omega, omega_m, F):
     gpw8 = gw8
     gmw8 = gm * w[8]
     cF8 = 3.0 * (Fx - Fz)
-    for x in prange(nx):
+    for x in range(x0, x1):
         xm = x - 1 if x > 0 else nx - 1
         xp = x + 1 if x < nx - 1 else 0
         nb = 0
@@ -2755,18 +2776,19 @@ def _aa_nonlocal_d2q9_trt(f, nx, ny, nz, w, omega, omega_m, F):
                     r8[zp] = f6 - omega * (0.5 * (f6 + f8) - e * h) - omega_m * (0.5 * (f6 - f8) - e * cu)
                     r6[zm] = f8 - omega * (0.5 * (f6 + f8) - e * h) + omega_m * (0.5 * (f6 - f8) - e * cu)
             nb += nbad
-        bad[x] = nb
-    return bad.sum()
+        bad += nb
+    return bad
 
 
-aa_nonlocal_d2q9_trt_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_nonlocal_d2q9_trt)
-aa_nonlocal_d2q9_trt_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin(_aa_nonlocal_d2q9_trt))
+aa_nonlocal_d2q9_trt_rows = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_nonlocal_d2q9_trt)
+aa_nonlocal_d2q9_trt_serial = RowKernel(aa_nonlocal_d2q9_trt_rows, _nx)
+aa_nonlocal_d2q9_trt_parallel = RowKernel(aa_nonlocal_d2q9_trt_rows, _nx, parallel=True)
 
 
-def _aa_local_d2q9_trt(f, nx, ny, nz, w, omega, omega_m, F):
+def _aa_local_d2q9_trt(x0, x1, f, nx, ny, nz, w, omega, omega_m, F):
     """AA local step, periodic all-fluid TRT on D2Q9, in place on ``f``. ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""
     Q = f.shape[0]
-    bad = np.zeros(nx, dtype=np.int64)
+    bad = 0
     Fx = F[0]
     Fy = F[1]
     Fz = F[2]
@@ -2823,7 +2845,7 @@ def _aa_local_d2q9_trt(f, nx, ny, nz, w, omega, omega_m, F):
     gpw8 = gw8
     gmw8 = gm * w[8]
     cF8 = 3.0 * (Fx - Fz)
-    for x in prange(nx):
+    for x in range(x0, x1):
         xm = x - 1 if x > 0 else nx - 1
         xp = x + 1 if x < nx - 1 else 0
         nb = 0
@@ -2931,18 +2953,19 @@ def _aa_local_d2q9_trt(f, nx, ny, nz, w, omega, omega_m, F):
                     t6[z] = f6 - omega * (0.5 * (f6 + f8) - e * h) - omega_m * (0.5 * (f6 - f8) - e * cu)
                     t8[z] = f8 - omega * (0.5 * (f6 + f8) - e * h) + omega_m * (0.5 * (f6 - f8) - e * cu)
             nb += nbad
-        bad[x] = nb
-    return bad.sum()
+        bad += nb
+    return bad
 
 
-aa_local_d2q9_trt_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_local_d2q9_trt)
-aa_local_d2q9_trt_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin(_aa_local_d2q9_trt))
+aa_local_d2q9_trt_rows = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_local_d2q9_trt)
+aa_local_d2q9_trt_serial = RowKernel(aa_local_d2q9_trt_rows, _nx)
+aa_local_d2q9_trt_parallel = RowKernel(aa_local_d2q9_trt_rows, _nx, parallel=True)
 
 
-def _aa_nonlocal_d3q19_trt(f, nx, ny, nz, w, omega, omega_m, F):
+def _aa_nonlocal_d3q19_trt(x0, x1, f, nx, ny, nz, w, omega, omega_m, F):
     """AA nonlocal step, periodic all-fluid TRT on D3Q19, in place on ``f`` (two passes per z-block: moments, then one collision loop per opposite pair). ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""
     Q = f.shape[0]
-    bad = np.zeros(nx, dtype=np.int64)
+    bad = 0
     Fx = F[0]
     Fy = F[1]
     Fz = F[2]
@@ -3049,7 +3072,7 @@ def _aa_nonlocal_d3q19_trt(f, nx, ny, nz, w, omega, omega_m, F):
     gpw18 = gw18
     gmw18 = gm * w[18]
     cF18 = 3.0 * (-Fy - Fz)
-    for x in prange(nx):
+    for x in range(x0, x1):
         S = np.empty(384)
         xm = x - 1 if x > 0 else nx - 1
         xp = x + 1 if x < nx - 1 else 0
@@ -3711,18 +3734,19 @@ def _aa_nonlocal_d3q19_trt(f, nx, ny, nz, w, omega, omega_m, F):
                         f[17, a0m] = pa - omega * (0.5 * (pa + pb) - e * h) - omega_m * (0.5 * (pa - pb) - e * cu)
                         f[16, ua0pm + i] = pb - omega * (0.5 * (pa + pb) - e * h) + omega_m * (0.5 * (pa - pb) - e * cu)
             nb += nbad
-        bad[x] = nb
-    return bad.sum()
+        bad += nb
+    return bad
 
 
-aa_nonlocal_d3q19_trt_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_nonlocal_d3q19_trt)
-aa_nonlocal_d3q19_trt_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin(_aa_nonlocal_d3q19_trt))
+aa_nonlocal_d3q19_trt_rows = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_nonlocal_d3q19_trt)
+aa_nonlocal_d3q19_trt_serial = RowKernel(aa_nonlocal_d3q19_trt_rows, _nx)
+aa_nonlocal_d3q19_trt_parallel = RowKernel(aa_nonlocal_d3q19_trt_rows, _nx, parallel=True)
 
 
-def _aa_local_d3q19_trt(f, nx, ny, nz, w, omega, omega_m, F):
+def _aa_local_d3q19_trt(x0, x1, f, nx, ny, nz, w, omega, omega_m, F):
     """AA local step, periodic all-fluid TRT on D3Q19, in place on ``f`` (two passes per z-block: moments, then one collision loop per opposite pair). ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots)."""
     Q = f.shape[0]
-    bad = np.zeros(nx, dtype=np.int64)
+    bad = 0
     Fx = F[0]
     Fy = F[1]
     Fz = F[2]
@@ -3829,7 +3853,7 @@ def _aa_local_d3q19_trt(f, nx, ny, nz, w, omega, omega_m, F):
     gpw18 = gw18
     gmw18 = gm * w[18]
     cF18 = 3.0 * (-Fy - Fz)
-    for x in prange(nx):
+    for x in range(x0, x1):
         S = np.empty(384)
         xm = x - 1 if x > 0 else nx - 1
         xp = x + 1 if x < nx - 1 else 0
@@ -4065,22 +4089,23 @@ def _aa_local_d3q19_trt(f, nx, ny, nz, w, omega, omega_m, F):
                         f[16, ua + i] = pa - omega * (0.5 * (pa + pb) - e * h) - omega_m * (0.5 * (pa - pb) - e * cu)
                         f[17, ua + i] = pb - omega * (0.5 * (pa + pb) - e * h) + omega_m * (0.5 * (pa - pb) - e * cu)
             nb += nbad
-        bad[x] = nb
-    return bad.sum()
+        bad += nb
+    return bad
 
 
-aa_local_d3q19_trt_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_local_d3q19_trt)
-aa_local_d3q19_trt_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin(_aa_local_d3q19_trt))
+aa_local_d3q19_trt_rows = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_local_d3q19_trt)
+aa_local_d3q19_trt_serial = RowKernel(aa_local_d3q19_trt_rows, _nx)
+aa_local_d3q19_trt_parallel = RowKernel(aa_local_d3q19_trt_rows, _nx, parallel=True)
 
 
 _M_D2Q9 = np.array([[1, 1, 1, 1, 1, 1, 1, 1, 1], [-4, -1, -1, -1, -1, 2, 2, 2, 2], [4, -2, -2, -2, -2, 1, 1, 1, 1], [0, 1, 0, -1, 0, 1, -1, -1, 1], [0, -2, 0, 2, 0, 1, -1, -1, 1], [0, 0, 1, 0, -1, 1, 1, -1, -1], [0, 0, -2, 0, 2, 1, 1, -1, -1], [0, 1, -1, 1, -1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1, -1, 1, -1]], dtype=np.float64)
 _CONSERVED_D2Q9 = np.array([0, 3, 5], dtype=np.int64)
 
 
-def _aa_nonlocal_d2q9_mrt(f, nx, ny, nz, w, rates, F):
+def _aa_nonlocal_d2q9_mrt(x0, x1, f, nx, ny, nz, w, rates, F):
     """AA nonlocal step, periodic all-fluid MRT on D2Q9, in place on ``f``. ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots); ``rates``: the MRT rates s_k (0 for ρ and j)."""
     Q = f.shape[0]
-    bad = np.zeros(nx, dtype=np.int64)
+    bad = 0
     Fx = F[0]
     Fy = F[1]
     Fz = F[2]
@@ -4117,7 +4142,7 @@ def _aa_nonlocal_d2q9_mrt(f, nx, ny, nz, w, rates, F):
     oc2 = rc5
     oc5 = rc3 + rc5
     oc6 = -rc3 + rc5
-    for x in prange(nx):
+    for x in range(x0, x1):
         xm = x - 1 if x > 0 else nx - 1
         xp = x + 1 if x < nx - 1 else 0
         nb = 0
@@ -4354,18 +4379,19 @@ def _aa_nonlocal_d2q9_mrt(f, nx, ny, nz, w, rates, F):
                     r8[zp] = f6 - (E + O)
                     r6[zm] = f8 - (E - O)
             nb += nbad
-        bad[x] = nb
-    return bad.sum()
+        bad += nb
+    return bad
 
 
-aa_nonlocal_d2q9_mrt_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_nonlocal_d2q9_mrt)
-aa_nonlocal_d2q9_mrt_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin(_aa_nonlocal_d2q9_mrt))
+aa_nonlocal_d2q9_mrt_rows = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_nonlocal_d2q9_mrt)
+aa_nonlocal_d2q9_mrt_serial = RowKernel(aa_nonlocal_d2q9_mrt_rows, _nx)
+aa_nonlocal_d2q9_mrt_parallel = RowKernel(aa_nonlocal_d2q9_mrt_rows, _nx, parallel=True)
 
 
-def _aa_local_d2q9_mrt(f, nx, ny, nz, w, rates, F):
+def _aa_local_d2q9_mrt(x0, x1, f, nx, ny, nz, w, rates, F):
     """AA local step, periodic all-fluid MRT on D2Q9, in place on ``f``. ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots); ``rates``: the MRT rates s_k (0 for ρ and j)."""
     Q = f.shape[0]
-    bad = np.zeros(nx, dtype=np.int64)
+    bad = 0
     Fx = F[0]
     Fy = F[1]
     Fz = F[2]
@@ -4402,7 +4428,7 @@ def _aa_local_d2q9_mrt(f, nx, ny, nz, w, rates, F):
     oc2 = rc5
     oc5 = rc3 + rc5
     oc6 = -rc3 + rc5
-    for x in prange(nx):
+    for x in range(x0, x1):
         xm = x - 1 if x > 0 else nx - 1
         xp = x + 1 if x < nx - 1 else 0
         nb = 0
@@ -4524,22 +4550,23 @@ def _aa_local_d2q9_mrt(f, nx, ny, nz, w, rates, F):
                     t6[z] = f6 - (E + O)
                     t8[z] = f8 - (E - O)
             nb += nbad
-        bad[x] = nb
-    return bad.sum()
+        bad += nb
+    return bad
 
 
-aa_local_d2q9_mrt_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_local_d2q9_mrt)
-aa_local_d2q9_mrt_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin(_aa_local_d2q9_mrt))
+aa_local_d2q9_mrt_rows = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_local_d2q9_mrt)
+aa_local_d2q9_mrt_serial = RowKernel(aa_local_d2q9_mrt_rows, _nx)
+aa_local_d2q9_mrt_parallel = RowKernel(aa_local_d2q9_mrt_rows, _nx, parallel=True)
 
 
 _M_D3Q19 = np.array([[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [-30, -11, -11, -11, -11, -11, -11, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8], [12, -4, -4, -4, -4, -4, -4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [0, 1, -1, 0, 0, 0, 0, 1, -1, 1, -1, 1, -1, 1, -1, 0, 0, 0, 0], [0, -4, 4, 0, 0, 0, 0, 1, -1, 1, -1, 1, -1, 1, -1, 0, 0, 0, 0], [0, 0, 0, 1, -1, 0, 0, 1, 1, -1, -1, 0, 0, 0, 0, 1, -1, 1, -1], [0, 0, 0, -4, 4, 0, 0, 1, 1, -1, -1, 0, 0, 0, 0, 1, -1, 1, -1], [0, 0, 0, 0, 0, 1, -1, 0, 0, 0, 0, 1, 1, -1, -1, 1, 1, -1, -1], [0, 0, 0, 0, 0, -4, 4, 0, 0, 0, 0, 1, 1, -1, -1, 1, 1, -1, -1], [0, 2, 2, -1, -1, -1, -1, 1, 1, 1, 1, 1, 1, 1, 1, -2, -2, -2, -2], [0, -4, -4, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, -2, -2, -2, -2], [0, 0, 0, 1, 1, -1, -1, 1, 1, 1, 1, -1, -1, -1, -1, 0, 0, 0, 0], [0, 0, 0, -2, -2, 2, 2, 1, 1, 1, 1, -1, -1, -1, -1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 1, -1, -1, 1, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, -1, -1, 1], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, -1, -1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 1, -1, 1, -1, -1, 1, -1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, -1, -1, 1, 1, 0, 0, 0, 0, 1, -1, 1, -1], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, -1, -1, -1, -1, 1, 1]], dtype=np.float64)
 _CONSERVED_D3Q19 = np.array([0, 3, 5, 7], dtype=np.int64)
 
 
-def _aa_nonlocal_d3q19_mrt(f, nx, ny, nz, w, rates, F):
+def _aa_nonlocal_d3q19_mrt(x0, x1, f, nx, ny, nz, w, rates, F):
     """AA nonlocal step, periodic all-fluid MRT on D3Q19, in place on ``f`` (two passes per z-block: moments, then one collision loop per opposite pair). ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots); ``rates``: the MRT rates s_k (0 for ρ and j)."""
     Q = f.shape[0]
-    bad = np.zeros(nx, dtype=np.int64)
+    bad = 0
     Fx = F[0]
     Fy = F[1]
     Fz = F[2]
@@ -4615,7 +4642,7 @@ def _aa_nonlocal_d3q19_mrt(f, nx, ny, nz, w, rates, F):
     oc12 = -rc3 + rc7
     oc15 = rc5 + rc7
     oc16 = -rc5 + rc7
-    for x in prange(nx):
+    for x in range(x0, x1):
         S = np.empty(960)
         xm = x - 1 if x > 0 else nx - 1
         xp = x + 1 if x < nx - 1 else 0
@@ -5424,18 +5451,19 @@ def _aa_nonlocal_d3q19_mrt(f, nx, ny, nz, w, rates, F):
                         f[17, a0m] = pa - (E + O)
                         f[16, ua0pm + i] = pb - (E - O)
             nb += nbad
-        bad[x] = nb
-    return bad.sum()
+        bad += nb
+    return bad
 
 
-aa_nonlocal_d3q19_mrt_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_nonlocal_d3q19_mrt)
-aa_nonlocal_d3q19_mrt_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin(_aa_nonlocal_d3q19_mrt))
+aa_nonlocal_d3q19_mrt_rows = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_nonlocal_d3q19_mrt)
+aa_nonlocal_d3q19_mrt_serial = RowKernel(aa_nonlocal_d3q19_mrt_rows, _nx)
+aa_nonlocal_d3q19_mrt_parallel = RowKernel(aa_nonlocal_d3q19_mrt_rows, _nx, parallel=True)
 
 
-def _aa_local_d3q19_mrt(f, nx, ny, nz, w, rates, F):
+def _aa_local_d3q19_mrt(x0, x1, f, nx, ny, nz, w, rates, F):
     """AA local step, periodic all-fluid MRT on D3Q19, in place on ``f`` (two passes per z-block: moments, then one collision loop per opposite pair). ``f`` is (Q, P) with slot q holding the (nx, ny, nz) grid C-ordered in its first nx ny nz entries (P may exceed that: padding between slots); ``rates``: the MRT rates s_k (0 for ρ and j)."""
     Q = f.shape[0]
-    bad = np.zeros(nx, dtype=np.int64)
+    bad = 0
     Fx = F[0]
     Fy = F[1]
     Fz = F[2]
@@ -5511,7 +5539,7 @@ def _aa_local_d3q19_mrt(f, nx, ny, nz, w, rates, F):
     oc12 = -rc3 + rc7
     oc15 = rc5 + rc7
     oc16 = -rc5 + rc7
-    for x in prange(nx):
+    for x in range(x0, x1):
         S = np.empty(960)
         xm = x - 1 if x > 0 else nx - 1
         xp = x + 1 if x < nx - 1 else 0
@@ -5796,12 +5824,13 @@ def _aa_local_d3q19_mrt(f, nx, ny, nz, w, rates, F):
                         f[16, ua + i] = pa - (E + O)
                         f[17, ua + i] = pb - (E - O)
             nb += nbad
-        bad[x] = nb
-    return bad.sum()
+        bad += nb
+    return bad
 
 
-aa_local_d3q19_mrt_serial = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_local_d3q19_mrt)
-aa_local_d3q19_mrt_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM, boundscheck=False, error_model='numpy')(cache_twin(_aa_local_d3q19_mrt))
+aa_local_d3q19_mrt_rows = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_aa_local_d3q19_mrt)
+aa_local_d3q19_mrt_serial = RowKernel(aa_local_d3q19_mrt_rows, _nx)
+aa_local_d3q19_mrt_parallel = RowKernel(aa_local_d3q19_mrt_rows, _nx, parallel=True)
 
 
 def periodic_bgk_aa_kernels(lattice_name, c, shape, parallel):

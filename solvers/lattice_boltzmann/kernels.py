@@ -26,29 +26,33 @@ Each row (x, y, all z) is pulled into a buffer with contiguous shifted copies; r
 walls or obstacles (``simple[x, y]`` false) then patch the bounced populations node by node;
 moments and collision run as loops over z that LLVM vectorises. The
 kernel returns the number of nodes whose density came out non-positive or non-finite
-(0 = a good step); ``dst`` is then garbage and ``src`` intact.
+(0 = a good step); ``dst`` is then garbage and ``src`` intact. The kernel is written for the
+x-planes x0 ≤ x < x1, which are independent (each writes only its own plane of ``dst``), and
+run on all of them serially or spread over threads (:class:`toolkit.kernels.rows.RowKernel`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from toolkit.kernels import FASTMATH, cache_twin
+from toolkit.kernels import FASTMATH
+from toolkit.kernels.rows import RowKernel
 
 __all__ = ["stream_collide", "stream_collide_parallel", "equilibrium_fill"]
 
 _FM = set(FASTMATH)
 
 
-def _stream_collide(src, dst, flag, simple, uwall, c, w, opp, model, omega, omega_m, M, Minv, S, F):
+def _stream_collide(x0, x1, src, dst, flag, simple, uwall, c, w, opp, model, omega, omega_m, M, Minv, S, F):
+    """One step on the rows x0 ≤ x < x1; returns their number of bad nodes."""
     Q, nx, ny, nz = src.shape
-    bad = np.zeros(nx, dtype=np.int64)
+    bad = 0
     F0 = F[0]
     F1 = F[1]
     F2 = F[2]
     forced = F0 != 0.0 or F1 != 0.0 or F2 != 0.0
-    for x in prange(nx):
+    for x in range(x0, x1):
         xs = np.empty(Q, dtype=np.int64)
         buf = np.empty((Q, nz))
         neq = np.empty((Q, nz))
@@ -136,7 +140,7 @@ def _stream_collide(src, dst, flag, simple, uwall, c, w, opp, model, omega, omeg
                 if not fluid[z]:
                     rho[z] = 1.0          # keep the arithmetic of skipped nodes finite
             if nbad:
-                bad[x] += nbad
+                bad += nbad
                 continue
             for z in range(nz):
                 inv = 1.0 / rho[z]
@@ -235,15 +239,20 @@ def _stream_collide(src, dst, flag, simple, uwall, c, w, opp, model, omega, omeg
                                 rho[z] += b_ * s_[z] - a_ * e[z]
                     for z in range(nz):
                         target[z] = rho[z] if fluid[z] else old[z]
-    return bad.sum()
+    return bad
 
 
-#: Serial kernel (use inside ensembles).
-stream_collide = njit(cache=True, nogil=True, fastmath=_FM)(_stream_collide)
-#: The same kernel with x-rows spread over numba's threads (no reduction crosses rows, so the
-#: bits do not depend on the thread count; they equal the serial build's to round-off); jitted
-#: from a renamed copy so the two keep separate on-disk caches (see :func:`toolkit.kernels.cache_twin`).
-stream_collide_parallel = njit(cache=True, nogil=True, parallel=True, fastmath=_FM)(cache_twin(_stream_collide))
+def _rows(src, *args):
+    return src.shape[1]
+
+
+#: The row kernel (rows x0 ≤ x < x1), jitted once.
+stream_collide_rows = njit(cache=True, nogil=True, fastmath=_FM)(_stream_collide)
+#: ``stream_collide(src, dst, flag, ...)``: all rows on one thread (use inside ensembles).
+stream_collide = RowKernel(stream_collide_rows, _rows)
+#: The same kernel with the x-rows spread over numba's threads; it runs the serial build's
+#: machine code, so its result equals the serial one bit for bit (:mod:`toolkit.kernels.rows`).
+stream_collide_parallel = RowKernel(stream_collide_rows, _rows, parallel=True)
 
 
 @njit(cache=True, nogil=True)

@@ -1,5 +1,6 @@
 """Numba kernels shared by several families: CSR SpMV and Chebyshev steps (:mod:`.sparse`),
-cell and Verlet neighbour lists (:mod:`.neighbors`).
+cell and Verlet neighbour lists (:mod:`.neighbors`), and row kernels run serially or spread over
+threads from one build (:mod:`.rows`).
 
 Every kernel is ``@njit(cache=True, nogil=True)``: arrays and scalars in, arrays and a status
 code out; no globals, hyperparameters as arguments. Each has a NumPy/SciPy reference that the
@@ -27,26 +28,12 @@ Practical notes learned writing the families' kernels:
   index key by signature and bytecode: the target options are not part of it. A serial and a
   ``parallel=True`` twin jitted from the same Python function therefore share one cache entry,
   and whichever compiles first is what the other loads from then on (the parallel LBM kernels ran
-  serial code for that reason). Jit the twin from :func:`cache_twin` of the function.
+  serial code for that reason). Give a twin its own Python function, or write the kernel over a
+  range of rows and let :class:`.rows.RowKernel` spread it over threads (no twin at all).
+* ``prange`` around a large loop body compiles slowly: numba's parfor passes took 10–46 s for
+  each D3Q19 lattice Boltzmann kernel against 3.5–8 s serial. :class:`.rows.RowKernel` keeps the
+  body serial and calls it per thread through a first-class function pointer.
 """
-
-import types
 
 #: The fastmath flags kernels may use: they keep NaN/Inf checks working (no ``nnan``/``ninf``).
 FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc"})
-
-
-def cache_twin(py_func, suffix="_parallel"):
-    """A copy of ``py_func`` under the name ``py_func.__name__ + suffix``, for jitting a twin.
-
-    Same code, globals, defaults and closure; only the name differs, which gives the twin its own
-    file in numba's on-disk cache (``njit(cache=True, parallel=True)(cache_twin(f))`` next to
-    ``njit(cache=True)(f)``), so neither can load the other's machine code.
-    """
-    twin = types.FunctionType(py_func.__code__, py_func.__globals__, py_func.__name__ + suffix,
-                              py_func.__defaults__, py_func.__closure__)
-    twin.__qualname__ = py_func.__qualname__ + suffix
-    twin.__doc__ = py_func.__doc__
-    twin.__kwdefaults__ = py_func.__kwdefaults__
-    twin.__module__ = py_func.__module__
-    return twin
