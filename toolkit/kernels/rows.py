@@ -46,7 +46,8 @@ def spread_rows(rows, n, parts, *args):
     parts = max(1, min(n, parts))
     counts = np.zeros(parts, dtype=np.int64)
     for t in prange(parts):
-        counts[t] = rows(np.int64(t * n // parts), np.int64((t + 1) * n // parts), *args)
+        k = np.int64(t)                  # prange's index is unsigned: keep the bounds' arithmetic integer
+        counts[t] = rows(k * n // parts, (k + 1) * n // parts, *args)
     return counts.sum()
 
 
