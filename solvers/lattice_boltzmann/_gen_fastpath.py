@@ -768,15 +768,12 @@ from numba import njit
 from toolkit.kernels import FASTMATH
 from toolkit.kernels.rows import RowKernel
 
+from .kernels import src_rows
+
 __all__ = ["periodic_bgk_kernel", "periodic_bgk_aa_kernels", "periodic_trt_aa_kernels", "periodic_mrt_aa_kernels",
            "ENABLED"]\n\n#: lattices whose unrolled kernel is used by the integrator\nENABLED = ("D2Q9", "D3Q19")
 
 _FM = set(FASTMATH)
-
-
-def _src_rows(src, *args):
-    """The row count of a two-array kernel call: x-planes of ``src``."""
-    return src.shape[1]
 
 
 def _nx(f, nx, *args):
@@ -803,7 +800,7 @@ for name in ("D2Q9", "D3Q19"):
     src.append("")
     c = internal_c(name)
     src.append(f"_C_{name} = np.array({c.tolist()}, dtype=np.int64)")
-    src.append(row_kernels("_bgk_" + name.lower(), name.lower(), "_src_rows"))
+    src.append(row_kernels("_bgk_" + name.lower(), name.lower(), "src_rows"))
 AA_STYLE = {"D2Q9": aa_fused, "D3Q19": aa_two_pass}
 for trt in (False, True):
     for name in ("D2Q9", "D3Q19"):

@@ -70,6 +70,8 @@ from numba import njit
 from toolkit.kernels import FASTMATH
 from toolkit.kernels.rows import RowKernel
 
+from .kernels import src_rows
+
 __all__ = ["periodic_bgk_kernel", "periodic_bgk_aa_kernels", "periodic_trt_aa_kernels", "periodic_mrt_aa_kernels",
            "ENABLED"]
 
@@ -77,11 +79,6 @@ __all__ = ["periodic_bgk_kernel", "periodic_bgk_aa_kernels", "periodic_trt_aa_ke
 ENABLED = ("D2Q9", "D3Q19")
 
 _FM = set(FASTMATH)
-
-
-def _src_rows(src, *args):
-    """The row count of a two-array kernel call: x-planes of ``src``."""
-    return src.shape[1]
 
 
 def _nx(f, nx, *args):
@@ -363,8 +360,8 @@ def _bgk_d2q9(x0, x1, src, dst, w, omega, F):
 
 _C_D2Q9 = np.array([[0, 0, 0], [1, 0, 0], [0, 0, 1], [-1, 0, 0], [0, 0, -1], [1, 0, 1], [-1, 0, 1], [-1, 0, -1], [1, 0, -1]], dtype=np.int64)
 d2q9_rows = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_bgk_d2q9)
-d2q9_serial = RowKernel(d2q9_rows, _src_rows)
-d2q9_parallel = RowKernel(d2q9_rows, _src_rows, parallel=True)
+d2q9_serial = RowKernel(d2q9_rows, src_rows)
+d2q9_parallel = RowKernel(d2q9_rows, src_rows, parallel=True)
 
 
 def _bgk_d3q19(x0, x1, src, dst, w, omega, F):
@@ -1024,8 +1021,8 @@ def _bgk_d3q19(x0, x1, src, dst, w, omega, F):
 
 _C_D3Q19 = np.array([[0, 0, 0], [1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1], [1, 1, 0], [-1, 1, 0], [1, -1, 0], [-1, -1, 0], [1, 0, 1], [-1, 0, 1], [1, 0, -1], [-1, 0, -1], [0, 1, 1], [0, -1, 1], [0, 1, -1], [0, -1, -1]], dtype=np.int64)
 d3q19_rows = njit(cache=True, nogil=True, fastmath=_FM, boundscheck=False, error_model='numpy')(_bgk_d3q19)
-d3q19_serial = RowKernel(d3q19_rows, _src_rows)
-d3q19_parallel = RowKernel(d3q19_rows, _src_rows, parallel=True)
+d3q19_serial = RowKernel(d3q19_rows, src_rows)
+d3q19_parallel = RowKernel(d3q19_rows, src_rows, parallel=True)
 
 
 def _aa_nonlocal_d2q9(x0, x1, f, nx, ny, nz, w, omega, F):

@@ -242,17 +242,18 @@ def _stream_collide(x0, x1, src, dst, flag, simple, uwall, c, w, opp, model, ome
     return bad
 
 
-def _rows(src, *args):
+def src_rows(src, *args):
+    """The row count of a two-array kernel call: the x-planes of ``src``."""
     return src.shape[1]
 
 
 #: The row kernel (rows x0 ≤ x < x1), jitted once.
 stream_collide_rows = njit(cache=True, nogil=True, fastmath=_FM)(_stream_collide)
 #: ``stream_collide(src, dst, flag, ...)``: all rows on one thread (use inside ensembles).
-stream_collide = RowKernel(stream_collide_rows, _rows)
+stream_collide = RowKernel(stream_collide_rows, src_rows)
 #: The same kernel with the x-rows spread over numba's threads; it runs the serial build's
 #: machine code, so its result equals the serial one bit for bit (:mod:`toolkit.kernels.rows`).
-stream_collide_parallel = RowKernel(stream_collide_rows, _rows, parallel=True)
+stream_collide_parallel = RowKernel(stream_collide_rows, src_rows, parallel=True)
 
 
 @njit(cache=True, nogil=True)

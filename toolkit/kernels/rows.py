@@ -5,8 +5,8 @@ A row kernel ``rows(x0, x1, *args)`` is an ``@njit(cache=True, nogil=True)`` fun
 the rows x0 ≤ x < x1 of a grid and returns an int64 count over them (the lattice Boltzmann kernels
 count the nodes whose density went bad). Rows must be independent: no row may read what another
 row of the same call writes. :class:`RowKernel` runs it on all rows in one call (serial), or
-hands each row to :func:`spread_rows`, a ``parallel=True`` kernel whose ``prange`` calls the
-row kernel's compiled code through its address (a numba first-class function, see
+hands one contiguous run of rows per thread to :func:`spread_rows`, a ``parallel=True`` kernel
+whose ``prange`` calls the row kernel's compiled code through its address (a numba first-class function, see
 :class:`numba.core.types.function_type.CompileResultWAP`).
 
 Why not a ``parallel=True`` twin of each kernel (``prange`` over x in the kernel itself), as the
@@ -23,7 +23,8 @@ lattice Boltzmann kernels had before:
   :mod:`toolkit.kernels`), so twins jitted from one function loaded each other's build; there
   is no twin here to confuse.
 
-The cost is one indirect call per row, which does not show next to a row of a grid.
+The cost is one indirect call per thread and step. Measured against the twins (1024² D2Q9, 2
+threads) it ran 5-8 % slower; the D3Q19 kernels ran the same within noise.
 """
 
 from __future__ import annotations
