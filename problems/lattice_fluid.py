@@ -234,6 +234,7 @@ class LatticeFluid(tk.TimeProblem):
 # units
 
 
+@tk.records.register
 @dataclass(frozen=True)
 class LatticeUnits:
     """A conversion between physical and lattice units (Δx, Δt in physical units)."""

@@ -158,3 +158,31 @@ def test_bad_problem_fields_are_refused_by_name(ptype, seed):
 @pytest.mark.parametrize("stype", SOLVERS, ids=lambda c: c.__name__)
 def test_bad_solver_fields_are_refused_by_name(stype):
     _check_fields(stype.example(), tk.InvalidSolverError)
+
+
+# --- composed solvers ------------------------------------------------------------------------------
+
+COMPOSED = [(owner, field, inner) for owner, field, inner, _ in tk.composed()]
+
+
+@pytest.mark.parametrize("row", COMPOSED, ids=lambda r: f"{r[0].__name__}.{r[1]}")
+def test_held_solvers_that_cannot_serve_are_refused_naming_the_field(row):
+    """Every declared held-solver field refuses each registered solver that cannot serve it."""
+    owner, field, inner = row
+    serving = set(tk.solvers_for(inner))
+    wrong = [s for s in SOLVERS if s not in serving]
+    assert serving, f"nothing can fill {owner.__name__}.{field}"
+    if issubclass(owner, tk.Solver):
+        outer = owner.example()
+        problem = next(p for p in PROBLEMS if _has_method(p, owner)).example()
+    else:
+        problem = owner.example()
+        outer = next(s for s in SOLVERS if _has_method(owner, s)).example()
+    for stype in wrong[:8]:
+        try:
+            changed = tk.remake(outer if issubclass(owner, tk.Solver) else problem, **{field: stype.example()})
+        except (tk.InvalidProblemError, tk.InvalidSolverError):
+            continue  # refused by the field's own validation: also fine
+        pair = (problem, changed) if issubclass(owner, tk.Solver) else (changed, outer)
+        with pytest.raises(tk.IncompatiblePairError, match=f"{owner.__name__}.{field}"):
+            tk.init(*pair)

@@ -14,7 +14,8 @@ See ``DESIGN.md`` for the contract every problem family follows.
 from . import records, validate
 from .compare import Comparison, compare
 from ._struct import FrozenStruct as Struct
-from .dispatch import compatibility, init, problems_for, register_default_solver, solve, solvers_for
+from .cache import ForceCache, ForceProvider, SolveCache
+from .dispatch import compatibility, composed, init, problems_for, register_default_solver, solve, solvers_for
 from .ensemble import Dask, EnsembleProblem, EnsembleSolution, Processes, Serial, Threads
 from .errors import (FileFormatError, IncompatiblePairError, InvalidOptionError, InvalidProblemError,
                      InvalidSolverError, ScalebridgeError, SpecError, UnstableError)
@@ -29,12 +30,14 @@ from .solver import Solver
 __all__ = [
     # core types
     "Problem", "TimeProblem", "Solver", "Solution", "ReturnCode", "Integrator",
+    # caches and composition (solvers that hold solvers)
+    "SolveCache", "ForceProvider", "ForceCache",
     # frozen, validated parameter records for components (estimators, functionals, boundaries)
     "Struct",
     # verbs
     "solve", "init", "resume", "remake", "compare", "save", "load",
     # dispatch introspection
-    "solvers_for", "problems_for", "compatibility", "register_default_solver",
+    "solvers_for", "problems_for", "compatibility", "composed", "register_default_solver",
     # integrator callbacks
     "Callback", "StopWhen", "SaveEvery", "LogEvery",
     # ensembles

@@ -12,6 +12,8 @@ import dataclasses
 
 import numpy as np
 
+from . import records
+
 
 def summarize(value) -> str:
     """Compact text for a field value: shapes and scalars, never whole arrays."""
@@ -111,6 +113,7 @@ class FrozenStruct:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         dataclasses.dataclass(cls, frozen=True, repr=False, eq=False)
+        records.register(cls)
         checks = []
         for field in dataclasses.fields(cls):
             if not field.init:

@@ -30,11 +30,12 @@ import typing
 import plum
 
 from .errors import IncompatiblePairError, InvalidOptionError, UnstableError
+from .cache import SolveCache
 from .problem import Problem, TimeProblem
 from .solver import Solver
 
 __all__ = ["dispatch", "solve", "init", "solvers_for", "problems_for", "compatibility", "register_default_solver",
-           "INTEGRATOR_OPTIONS"]
+           "INTEGRATOR_OPTIONS", "check_held", "composed"]
 
 #: The private dispatcher every solver module registers ``_solve``/``_init`` methods with.
 dispatch = plum.Dispatcher()
@@ -114,15 +115,23 @@ def _resolve(problem, solver, want_init: bool):
     kind = "solve"
     if impl is None:
         impl, kind = _lookup(_init, *key), "init"
+    if impl is None and want_init:
+        impl, kind = _lookup(_solve, *key), "cache"
     if impl is None:
         raise IncompatiblePairError(_incompatible_message(problem, solver, want_init))
     allowed = _keyword_options(impl)
+    if kind == "init" and not issubclass(key[0], TimeProblem):  # a family cache takes solve options
+        solve_impl = _lookup(_solve, *key)
+        allowed, kind = (_keyword_options(solve_impl) if solve_impl is not None else frozenset()), "cache"
     drop_progress = kind == "solve" and allowed is not None and "progress" not in allowed
     if kind == "init" and allowed is not None:
         allowed = allowed | INTEGRATOR_OPTIONS
-    if kind == "solve" and allowed is not None:
+    if kind in ("solve", "cache") and allowed is not None:
         allowed = allowed | UNIVERSAL_OPTIONS
-    entry = (impl, allowed, kind, drop_progress)
+    if kind == "cache" and impl is _lookup(_solve, *key):
+        impl = SolveCache
+    held = bool(type(problem).held_solvers or type(solver).held_solvers)
+    entry = (impl, allowed, kind, drop_progress, held)
     _resolved[(key, want_init)] = entry
     return entry
 
@@ -134,8 +143,6 @@ def _incompatible_message(problem, solver, want_init: bool) -> str:
     text = (f"no method to {verb} {type(problem).__name__} with {type(solver).__name__}. "
             f"Solvers that accept {type(problem).__name__}: {_names(accepts) or 'none registered'}. "
             f"Problems {type(solver).__name__} accepts: {_names(takes) or 'none registered'}.")
-    if want_init and accepts:
-        text += " (tk.init needs a time problem and a stepping solver; use tk.solve otherwise.)"
     return text
 
 
@@ -192,9 +199,13 @@ def solve(problem, solver=None, /, **options):
     entry = _resolved.get(((type(problem), type(solver)), False))
     if entry is None or _seen_methods[0] != len(_solve.methods) or _seen_methods[1] != len(_init.methods):
         entry = _resolve(problem, solver, False)
-    impl, allowed, kind, drop_progress = entry
+    impl, allowed, kind, drop_progress, held = entry
+    if held:
+        check_held(problem, solver)
     if options:
         _check_options(options, allowed, problem, solver)
+    if kind == "cache":
+        return _start(impl, problem, solver, options).solve()
     if kind == "init":
         integrator = _start(impl, problem, solver, options)
         integrator.run()
@@ -212,26 +223,97 @@ def solve(problem, solver=None, /, **options):
 
 
 def init(problem, solver=None, /, **options):
-    """Set up an :class:`~toolkit.Integrator` for a time problem: step it, run it, checkpoint it.
+    """Set up what a pair keeps between steps or solves: an Integrator or a :class:`SolveCache`.
 
-    Integrator options (every method takes them): ``progress`` (tqdm bar; off when output is
-    not a terminal), ``callbacks`` (a Callback or a list), ``checkpoint`` (path),
+    For a time problem with a stepping solver: an :class:`~toolkit.Integrator` to step, run and
+    checkpoint. Integrator options (every method takes them): ``progress`` (tqdm bar; off when
+    output is not a terminal), ``callbacks`` (a Callback or a list), ``checkpoint`` (path),
     ``checkpoint_every`` (steps), ``checkpoint_seconds`` (wall seconds), ``strict``.
+
+    For any other pair: a :class:`SolveCache` (``cache.update(**changes)``, ``cache.solve()``),
+    the family's own when it registered one with ``_init``, else the generic one; ``options``
+    are then the method's solve options.
     """
     if solver is None:
         solver = _default_solver(problem)
-    impl, allowed, _, _ = _resolve(problem, solver, True)
+    impl, allowed, _, _, held = _resolve(problem, solver, True)
+    if held:
+        check_held(problem, solver)
     _check_options(options, allowed, problem, solver)
     return _start(impl, problem, solver, options)
 
 
 def _start(impl, problem, solver, options):
+    if impl is SolveCache:
+        return SolveCache(problem, solver, **options)
+    if not isinstance(problem, TimeProblem):  # a family's own cache: options are solve options
+        cache = impl(problem, solver)
+        if not isinstance(cache, SolveCache):
+            raise TypeError(f"the _init method for ({type(problem).__name__}, {type(solver).__name__}) "
+                            f"returned a {type(cache).__name__}; a steady problem's _init returns a tk.SolveCache")
+        cache.options = dict(options)
+        return cache
     common = {k: options[k] for k in INTEGRATOR_OPTIONS if k in options}
     own = {k: v for k, v in options.items() if k not in INTEGRATOR_OPTIONS}
     integrator = impl(problem, solver, **own)
     integrator._options = own
     integrator.configure(**common)
     return integrator
+
+
+# ----------------------------------------------------------------------------------------
+# Composed solvers: fields of a problem or solver that hold another solver.
+
+_held_ok: set = set()
+
+
+def check_held(problem, solver) -> None:
+    """Check every held solver (``held_solvers`` of the problem's and the solver's class) can serve
+    its inner problem; raise :class:`IncompatiblePairError` naming the field otherwise.
+
+    ``held_solvers = {"potential": PotentialEnergy}`` on a class says: the field ``potential``
+    holds a solver that the outer method will run on ``PotentialEnergy`` problems (through
+    ``tk.init`` / ``tk.solve``). ``None`` in such a field means "not set" and is left to the
+    outer method.
+    """
+    for owner in (problem, solver):
+        for name, inner in type(owner).held_solvers.items():
+            held = getattr(owner, name, None)
+            if held is None:
+                continue
+            key = (type(owner), name, type(held))
+            if key in _held_ok and _seen_methods == [len(_solve.methods), len(_init.methods)]:
+                continue
+            inner_types = inner if isinstance(inner, tuple) else (inner,)
+            if not isinstance(held, Solver):
+                raise IncompatiblePairError(
+                    f"{type(owner).__name__}.{name} must hold a solver of {_names(inner_types)}, got a "
+                    f"{type(held).__name__}; solvers that can: {_names(_serving(inner_types)) or 'none registered'}")
+            accepted = problems_for(held)
+            if not any(issubclass(t, p) for t in inner_types for p in accepted):
+                raise IncompatiblePairError(
+                    f"{type(owner).__name__}.{name} = {type(held).__name__} cannot serve "
+                    f"{_names(inner_types)}: {type(held).__name__} accepts "
+                    f"{_names(accepted) or 'no registered problem'}. Solvers that serve "
+                    f"{_names(inner_types)}: {_names(_serving(inner_types)) or 'none registered'}")
+            _held_ok.add(key)
+
+
+def _serving(inner_types) -> list[type]:
+    return _unique(s for t in inner_types for s in solvers_for(t))
+
+
+def composed() -> list[tuple[type, str, type, list[type]]]:
+    """Every declared held-solver field: ``(owner class, field, inner problem type, solver types
+    that can fill it)``, read from the registered problem and solver classes."""
+    owners = _unique(t for pair in compatibility() for t in pair)
+    rows = []
+    for owner in owners:
+        for name, inner in owner.held_solvers.items():
+            inner_types = inner if isinstance(inner, tuple) else (inner,)
+            for t in inner_types:
+                rows.append((owner, name, t, solvers_for(t)))
+    return rows
 
 
 # ----------------------------------------------------------------------------------------

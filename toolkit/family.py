@@ -47,7 +47,19 @@ _FAMILIES: dict[str, Family] = {}
 
 
 def register_family(family: Family) -> Family:
-    """Register (or replace) a family under ``family.name``."""
+    """Register (or replace) a family under ``family.name``.
+
+    Component classes (dataclasses and enums a spec may build) are registered with
+    :func:`toolkit.records.register` too, so that files holding them can be read back.
+    """
+    import dataclasses
+    import enum
+
+    from . import records
+
+    for component in family.components.values():
+        if isinstance(component, type) and (dataclasses.is_dataclass(component) or issubclass(component, enum.Enum)):
+            records.register(component)
     _FAMILIES[family.name] = family
     return family
 

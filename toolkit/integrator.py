@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import io
-from .errors import InvalidOptionError, UnstableError
+from .errors import FileFormatError, InvalidOptionError, UnstableError
 from .progress import progress_bar
 from .retcode import ReturnCode
 from .validate import integer, real_scalar
@@ -172,9 +172,7 @@ class Integrator:
         """
         target = self.total_steps if until is None else integer("until", until, lower=0,
                                                                 error=InvalidOptionError)
-        self._run_to(min(target, self.total_steps))
-        if self.checkpoint_path is not None:
-            self.checkpoint(self.checkpoint_path)
+        self._run_to(min(target, self.total_steps), final_checkpoint=True)
         return self.retcode or ReturnCode.Success
 
     def __iter__(self) -> Iterator["Integrator"]:
@@ -191,7 +189,16 @@ class Integrator:
             stop = min(stop, (self.step_index // self.checkpoint_every + 1) * self.checkpoint_every)
         return stop
 
-    def _run_to(self, target: int) -> "Integrator":
+    def _run_to(self, target: int, final_checkpoint: bool = False) -> "Integrator":
+        if self.checkpoint_path is None:
+            return self._stepping(target)
+        with io.checkpoint_lock(self.checkpoint_path):
+            self._stepping(target)
+            if final_checkpoint:
+                self.checkpoint(self.checkpoint_path)
+        return self
+
+    def _stepping(self, target: int) -> "Integrator":
         if self.done or target <= self.step_index:
             return self
         bar = progress_bar(self.progress, self.total_steps, self.step_index, type(self.solver).__name__)
@@ -249,15 +256,59 @@ def resume(path, **options) -> Integrator:
 
     ``options`` are integrator options for the continued run (callbacks, progress,
     checkpoint...: functions are not saved in checkpoints, so pass callbacks again).
-    ``tk.resume(path).run()`` ends bit-identical to the uninterrupted run.
+    ``tk.resume(path).run()`` ends bit-identical to the uninterrupted run. A checkpoint that
+    is not one, or whose step or state does not fit its problem, raises FileFormatError
+    before any kernel touches its arrays.
     """
     from .dispatch import init
 
     record, _ = io.read_record(path, "checkpoint")
+    record = _checked_record(path, record)
     integrator = init(record["problem"], record["solver"], **record["options"], **options)
-    integrator._load_state(record["state"])
-    integrator.step_index = int(record["step_index"])
+    if not isinstance(integrator, Integrator):
+        raise FileFormatError(f"{path}: {type(record['problem']).__name__} with "
+                              f"{type(record['solver']).__name__} does not step in time; not a checkpoint")
+    total = integrator.total_steps
+    if record["step_index"] > total:
+        raise FileFormatError(f"{path}: step_index = {record['step_index']} is past the run's {total} steps")
+    try:
+        integrator._load_state(record["state"])
+    except FileFormatError as exc:
+        raise FileFormatError(f"{path}: {exc}") from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise FileFormatError(f"{path}: the saved state does not fit {type(record['problem']).__name__} "
+                              f"with {type(record['solver']).__name__}: {type(exc).__name__}: {exc}") from None
+    integrator.step_index = record["step_index"]
     integrator.stats = dict(record["stats"])
     integrator.message = record["message"]
     integrator.retcode = record["retcode"]
     return integrator
+
+
+def _checked_record(path, record) -> dict:
+    """The checkpoint record with every top-level entry of the right kind, or FileFormatError."""
+    from .problem import TimeProblem
+    from .solver import Solver
+
+    expected = {"problem": TimeProblem, "solver": Solver, "options": dict, "step_index": int,
+                "stats": dict, "message": str, "state": dict}
+    if not isinstance(record, dict):
+        raise FileFormatError(f"{path} holds a {type(record).__name__}, not a checkpoint record")
+    missing = sorted((set(expected) | {"retcode"}) - set(record))
+    if missing:
+        raise FileFormatError(f"{path} is not a complete checkpoint: it lacks {', '.join(missing)}")
+    for key, kind in expected.items():
+        value = record[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise FileFormatError(f"{path}: checkpoint entry {key!r} is a {type(value).__name__}, "
+                                  f"not a {kind.__name__}")
+    if record["step_index"] < 0:
+        raise FileFormatError(f"{path}: step_index = {record['step_index']} must be >= 0")
+    if record["retcode"] is not None and not isinstance(record["retcode"], ReturnCode):
+        raise FileFormatError(f"{path}: checkpoint entry 'retcode' is not a ReturnCode")
+    from .dispatch import INTEGRATOR_OPTIONS
+
+    bad = [k for k in record["options"] if not isinstance(k, str) or k in INTEGRATOR_OPTIONS]
+    if bad:
+        raise FileFormatError(f"{path}: checkpoint options {bad} cannot come from a file")
+    return record

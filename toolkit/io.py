@@ -5,10 +5,18 @@ tree is JSON in the ``scalebridge_record`` attribute. Complex arrays are stored 
 trailing real/imaginary axis and booleans as int8, so any NetCDF-4 reader opens the file.
 Writes are atomic: a temporary file in the same folder, ``fsync``, then ``os.replace``;
 a killed process leaves either the old file or the new one, never a torn one.
+
+Every file carries the SHA-256 of each array (over its dtype, shape and bytes) and of the
+record tree in its attributes; :func:`read_record` verifies them and refuses a damaged file,
+naming the damaged part. Before any array is read, the sizes the file declares are checked
+against the file's own size, so a small crafted file cannot make a load allocate gigabytes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
+import hashlib
 import json
 import os
 import tempfile
@@ -17,12 +25,26 @@ from pathlib import Path
 import numpy as np
 
 from . import records
-from .errors import FileFormatError
+from .errors import FileFormatError, InvalidOptionError
 
-__all__ = ["save", "load", "write_record", "read_record", "atomic_path"]
+__all__ = ["save", "load", "write_record", "read_record", "atomic_path", "checkpoint_lock", "array_digest"]
 
 FORMAT = "scalebridge"
-VERSION = 1
+VERSION = 2
+#: Bytes a file may declare beyond its own size (HDF5 stores uncompressed arrays at full size).
+_SIZE_SLACK = 1 << 20
+
+
+def array_digest(arr: np.ndarray) -> str:
+    """SHA-256 of an array's dtype, shape and C-order bytes (hex)."""
+    arr = np.ascontiguousarray(arr)
+    digest = hashlib.sha256(f"{arr.dtype.str}{arr.shape}".encode())
+    digest.update(arr.view(np.uint8).reshape(-1) if arr.size else b"")
+    return digest.hexdigest()
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _to_variables(arrays: dict[str, np.ndarray]):
@@ -42,12 +64,46 @@ def _to_variables(arrays: dict[str, np.ndarray]):
 
 def _from_variables(dataset, kinds) -> dict[str, np.ndarray]:
     arrays = {}
-    for name, (key, kind, dtype) in kinds.items():
+    for name, entry in kinds.items():
+        if not (isinstance(entry, list) and len(entry) == 3 and all(isinstance(e, str) for e in entry)):
+            raise FileFormatError(f"the array table's entry {name!r} is damaged: {entry!r}")
+        key, kind, dtype = entry
+        if kind not in ("plain", "complex", "bool") or np.dtype(dtype).kind not in "biufc":
+            raise FileFormatError(f"array {key!r} is stored as {kind!r} {dtype!r}; files hold numeric "
+                                  "and boolean arrays only")
         arr = np.array(dataset[name].values)
         if kind == "complex":
             arr = arr[..., 0] + 1j * arr[..., 1]
         arrays[key] = np.ascontiguousarray(arr.astype(dtype, copy=False))
     return arrays
+
+
+@contextlib.contextmanager
+def checkpoint_lock(path):
+    """Hold an exclusive lock on checkpoint ``path`` for the length of a run.
+
+    A second run that checkpoints to the same path (in this process or another) is refused
+    instead of interleaving its checkpoints with the first one's. The lock is ``flock`` on a
+    hidden ``.NAME.lock`` file beside it, released by the kernel if the process dies. While
+    holding it, temporary files left by a killed writer (``.NAME.*.tmp``) are removed.
+    """
+    import fcntl
+
+    path = Path(path)
+    lock = path.parent / f".{path.name}.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InvalidOptionError(
+                f"another run is checkpointing to {path} right now (it holds {lock}); give this run its "
+                "own checkpoint path, or wait for the other to finish") from None
+        for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            stale.unlink(missing_ok=True)
+        yield path
+    finally:
+        os.close(fd)
 
 
 def atomic_path(path: Path):
@@ -73,8 +129,12 @@ def write_record(path, kind: str, obj, extra_attrs: dict | None = None) -> Path:
     arrays: dict[str, np.ndarray] = {}
     tree = records.encode(obj, arrays, "r")
     variables, kinds = _to_variables(arrays)
+    tree_text, kinds_text = json.dumps(tree), json.dumps(kinds)
+    checksums = {key: array_digest(arr) for key, arr in arrays.items()}
+    checksums["<record>"] = _text_digest(tree_text + kinds_text)
     attrs = {"format": FORMAT, "format_version": VERSION, "kind": kind,
-             "scalebridge_record": json.dumps(tree), "scalebridge_arrays": json.dumps(kinds)}
+             "scalebridge_record": tree_text, "scalebridge_arrays": kinds_text,
+             "scalebridge_sha256": json.dumps(checksums)}
     attrs.update(extra_attrs or {})
     tmp = atomic_path(path)
     try:
@@ -92,7 +152,7 @@ def write_record(path, kind: str, obj, extra_attrs: dict | None = None) -> Path:
 
 
 def read_record(path, kind: str | None = None):
-    """Read back what :func:`write_record` wrote; a foreign or corrupt file raises FileFormatError."""
+    """Read back what :func:`write_record` wrote; a foreign, damaged or crafted file raises FileFormatError."""
     import xarray as xr
 
     path = Path(path)
@@ -100,24 +160,73 @@ def read_record(path, kind: str | None = None):
         raise FileNotFoundError(f"no file at {path}")
     try:
         with xr.open_dataset(path, engine="h5netcdf") as ds:
-            ds.load()
             attrs = dict(ds.attrs)
             if attrs.get("format") != FORMAT:
                 raise FileFormatError(f"{path} is a NetCDF file but not a scalebridge file "
                                       "(no 'format = scalebridge' attribute)")
-            if int(attrs.get("format_version", -1)) > VERSION:
+            version = int(attrs.get("format_version", -1))
+            if version > VERSION:
                 raise FileFormatError(f"{path} was written by a newer scalebridge (format "
                                       f"{attrs.get('format_version')}); upgrade to read it")
             if kind is not None and attrs.get("kind") != kind:
                 raise FileFormatError(f"{path} holds a {attrs.get('kind')!r}, not a {kind!r}")
-            arrays = _from_variables(ds, json.loads(attrs["scalebridge_arrays"]))
-            tree = json.loads(attrs["scalebridge_record"])
-    except FileFormatError:
+            tree_text, kinds_text = str(attrs["scalebridge_record"]), str(attrs["scalebridge_arrays"])
+            kinds = json.loads(kinds_text)
+            if not isinstance(kinds, dict):
+                raise FileFormatError(f"{path}: the array table is not a table")
+            checksums = _checksums(path, attrs, version)
+            if checksums is not None and checksums.get("<record>") != _text_digest(tree_text + kinds_text):
+                raise FileFormatError(f"{path} is damaged: the record (problem, solver and metadata) does "
+                                      "not match its SHA-256 checksum")
+            _check_declared_size(path, ds, kinds)
+            ds.load()
+            arrays = _from_variables(ds, kinds)
+            tree = json.loads(tree_text)
+    except (FileFormatError, FileNotFoundError):
         raise
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except RecursionError:
+        raise FileFormatError(f"{path} holds a record nested too deeply to be one of ours (crafted or "
+                              "corrupt)") from None
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError) as exc:
         raise FileFormatError(f"{path} is not a readable scalebridge file (corrupt, truncated or "
                               f"another format): {type(exc).__name__}: {exc}") from None
-    return records.decode(tree, arrays), attrs
+    if checksums is not None:
+        for key, arr in arrays.items():
+            if checksums.get(key) != array_digest(arr):
+                raise FileFormatError(f"{path} is damaged: array {key!r} does not match its SHA-256 checksum")
+    try:
+        return records.decode(tree, arrays), attrs
+    except RecursionError:
+        raise FileFormatError(f"{path} holds a record nested too deeply (crafted or corrupt)") from None
+    except FileFormatError as exc:
+        raise FileFormatError(f"{path}: {exc}") from None
+
+
+def _checksums(path: Path, attrs: dict, version: int) -> dict | None:
+    """The file's checksum table (format 2 on); ``None`` for format-1 files, written before checksums."""
+    if version < 2 and "scalebridge_sha256" not in attrs:
+        return None
+    if "scalebridge_sha256" not in attrs:
+        raise FileFormatError(f"{path} has lost its checksum table (attribute 'scalebridge_sha256'); "
+                              "the file is damaged")
+    table = json.loads(str(attrs["scalebridge_sha256"]))
+    if not isinstance(table, dict):
+        raise FileFormatError(f"{path}: the checksum table is damaged")
+    return table
+
+
+def _check_declared_size(path: Path, dataset, kinds: dict) -> None:
+    """Refuse a file whose variables declare more bytes than the file could hold."""
+    declared = 0
+    for name in kinds:
+        if name not in dataset.variables:
+            raise FileFormatError(f"{path} lists array {name!r}, which the file does not hold (truncated?)")
+        var = dataset.variables[name]
+        declared += int(np.prod(var.shape, dtype=np.float64)) * var.dtype.itemsize
+    limit = path.stat().st_size + _SIZE_SLACK
+    if declared > limit:
+        raise FileFormatError(f"{path} declares arrays of {declared / 2**20:.4g} MiB in a file of "
+                              f"{path.stat().st_size / 2**20:.4g} MiB; it is crafted or damaged, not read")
 
 
 def save(solution, path) -> Path:
@@ -129,5 +238,9 @@ def save(solution, path) -> Path:
 
 def load(path):
     """Read a Solution written by :func:`save`, rebuilding (and re-validating) problem and solver."""
+    from .solution import Solution
+
     solution, _ = read_record(path, "solution")
+    if not isinstance(solution, Solution):
+        raise FileFormatError(f"{path} says it holds a solution but holds a {type(solution).__name__}")
     return solution

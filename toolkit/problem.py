@@ -40,6 +40,9 @@ class Problem(FrozenStruct):
 
     #: A meta-problem (an ensemble) wraps other problems; it is left out of compatibility listings.
     meta = False
+    #: Fields that hold another solver, and the problem type it will be run on there, e.g.
+    #: ``{"potential": PotentialEnergy}``; checked when the pair is resolved (``tk.composed()``).
+    held_solvers = {}
 
     @classmethod
     def example(cls, seed: int = 0) -> "Problem":

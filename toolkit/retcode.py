@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import enum
 
+from . import records
+
 __all__ = ["ReturnCode"]
 
 
+@records.register
 class ReturnCode(enum.Enum):
     """How a solve or an integration ended.
 

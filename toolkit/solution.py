@@ -13,6 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from . import records
 from ._struct import summarize
 from .retcode import ReturnCode
 
@@ -44,6 +45,7 @@ class Solution:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         dataclasses.dataclass(cls, kw_only=True, repr=False, eq=False)
+        records.register(cls)
 
     @property
     def successful(self) -> bool:

@@ -30,6 +30,9 @@ class Solver(FrozenStruct):
     supports_step = False
     #: Runs several threads itself (ensembles should then prefer processes).
     parallel = False
+    #: Fields that hold another solver, and the problem type it will be run on there, e.g.
+    #: ``{"potential": PotentialEnergy}``; checked when the pair is resolved (``tk.composed()``).
+    held_solvers = {}
 
     @classmethod
     def example(cls) -> "Solver":

@@ -142,7 +142,6 @@ def _init(problem: Oscillator, solver: Verlet) -> VerletIntegrator:
 
 
 if __name__ == "__main__":
-    tk.records.trust_module("__main__")  # let tk.load rebuild the classes defined in this script
     problem = Oscillator(x0=1.0, v0=0.5, omega=2.0, dt=0.02, steps=200 if SMALL else 2000)
     print(problem)
     print("solvers for it:", [s.__name__ for s in tk.solvers_for(problem)])

@@ -40,9 +40,13 @@ def test_incompatible_pair_names_both_sides():
     assert isinstance(err.value, TypeError)
 
 
-def test_init_refuses_a_pair_without_integrator():
-    with pytest.raises(tk.IncompatiblePairError, match="tk.init"):
-        tk.init(toy.Decay(x0=[1.0]), toy.Exact())
+def test_init_of_a_pair_without_integrator_gives_a_cache():
+    """Issue 16: tk.init works for every pair; without a stepping method it is a SolveCache."""
+    cache = tk.init(toy.Decay(x0=[1.0]), toy.Exact())
+    assert type(cache) is tk.SolveCache
+    assert cache.solve().distance(tk.solve(toy.Decay(x0=[1.0]), toy.Exact())) == 0
+    with pytest.raises(tk.IncompatiblePairError, match="no method to init Total with Euler"):
+        tk.init(toy.Total(values=[1.0]), toy.Euler())
 
 
 def test_unknown_option_lists_allowed_ones():

@@ -57,14 +57,9 @@ def test_foreign_corrupt_and_missing_files(tmp_path):
 
 
 def test_untrusted_class_is_not_imported(tmp_path):
-    import json
+    from tests.toolkit.crafted import craft
 
-    from toolkit import io
-
-    path = io.write_record(tmp_path / "evil.nc", "solution", {"x": 1})
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
-        ds = ds.load()
-    ds.attrs["scalebridge_record"] = json.dumps({"__dataclass__": "os:system", "fields": {}})
-    ds.to_netcdf(tmp_path / "evil2.nc", engine="h5netcdf")
-    with pytest.raises(tk.FileFormatError, match="outside the trusted packages"):
-        tk.load(tmp_path / "evil2.nc")
+    path = tk.save(tk.solve(toy.Total(values=[1.0]), toy.NumpySum()), tmp_path / "sol.nc")
+    evil = craft(path, tmp_path / "evil.nc", {"__dataclass__": "os:system", "fields": {}})
+    with pytest.raises(tk.FileFormatError, match="not a registered scalebridge type"):
+        tk.load(evil)

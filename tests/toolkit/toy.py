@@ -14,8 +14,6 @@ import toolkit as tk
 from toolkit import validate as v
 from toolkit.dispatch import dispatch
 
-tk.records.trust_module("tests")
-
 
 class Decay(tk.TimeProblem):
     """dx/dt = -rate x (+ noise dW), ``steps`` steps of ``dt``, frames every ``save_every``."""
@@ -175,6 +173,28 @@ def _solve(problem: Total, solver: LoopSum, *, scale: float = 1.0) -> TotalSolut
     for value in problem.values:
         total += value
     return TotalSolution(problem=problem, solver=solver, total=np.array([total * scale]))
+
+
+class Scaled(tk.Solver):
+    """A composed solver: ``factor`` times the total found by the solver it holds in ``inner``."""
+
+    inner: tk.Solver = None
+    factor: float = 1.0
+    held_solvers = {"inner": Total}
+
+    def _validate(self):
+        if not isinstance(self.inner, tk.Solver):
+            raise tk.InvalidSolverError(f"inner = {self.inner!r} must be a solver of Total, e.g. NumpySum()")
+
+    @classmethod
+    def example(cls):
+        return cls(inner=NumpySum(), factor=2.0)
+
+
+@dispatch
+def _solve(problem: Total, solver: Scaled) -> TotalSolution:
+    inner = tk.init(problem, solver.inner).solve()
+    return TotalSolution(problem=problem, solver=solver, total=inner.total * solver.factor)
 
 
 def shift(problem, index, rng):
