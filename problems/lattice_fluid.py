@@ -155,7 +155,9 @@ class LatticeFluid(tk.TimeProblem):
             self._set("viscosity", nu)
             self._set("tau", 3.0 * nu + 0.5)
         if self.tau < 0.5 + 1e-6:
-            raise tk.InvalidProblemError(f"tau = {self.tau!r} is not allowed: tau must exceed 0.5 (ν > 0)")
+            raise tk.InvalidProblemError(
+                f"viscosity = {self.viscosity!r} (tau = {self.tau!r}) is not allowed: tau = 3 viscosity + 1/2 "
+                "must exceed 0.5 + 1e-6 (viscosity > 3.3e-7) for a stable collision")
         # density
         rho = self.density
         if np.ndim(rho) == 0:

@@ -22,6 +22,7 @@ from .errors import (FileFormatError, IncompatiblePairError, InvalidOptionError,
 from .family import Family, TourCase, families, load_plugins, register_family
 from .integrator import Callback, Integrator, LogEvery, SaveEvery, StopWhen, resume
 from .io import load, save
+from .memory import memory_estimate
 from .problem import Problem, TimeProblem, remake
 from .retcode import ReturnCode
 from .solution import Solution
@@ -37,7 +38,7 @@ __all__ = [
     # verbs
     "solve", "init", "resume", "remake", "compare", "save", "load",
     # dispatch introspection
-    "solvers_for", "problems_for", "compatibility", "composed", "register_default_solver",
+    "solvers_for", "problems_for", "compatibility", "composed", "register_default_solver", "memory_estimate",
     # integrator callbacks
     "Callback", "StopWhen", "SaveEvery", "LogEvery",
     # ensembles

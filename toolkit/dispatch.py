@@ -30,6 +30,7 @@ import typing
 import plum
 
 from .errors import IncompatiblePairError, InvalidOptionError, UnstableError
+from . import memory
 from .cache import SolveCache
 from .problem import Problem, TimeProblem
 from .solver import Solver
@@ -130,8 +131,8 @@ def _resolve(problem, solver, want_init: bool):
         allowed = allowed | UNIVERSAL_OPTIONS
     if kind == "cache" and impl is _lookup(_solve, *key):
         impl = SolveCache
-    held = bool(type(problem).held_solvers or type(solver).held_solvers)
-    entry = (impl, allowed, kind, drop_progress, held)
+    checks = bool(type(problem).held_solvers or type(solver).held_solvers) or memory.has_estimate(*key)
+    entry = (impl, allowed, kind, drop_progress, checks)
     _resolved[(key, want_init)] = entry
     return entry
 
@@ -199,9 +200,9 @@ def solve(problem, solver=None, /, **options):
     entry = _resolved.get(((type(problem), type(solver)), False))
     if entry is None or _seen_methods[0] != len(_solve.methods) or _seen_methods[1] != len(_init.methods):
         entry = _resolve(problem, solver, False)
-    impl, allowed, kind, drop_progress, held = entry
-    if held:
-        check_held(problem, solver)
+    impl, allowed, kind, drop_progress, checks = entry
+    if checks:
+        _check_before_start(problem, solver)
     if options:
         _check_options(options, allowed, problem, solver)
     if kind == "cache":
@@ -236,9 +237,9 @@ def init(problem, solver=None, /, **options):
     """
     if solver is None:
         solver = _default_solver(problem)
-    impl, allowed, _, _, held = _resolve(problem, solver, True)
-    if held:
-        check_held(problem, solver)
+    impl, allowed, _, _, checks = _resolve(problem, solver, True)
+    if checks:
+        _check_before_start(problem, solver)
     _check_options(options, allowed, problem, solver)
     return _start(impl, problem, solver, options)
 
@@ -265,6 +266,12 @@ def _start(impl, problem, solver, options):
 # Composed solvers: fields of a problem or solver that hold another solver.
 
 _held_ok: set = set()
+
+
+def _check_before_start(problem, solver) -> None:
+    """What a pair with held solvers or a memory estimate checks before it runs (slow path)."""
+    check_held(problem, solver)
+    memory.check_memory(problem, solver)
 
 
 def check_held(problem, solver) -> None:

@@ -84,3 +84,19 @@ def test_a_solution_carrying_tensors_saves_and_loads(tmp_path):
     sol.stats["weights"] = torch.arange(6, dtype=torch.float32).reshape(2, 3)
     back = tk.load(tk.save(sol, tmp_path / "s.nc"))
     assert torch.equal(back.stats["weights"], sol.stats["weights"])
+
+
+def test_memory_estimate_refuses_before_allocating(monkeypatch):
+    from toolkit import memory
+
+    problem = toy.Total(values=np.ones(100))
+    assert tk.memory_estimate(problem, toy.LoopSum()) == {"values": 800}
+    assert tk.memory_estimate(problem, toy.NumpySum()) == {}
+    monkeypatch.setattr(memory, "available_memory", lambda: 799)
+    with pytest.raises(tk.InvalidProblemError, match=r"needs about .* GiB \(values .*\) but .* is available"):
+        tk.solve(problem, toy.LoopSum())
+    with pytest.raises(tk.InvalidProblemError, match="needs about"):
+        tk.init(problem, toy.LoopSum())
+    assert tk.solve(problem, toy.NumpySum()).total[0] == 100  # no estimate, no check
+    monkeypatch.setattr(memory, "available_memory", lambda: 800)
+    assert tk.solve(problem, toy.LoopSum()).total[0] == 100

@@ -65,7 +65,7 @@ def test_non_problem_arguments_get_advice():
 
 def test_registry_is_read_from_methods():
     assert (toy.Total, toy.NumpySum) in tk.compatibility()
-    assert set(tk.solvers_for(toy.Total(values=[1.0]))) == {toy.NumpySum, toy.LoopSum}
+    assert set(tk.solvers_for(toy.Total(values=[1.0]))) == {toy.NumpySum, toy.LoopSum, toy.Scaled}
     assert set(tk.solvers_for(toy.Decay)) == {toy.Euler, toy.Exact}
     assert tk.problems_for(toy.Exact()) == [toy.Decay]
 

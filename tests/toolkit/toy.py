@@ -12,6 +12,7 @@ import numpy as np
 
 import toolkit as tk
 from toolkit import validate as v
+from toolkit import memory
 from toolkit.dispatch import dispatch
 
 
@@ -195,6 +196,11 @@ class Scaled(tk.Solver):
 def _solve(problem: Total, solver: Scaled) -> TotalSolution:
     inner = tk.init(problem, solver.inner).solve()
     return TotalSolution(problem=problem, solver=solver, total=inner.total * solver.factor)
+
+
+@memory.estimate.dispatch
+def _(problem: Total, solver: LoopSum) -> dict:
+    return {"values": 8 * problem.values.size}
 
 
 def shift(problem, index, rng):
