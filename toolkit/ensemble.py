@@ -6,8 +6,17 @@ Member ``i`` gets its own streams from ``SeedSequence(seed, spawn_key=(i, ...))`
 same children ``SeedSequence(seed).spawn`` hands out), so the result does not depend on
 which executor ran it or in what order: ``vary(problem, i, rng)`` receives a generator of
 stream ``(i, 0)``, and a stochastic solver with a ``seed`` field is given a seed drawn from
-stream ``(i, 1)``. A member that raises is reported with its index and error; the others'
-results are kept. Dask (dask.distributed) is the path past one machine.
+stream ``(i, 1)``. Dask (dask.distributed) is the path past one machine.
+
+Finished members are always kept. A member that fails is ``None`` in ``members`` and its
+index maps to the reason in ``errors``: the exception its solver (or ``vary``) raised,
+``"worker died (signal 9, SIGKILL)"`` when its process crashed, ``"timed out after 2 s"``
+past the executor's ``timeout`` (``tk.Processes(k, timeout=...)``, ``tk.Dask(timeout=...)``;
+threads cannot be stopped, so ``Serial`` and ``Threads`` refuse one). ``vary`` runs in the
+calling process as each member is handed out; a ``vary`` that returns something other than a
+Problem for member 0 is refused before anything runs. Under numba's ``workqueue`` threading
+layer a ``Threads`` ensemble of a solver with parallel kernels runs one member at a time
+(see :mod:`toolkit.threading_layer`).
 """
 
 from __future__ import annotations
@@ -17,15 +26,21 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .dispatch import _check_options, _resolve, dispatch, solve
+from .dispatch import _check_options, _resolve, dispatch
 from .errors import InvalidOptionError, InvalidProblemError
 from .problem import Problem, remake
 from .retcode import ReturnCode
 from .solution import Solution
 from .solver import Solver
-from .validate import integer
+from .member_runs import run_job, run_on_dask, run_on_processes
+from .threading_layer import threads_plan
+from .validate import integer, real_scalar
 
 __all__ = ["EnsembleProblem", "EnsembleSolution", "Serial", "Threads", "Processes", "Dask"]
+
+
+class _VaryReturnError(InvalidProblemError):
+    """``vary`` returned something other than a Problem (a mistake in the code, not a member)."""
 
 
 class EnsembleProblem(Problem):
@@ -55,7 +70,7 @@ class EnsembleProblem(Problem):
             rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(index, 0)))
             problem = self.vary(self.problem, index, rng)
             if not isinstance(problem, Problem):
-                raise InvalidProblemError(f"vary returned {type(problem).__name__} for member {index}; "
+                raise _VaryReturnError(f"vary returned {type(problem).__name__} for member {index}; "
                                           "it must return a Problem (use tk.remake(problem, ...))")
         if "seed" in {f.name for f in dataclasses.fields(solver)}:
             seed = np.random.SeedSequence(self.seed, spawn_key=(index, 1)).generate_state(1)[0]
@@ -64,7 +79,10 @@ class EnsembleProblem(Problem):
 
 
 class EnsembleSolution(Solution):
-    """Member solutions in order (``None`` where a member failed) and the failures by index."""
+    """Member solutions in order (``None`` where a member failed) and the failures by index.
+
+    ``errors`` maps each failed member's index to its reason (see the module docstring).
+    """
 
     members: list
     errors: dict
@@ -78,29 +96,54 @@ class EnsembleSolution(Solution):
         return [m for m in self.members if m is not None]
 
 
-def _run_member(job):
-    problem, solver, options = job
-    try:
-        return "ok", solve(problem, solver, **options)
-    except Exception as exc:  # a failing member is reported, the others are kept
-        return "error", f"{type(exc).__name__}: {exc}"
+_run_member = run_job  # the name older code and pickled jobs refer to
+
+
+def _timeout(timeout):
+    """``timeout`` in seconds (positive) or None."""
+    if timeout is None:
+        return None
+    return real_scalar("timeout", timeout, lower=0, lower_open=True, error=InvalidOptionError)
+
+
+def _no_timeout(executor: str, timeout):
+    if timeout is not None:
+        raise InvalidOptionError(f"timeout = {timeout!r} is not possible with tk.{executor}: a member running in a "
+                                 "thread cannot be stopped; use tk.Processes(k, timeout=...) or "
+                                 "tk.Dask(timeout=...), or leave timeout out")
 
 
 class Serial:
-    """Solve members one after another in this process."""
+    """Solve members one after another in this process (no ``timeout``: nothing could stop one)."""
+
+    def __init__(self, timeout=None):
+        _no_timeout("Serial", timeout)
 
     def map(self, fn, jobs):
         return [fn(job) for job in jobs]
+
+    def _members(self, n, build, solver):
+        outcomes = {}
+        for index in range(n):
+            made = build(index)
+            outcomes[index] = run_job(made[1]) if made[0] == "job" else made
+        return outcomes
 
     def __repr__(self):
         return "Serial()"
 
 
 class Threads:
-    """Solve members on ``k`` threads (numba kernels release the GIL with ``nogil=True``)."""
+    """Solve members on ``k`` threads (numba kernels release the GIL with ``nogil=True``).
 
-    def __init__(self, k: int = 2):
+    A solver with parallel kernels under numba's ``workqueue`` layer runs one member at a time
+    (with a ``RuntimeWarning``): that layer aborts the process on concurrent launches. There is
+    no ``timeout``: a thread cannot be stopped.
+    """
+
+    def __init__(self, k: int = 2, timeout=None):
         self.k = integer("k", k, lower=1, error=InvalidOptionError)
+        _no_timeout("Threads", timeout)
 
     def map(self, fn, jobs):
         from concurrent.futures import ThreadPoolExecutor
@@ -108,55 +151,138 @@ class Threads:
         with ThreadPoolExecutor(self.k) as pool:
             return list(pool.map(fn, jobs))
 
+    def _members(self, n, build, solver):
+        import warnings
+        from concurrent.futures import ThreadPoolExecutor
+
+        threads, note = threads_plan(solver, self.k)
+        if note:
+            warnings.warn(f"tk.Threads({self.k}) with {type(solver).__name__}: {note}", RuntimeWarning, stacklevel=4)
+        outcomes, futures = {}, {}
+        with ThreadPoolExecutor(threads) as pool:
+            for index in range(n):  # vary runs here, in the calling thread
+                made = build(index)
+                if made[0] == "job":
+                    futures[index] = pool.submit(run_job, made[1])
+                else:
+                    outcomes[index] = made
+            for index, future in futures.items():
+                outcomes[index] = future.result()
+        return outcomes
+
     def __repr__(self):
         return f"Threads({self.k})"
 
 
 class Processes:
-    """Solve members on ``k`` processes started with the ``spawn`` method."""
+    """Solve members on ``k`` processes started with the ``spawn`` method.
 
-    def __init__(self, k: int = 2):
+    Each process runs one member at a time: a member that crashes its process (a segfault, a
+    kill) is reported with the signal and a fresh process takes its place; ``timeout`` (seconds
+    per member, from when its process received it) kills a member that runs longer.
+    """
+
+    def __init__(self, k: int = 2, timeout=None):
         self.k = integer("k", k, lower=1, error=InvalidOptionError)
+        self.timeout = _timeout(timeout)
 
     def map(self, fn, jobs):
         import multiprocessing
-        import pickle
         from concurrent.futures import ProcessPoolExecutor
 
         jobs = list(jobs)
-        try:
-            pickle.dumps(jobs[:1])
-        except (pickle.PicklingError, AttributeError, TypeError) as exc:
-            raise InvalidOptionError(f"Processes needs members it can send to other processes ({exc}); "
-                                     "define problem classes at module level, or use tk.Threads / tk.Dask")
+        _check_picklable(jobs[:1])
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.k, mp_context=ctx) as pool:
             return list(pool.map(fn, jobs))
 
+    def _members(self, n, build, solver):
+        first = build(0)
+        if first[0] == "job":
+            _check_picklable(first[1])
+        return run_on_processes(self.k, n, lambda i: first if i == 0 else build(i), self.timeout)
+
     def __repr__(self):
-        return f"Processes({self.k})"
+        return f"Processes({self.k})" if self.timeout is None else f"Processes({self.k}, timeout={self.timeout:g})"
+
+
+def _check_picklable(obj):
+    import pickle
+
+    try:
+        pickle.dumps(obj)
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        raise InvalidOptionError(f"Processes needs members it can send to other processes ({exc}); "
+                                 "define problem classes at module level, or use tk.Threads / tk.Dask")
 
 
 class Dask:
-    """Solve members on a dask.distributed cluster: a local one by default, or ``address``."""
+    """Solve members on a dask.distributed cluster: a local one by default, or ``address``.
 
-    def __init__(self, address: str | None = None, n_workers: int = 2, processes: bool = True):
+    Members go to idle worker threads one at a time, so a worker that dies was running one
+    member, which is reported (with the signal, from the nanny's log); the local cluster lets
+    no member retry (``allowed-failures = 0``), a cluster at ``address`` keeps its own setting.
+    ``timeout`` (seconds per member, from when it is handed out) cancels a member and restarts
+    its worker.
+    """
+
+    def __init__(self, address: str | None = None, n_workers: int = 2, processes: bool = True, timeout=None):
         self.address = address
         self.n_workers = integer("n_workers", n_workers, lower=1, error=InvalidOptionError)
         self.processes = bool(processes)
+        self.timeout = _timeout(timeout)
 
-    def map(self, fn, jobs):
+    def _client(self):
+        import contextlib
+
+        import dask
         from dask.distributed import Client, LocalCluster
 
+        stack = contextlib.ExitStack()
         if self.address is None:
-            with LocalCluster(n_workers=self.n_workers, threads_per_worker=1, processes=self.processes,
-                              dashboard_address=None) as cluster, Client(cluster) as client:
-                return client.gather(client.map(fn, list(jobs), pure=False))
-        with Client(self.address) as client:
+            with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+                cluster = stack.enter_context(LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
+                                                           processes=self.processes, dashboard_address=None))
+            client = stack.enter_context(Client(cluster))
+        else:
+            client = stack.enter_context(Client(self.address))
+        return stack, client
+
+    def map(self, fn, jobs):
+        stack, client = self._client()
+        with stack:
             return client.gather(client.map(fn, list(jobs), pure=False))
 
+    def _members(self, n, build, solver):
+        stack, client = self._client()
+        with stack:
+            return run_on_dask(client, n, build, self.timeout)
+
     def __repr__(self):
-        return f"Dask(address={self.address!r})"
+        timeout = "" if self.timeout is None else f", timeout={self.timeout:g}"
+        return f"Dask(address={self.address!r}{timeout})"
+
+
+def _builder(problem: EnsembleProblem, solver: Solver, options: dict):
+    """``build(index) -> ("job", (problem, solver, options)) | ("error", reason)``."""
+
+    def build(index):
+        try:
+            member_problem, member_solver = problem.member(index, solver)
+        except Exception as exc:
+            return "error", f"vary failed: {type(exc).__name__}: {exc}"
+        return "job", (member_problem, member_solver, options)
+
+    return build
+
+
+def _by_map(executor, n, build):
+    """Outcomes from an executor that only has ``map`` (a user's own)."""
+    made = {index: build(index) for index in range(n)}
+    jobs = [index for index in range(n) if made[index][0] == "job"]
+    outcomes = {index: made[index] for index in range(n) if made[index][0] != "job"}
+    outcomes.update(zip(jobs, executor.map(run_job, [made[index][1] for index in jobs])))
+    return outcomes
 
 
 @dispatch
@@ -165,19 +291,30 @@ def _solve(problem: EnsembleProblem, solver: Solver, *, ensemble=None, **options
     import time
 
     executor = Serial() if ensemble is None else ensemble
-    if not hasattr(executor, "map"):
+    if not hasattr(executor, "_members") and not hasattr(executor, "map"):
         raise InvalidOptionError(f"ensemble = {executor!r} is not allowed: give tk.Serial(), tk.Threads(k), "
-                                 "tk.Processes(k) or tk.Dask(address)")
-    first_problem, first_solver = problem.member(0, solver)
-    _check_options(options, _resolve(first_problem, first_solver, False)[1], first_problem, first_solver)
+                                 "tk.Processes(k, timeout=None) or tk.Dask(address, timeout=None)")
+    try:
+        first = ("job", (*problem.member(0, solver), options))
+    except _VaryReturnError:
+        raise
+    except Exception as exc:
+        first = ("error", f"vary failed: {type(exc).__name__}: {exc}")
+    check_problem, check_solver = first[1][:2] if first[0] == "job" else (problem.problem, solver)
+    _check_options(options, _resolve(check_problem, check_solver, False)[1], check_problem, check_solver)
+    build = _builder(problem, solver, options)
     start = time.perf_counter()
-    jobs = ((*problem.member(i, solver), options) for i in range(problem.n))
-    results = executor.map(_run_member, jobs)
-    members = [value if status == "ok" else None for status, value in results]
-    errors = {i: value for i, (status, value) in enumerate(results) if status == "error"}
+    members_of = executor._members if hasattr(executor, "_members") else (
+        lambda n, b, s: _by_map(executor, n, b))
+    outcomes = members_of(problem.n, lambda i: first if i == 0 else build(i), solver)
+    members = [outcomes[i][1] if outcomes[i][0] == "ok" else None for i in range(problem.n)]
+    errors = {i: outcomes[i][1] for i in range(problem.n) if outcomes[i][0] != "ok"}
     retcode = ReturnCode.Success if not errors else ReturnCode.Failure
-    message = "" if not errors else (f"{len(errors)} of {problem.n} members failed (indices "
-                                     f"{sorted(errors)[:10]}); see .errors")
+    message = ""
+    if errors:
+        shown = "; ".join(f"member {i}: {errors[i]}" for i in sorted(errors)[:3])
+        more = "" if len(errors) <= 3 else f"; and {len(errors) - 3} more"
+        message = f"{len(errors)} of {problem.n} members failed ({shown}{more}); see .errors"
     return EnsembleSolution(problem=problem, solver=solver, retcode=retcode, message=message,
                             stats={"wall_time": time.perf_counter() - start, "executor": repr(executor)},
                             members=members, errors=errors)

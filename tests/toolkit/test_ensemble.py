@@ -65,3 +65,20 @@ def test_bad_ensembles_are_refused():
         tk.solve(tk.EnsembleProblem(BASE, vary=lambda p, i, r: 3, n=2), toy.LoopSum())
     with pytest.raises(tk.InvalidOptionError, match="k"):
         tk.Threads(0)
+
+
+def test_an_executor_with_only_map_still_works_and_keeps_failures():
+    class OwnMap:  # a user's executor: anything with map(fn, jobs)
+        def map(self, fn, jobs):
+            return [fn(job) for job in jobs]
+
+    def vary(problem, index, rng):
+        if index == 2:
+            raise KeyError("no values for member 2")
+        return toy.shift(problem, index, rng)
+
+    ens = tk.solve(tk.EnsembleProblem(BASE, vary=vary, n=4, seed=3), toy.LoopSum(), ensemble=OwnMap())
+    serial = tk.solve(tk.EnsembleProblem(BASE, vary=toy.shift, n=4, seed=3), toy.LoopSum())
+    assert ens.errors == {2: "vary failed: KeyError: 'no values for member 2'"}
+    for i in (0, 1, 3):
+        assert ens.members[i].total[0] == serial.members[i].total[0]
