@@ -35,11 +35,11 @@ import toolkit as tk
 from toolkit import validate as v
 
 __all__ = ["LatticeFluid", "LatticeUnits", "lattice_units", "periodic_box", "channel",
-           "lid_driven_cavity", "cylinder_channel", "taylor_green", "LATTICES", "MACH_WARN",
+           "lid_driven_cavity", "cylinder_channel", "taylor_green", "FLUID_LATTICES", "MACH_WARN",
            "MACH_LIMIT", "FACES"]
 
 #: Lattice name -> number of dimensions.
-LATTICES = {"D2Q9": 2, "D3Q19": 3, "D3Q27": 3}
+FLUID_LATTICES = {"D2Q9": 2, "D3Q19": 3, "D3Q27": 3}
 #: Speed of sound in lattice units, c_s = 1/sqrt(3).
 CS = 1.0 / math.sqrt(3.0)
 #: Above this Mach number a warning says compressibility errors grow as Ma².
@@ -128,8 +128,8 @@ class LatticeFluid(tk.TimeProblem):
     save_every: int | None = None
 
     def _validate(self):
-        self._set("lattice", v.choice("lattice", self.lattice, tuple(LATTICES)))
-        dim = LATTICES[self.lattice]
+        self._set("lattice", v.choice("lattice", self.lattice, tuple(FLUID_LATTICES)))
+        dim = FLUID_LATTICES[self.lattice]
         shape = v.shape_tuple("shape", self.shape, ndim=dim)
         self._set("shape", shape)
         both = self.viscosity is not None and self.tau is not None
@@ -215,7 +215,7 @@ class LatticeFluid(tk.TimeProblem):
     @property
     def dim(self) -> int:
         """Number of space dimensions (2 or 3)."""
-        return LATTICES[self.lattice]
+        return FLUID_LATTICES[self.lattice]
 
     @property
     def periodic(self) -> bool:
@@ -306,7 +306,7 @@ def channel(shape=(32, 16), tau: float = 1.0, force: float = 1e-6, steps: int = 
     """
     shape = tuple(shape)
     lattice = lattice or ("D2Q9" if len(shape) == 2 else "D3Q19")
-    dim = LATTICES.get(lattice, len(shape))
+    dim = FLUID_LATTICES.get(lattice, len(shape))
     bounds = {"y-": "wall", "y+": "wall"}
     return LatticeFluid(shape=shape, lattice=lattice, tau=tau, force=[force] + [0.0] * (dim - 1),
                         boundaries=bounds, steps=steps, save_every=save_every)

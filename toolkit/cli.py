@@ -99,14 +99,16 @@ def cmd_run(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = Path(args.spec).stem
+    options = spec.options_in(out)           # path options (checkpoint) resolved inside --out, or refused
+    solution_path = spec.output_in(out, "solution", f"{stem}.nc")
+    summary_path = spec.output_in(out, "summary", f"{stem}.txt")
+    figure = spec.output_in(out, "figure", f"{stem}.png")
     start = time.perf_counter()
-    solution = solve(spec.problem, spec.solver, **spec.options)
+    solution = solve(spec.problem, spec.solver, **options)
     wall = time.perf_counter() - start
-    solution_path = out / spec.output.get("solution", f"{stem}.nc")
     io.save(solution, solution_path)
     summary = _summary(str(args.spec), solution, wall)
-    (out / spec.output.get("summary", f"{stem}.txt")).write_text(summary + "\n")
-    figure = out / spec.output.get("figure", f"{stem}.png")
+    summary_path.write_text(summary + "\n")
     drew = _save_figure(solution, figure)
     print(summary)
     print(f"wrote     {solution_path}" + (f", {figure}" if drew else ""))
@@ -115,8 +117,8 @@ def cmd_run(args) -> int:
 
 def cmd_compare(args) -> int:
     from .compare import compare
-    from .spec import load_spec, vocabulary
     from .solver import Solver
+    from .spec import load_spec, resolve_inside, vocabulary
 
     load_plugins()
     spec = load_spec(args.spec)
@@ -138,17 +140,19 @@ def cmd_compare(args) -> int:
         if not (isinstance(cls, type) and issubclass(cls, Solver)):
             raise SpecError(f"--reference: {args.reference!r} is not a known solver")
         reference = spec.solver if args.reference == type(spec.solver).__name__ else cls.example()
-    table = compare(spec.problem, chosen, reference=reference, **spec.options)
-    print(table)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    options = spec.options_in(out)           # path options (checkpoint) resolved inside --out, or refused
+    figure = resolve_inside(out, f"{Path(args.spec).stem}-compare.png", "compare figure")
+    table = compare(spec.problem, chosen, reference=reference, **options)
+    print(table)
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     table.plot()
-    plt.savefig(out / f"{Path(args.spec).stem}-compare.png", dpi=110)
+    plt.savefig(figure, dpi=110)
     plt.close("all")
     return 0
 

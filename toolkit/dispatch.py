@@ -27,6 +27,7 @@ import inspect
 import types
 import typing
 
+import numpy as np
 import plum
 
 from .errors import IncompatiblePairError, InvalidOptionError, UnstableError
@@ -148,6 +149,10 @@ def _incompatible_message(problem, solver, want_init: bool) -> str:
 
 
 def _check_options(options: dict, allowed, problem, solver) -> None:
+    for name in ("strict", "progress"):
+        if name in options and not isinstance(options[name], (bool, np.bool_)):
+            raise InvalidOptionError(f"{name} = {options[name]!r} is not allowed: give True or False "
+                                     "(a string such as 'false' is not a boolean)")
     if allowed is None:
         return
     unknown = set(options) - allowed

@@ -117,8 +117,14 @@ class VerletIntegrator(tk.Integrator):
         return {"x": self.x, "v": self.v, "frames": np.array(self.frames)}
 
     def _load_state(self, state):
+        # a checkpoint is checked against the problem before anything uses it
+        frames = np.asarray(state["frames"], dtype=float)
+        if frames.ndim != 2 or frames.shape[1] != 3 or not np.isfinite(frames).all():
+            raise tk.FileFormatError(f"frames of shape {frames.shape} must be finite rows (step, x, v)")
         self.x, self.v = float(state["x"]), float(state["v"])
-        self.frames = [tuple(row) for row in np.asarray(state["frames"])]
+        if not (np.isfinite(self.x) and np.isfinite(self.v)):
+            raise tk.FileFormatError(f"x = {self.x}, v = {self.v} must be finite")
+        self.frames = [tuple(row) for row in frames]
 
     def solution(self):
         steps, x, v = np.array(self.frames).T

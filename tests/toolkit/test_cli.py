@@ -30,7 +30,7 @@ def test_parse_spec_builds_validated_objects():
     spec = parse_spec(SPEC)
     assert spec.problem == toy.Decay(x0=[1.0, 2.0], steps=40, noise=0.1)
     assert spec.solver == toy.Euler(seed=3) and spec.options == {"progress": False}
-    built = parse_spec('[problem]\ntype = "decay_from_list"\nx0 = [1.0]\n[solver]\ntype = "Exact"\n')
+    built = parse_spec('[problem]\ntype = "decay_from_list"\nx0 = [1.0]\n[solver]\ntype = "ExactDecay"\n')
     assert built.problem.x0.tolist() == [1.0]
 
 
@@ -75,10 +75,10 @@ def test_run_reports_bad_spec_without_traceback(tmp_path, capsys):
 def test_compare_and_list_and_tour(tmp_path, capsys):
     spec = tmp_path / "decay.toml"
     spec.write_text(SPEC.replace("noise = 0.1", "noise = 0.0"))
-    assert cli.main(["compare", str(spec), "--solvers", "Euler,Exact", "--reference", "Exact",
+    assert cli.main(["compare", str(spec), "--solvers", "Euler,ExactDecay", "--reference", "ExactDecay",
                      "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "Euler(seed=3)" in out and "Exact()" in out
+    assert "Euler(seed=3)" in out and "ExactDecay()" in out
     assert (tmp_path / "decay-compare.png").exists()
     assert cli.main(["list"]) == 0
     matrix = capsys.readouterr().out

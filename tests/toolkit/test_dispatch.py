@@ -42,9 +42,9 @@ def test_incompatible_pair_names_both_sides():
 
 def test_init_of_a_pair_without_integrator_gives_a_cache():
     """Issue 16: tk.init works for every pair; without a stepping method it is a SolveCache."""
-    cache = tk.init(toy.Decay(x0=[1.0]), toy.Exact())
+    cache = tk.init(toy.Decay(x0=[1.0]), toy.ExactDecay())
     assert type(cache) is tk.SolveCache
-    assert cache.solve().distance(tk.solve(toy.Decay(x0=[1.0]), toy.Exact())) == 0
+    assert cache.solve().distance(tk.solve(toy.Decay(x0=[1.0]), toy.ExactDecay())) == 0
     with pytest.raises(tk.IncompatiblePairError, match="no method to init Total with Euler"):
         tk.init(toy.Total(values=[1.0]), toy.Euler())
 
@@ -66,8 +66,8 @@ def test_non_problem_arguments_get_advice():
 def test_registry_is_read_from_methods():
     assert (toy.Total, toy.NumpySum) in tk.compatibility()
     assert set(tk.solvers_for(toy.Total(values=[1.0]))) == {toy.NumpySum, toy.LoopSum, toy.Scaled}
-    assert set(tk.solvers_for(toy.Decay)) == {toy.Euler, toy.Exact}
-    assert tk.problems_for(toy.Exact()) == [toy.Decay]
+    assert set(tk.solvers_for(toy.Decay)) == {toy.Euler, toy.ExactDecay}
+    assert tk.problems_for(toy.ExactDecay()) == [toy.Decay]
 
     class Kahan(tk.Solver):
         pass
@@ -110,9 +110,9 @@ def test_plum_lookup_cache_stays_on():
 
 def test_strict_raises_on_unsuccessful_solution():
     problem = toy.Decay(x0=[1.0], noise=0.5)
-    assert tk.solve(problem, toy.Exact()).retcode is tk.ReturnCode.Failure
-    with pytest.raises(tk.UnstableError, match="Exact solves only noise = 0"):
-        tk.solve(problem, toy.Exact(), strict=True)
+    assert tk.solve(problem, toy.ExactDecay()).retcode is tk.ReturnCode.Failure
+    with pytest.raises(tk.UnstableError, match="ExactDecay solves only noise = 0"):
+        tk.solve(problem, toy.ExactDecay(), strict=True)
 
 
 def test_solver_packages_register_default_solvers():
@@ -127,3 +127,9 @@ def test_solver_packages_register_default_solvers():
         D._default_solvers.pop(toy.Total)
     with pytest.raises(TypeError, match="Problem subclass"):
         tk.register_default_solver(int, lambda p: None)
+
+
+def test_string_booleans_are_refused():
+    for name in ("strict", "progress"):
+        with pytest.raises(tk.InvalidOptionError, match=f"{name} = 'false' is not allowed"):
+            tk.solve(toy.Total(values=[1.0]), toy.NumpySum(), **{name: "false"})

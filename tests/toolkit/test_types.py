@@ -48,11 +48,11 @@ def test_structural_equality():
 def test_solver_validation_uses_solver_error():
     with pytest.raises(tk.InvalidSolverError, match="seed"):
         toy.Euler(seed=-1)
-    assert toy.Euler.stochastic and not toy.Exact.stochastic and toy.Exact.example() == toy.Exact()
+    assert toy.Euler.stochastic and not toy.ExactDecay.stochastic and toy.ExactDecay.example() == toy.ExactDecay()
 
 
 def test_solution_basics():
-    sol = tk.solve(toy.Decay(x0=[1.0, 2.0], steps=20, save_every=10), toy.Exact())
+    sol = tk.solve(toy.Decay(x0=[1.0, 2.0], steps=20, save_every=10), toy.ExactDecay())
     assert sol.successful and sol.retcode.successful
     ds = sol.to_xarray()
     assert ds["x"].dims == ("time", "component") and ds.attrs["retcode"] == "Success"

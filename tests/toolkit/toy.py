@@ -69,7 +69,7 @@ class Euler(tk.Solver):
         self._set("seed", v.integer("seed", self.seed, lower=0, error=tk.InvalidSolverError))
 
 
-class Exact(tk.Solver):
+class ExactDecay(tk.Solver):
     """x0 exp(-rate t): the analytic reference (noise must be zero)."""
 
 
@@ -120,10 +120,10 @@ def _init(problem: Decay, solver: Euler, *, sleep: float = 0.0) -> DecayIntegrat
 
 
 @dispatch
-def _solve(problem: Decay, solver: Exact) -> DecaySolution:
+def _solve(problem: Decay, solver: ExactDecay) -> DecaySolution:
     if problem.noise:
         return DecaySolution(problem=problem, solver=solver, retcode=tk.ReturnCode.Failure,
-                             message="Exact solves only noise = 0", times=np.zeros(0), x=np.zeros((0, 0)))
+                             message="ExactDecay solves only noise = 0", times=np.zeros(0), x=np.zeros((0, 0)))
     steps = np.arange(0, problem.steps + 1, problem.save_every)
     times = steps * problem.dt
     return DecaySolution(problem=problem, solver=solver, times=times,
