@@ -85,9 +85,27 @@ def _summary(spec_name: str, solution, wall: float) -> str:
     return "\n".join(lines)
 
 
+def composed_text() -> str:
+    """The fields that hold another solver: owner.field -> inner problem: solvers that can fill it."""
+    from .dispatch import composed
+
+    rows = composed()
+    if not rows:
+        return ""
+    lines = ["Composed solvers (a field that holds another solver, checked when the pair is resolved):"]
+    for owner, field, inner, serving in rows:
+        names = ", ".join(sorted(s.__name__ for s in serving)) or "none registered"
+        lines.append(f"  {owner.__name__}.{field} solves {inner.__name__}: {names}")
+    return "\n".join(lines)
+
+
 def cmd_list(args) -> int:
     load_plugins()
     print(matrix_text())
+    text = composed_text()
+    if text:
+        print()
+        print(text)
     return 0
 
 

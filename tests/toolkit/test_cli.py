@@ -83,6 +83,7 @@ def test_compare_and_list_and_tour(tmp_path, capsys):
     assert cli.main(["list"]) == 0
     matrix = capsys.readouterr().out
     assert "[toolkit]" in matrix or "Decay" in matrix
+    assert "Scaled.inner solves Total: " in matrix and "NumpySum" in matrix.split("Scaled.inner")[1]
     assert cli.main(["tour", "--family", "toy", "--out", str(tmp_path / "tour")]) == 0
     out = capsys.readouterr().out
     assert "decay with noise" in out and "2 cases, 2 succeeded" in out
