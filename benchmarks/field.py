@@ -29,8 +29,7 @@ def time_steps(n: int, threads: int, repeats: int) -> float:
 
     import toolkit as tk
     from solvers.density_field import SemiImplicit
-    from solvers.density_field.tour import kac_landau_field
-    from problems.density_field import FieldDynamics
+    from problems.density_field import FieldDynamics, kac_landau_field
 
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     field = kac_landau_field(n=n, ndim=3, length=float(n), R=4.0, eps=-0.1, seed=0)
@@ -48,7 +47,7 @@ def time_steps(n: int, threads: int, repeats: int) -> float:
 def time_string(n: int, images: int, iters: int) -> float:
     import toolkit as tk
     from solvers.density_field import StringMethod
-    from solvers.density_field.tour import onion_barrier
+    from problems.density_field import onion_barrier
 
     p = onion_barrier(n=n, length=0.3 * n)
     sol = tk.solve(p, StringMethod(images=images, max_iters=iters, climb_after=iters // 2))
@@ -148,9 +147,10 @@ def _grid_depth(job):
     past it, judged by the slowest depth this process has run.
     """
     import toolkit as tk
-    from problems.density_field import DensityField, Functional, KacStep, Landau, NucleationBarrier
+    from problems.density_field import (DensityField, Functional, KacStep, Landau, NucleationBarrier,
+                                        bcc_lattice_constant)
     from solvers.density_field import SizeScan
-    from solvers.density_field.droplets import bcc_lattice_constant, bcc_saddle
+    from solvers.density_field.droplets import bcc_saddle
     from solvers.density_field.radial import RadialOps
 
     d, n, cells, radius, u_radial, deadline, routes, save = job
@@ -205,7 +205,7 @@ def _grid_depth(job):
 
 def _report(d, route, sol, field, a, wall):
     """Print one route's row; return (depth, route, ΔF, verified, kind, Q6), or None without a result."""
-    if sol is None or not np.isfinite(sol.barrier):
+    if sol is None or sol.eigenvalues.size == 0:            # no critical point (phi is the start)
         msg = "no result" if sol is None else f"{sol.retcode.name}: {sol.message[:60]}"
         print(f"{d:9.4f} {route:>6} {msg}", flush=True)
         return None
@@ -262,8 +262,7 @@ def science_map(depths, n=48, cells=6, radius=3.0, figure=None, grid_depths=None
     not compared) and where the onion (spherical or onion-like) stops having the lower barrier.
     """
     import toolkit as tk
-    from problems.density_field import KacStep
-    from solvers.density_field.droplets import bcc_lattice_constant
+    from problems.density_field import KacStep, bcc_lattice_constant
 
     eps_s = -KacStep(1.0).hat_min(3)[1]
     a = bcc_lattice_constant(KacStep(1.0))

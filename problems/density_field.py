@@ -12,7 +12,8 @@ with a repulsive Kac interaction the uniform liquid is unstable below the spinod
 ``f''(phi) + min_k V(k) < 0`` to a modulated (clump / bcc-like) phase, and deep quenches
 nucleate through spherically symmetric "onion" droplets.
 
-This module holds data and validation only; the numerics (F, dF/dphi, Hessian-vector
+This module holds data, validation and the problem builders (:func:`kac_landau_field`,
+:func:`onion_barrier`, the bcc droplet seed, ...) only; the numerics (F, dF/dphi, Hessian-vector
 products on a grid, steppers, saddle searches) live in ``solvers.density_field``. The
 component classes carry their defining formulas (pointwise f, f', f'' and the analytic
 Fourier transform of the interaction), which is the physics each one stands for.
@@ -29,7 +30,9 @@ import toolkit as tk
 from toolkit import validate as v
 
 __all__ = ["KacStep", "SwiftHohenberg", "LatticeGas", "Landau", "Functional", "DensityField",
-           "Relaxation", "FieldDynamics", "NucleationBarrier", "wavevectors", "MIN_POINTS_PER_RANGE"]
+           "Relaxation", "FieldDynamics", "NucleationBarrier", "wavevectors", "MIN_POINTS_PER_RANGE",
+           "kac_landau_field", "kac_lattice_gas_field", "swift_hohenberg_field", "relaxation", "onion_barrier",
+           "bcc_lattice_constant", "bcc_droplet_seed"]
 
 #: The interaction range R (or a Swift-Hohenberg wavelength / 2) must span this many grid spacings.
 MIN_POINTS_PER_RANGE = 3.0
@@ -268,8 +271,8 @@ class DensityField(tk.Problem):
             what = "R" if isinstance(self.functional.interaction, KacStep) else "pi/k0"
             raise tk.InvalidProblemError(
                 f"functional.interaction: {what} = {R:g} is not allowed: it must span at least "
-                f"{MIN_POINTS_PER_RANGE:g} grid spacings (dx = {dx:g}); refine the grid (shape) or "
-                "shorten the box")
+                f"{MIN_POINTS_PER_RANGE:g} grid spacings (dx = max(length / shape) = {dx:g}); refine the "
+                "grid (shape) or shorten the box (length)")
         if 2 * R > min(length):
             raise tk.InvalidProblemError(
                 f"length = {length} is not allowed: the interaction range {R:g} must fit in half the "
@@ -439,3 +442,81 @@ class NucleationBarrier(tk.Problem):
         initial = 0.95 * 0.5 * (1 - np.tanh((r - 0.8) / 0.5))
         field = DensityField(shape=(n,) * 3, length=L, functional=functional, initial=initial)
         return cls(field=field, metastable=0.0, stable=np.full(field.shape, phi2))
+
+
+# -------------------------------------------------------------------------------------------
+# Problem builders (the spec vocabulary's ``type = "..."`` names, the tour's and tutorials' fields)
+
+def kac_landau_field(n: int = 48, ndim: int = 2, length: float = 48.0, R: float = 4.0, J: float = 1.0,
+                     eps: float = 0.05, g: float = 0.0, mean: float = 0.0, amplitude: float = 0.05,
+                     seed: int = 0) -> DensityField:
+    """A noisy uniform field with a repulsive Kac step and the Landau polynomial.
+
+    Keep the local part convex (eps > 0, g^2 < 3 eps): V(k) -> 0 at large k, so a non-convex
+    f would let grid-scale modes grow (the Kac mean-field theory needs a convex local part).
+    """
+    return DensityField.noisy((n,) * ndim, length, Functional(KacStep(R=R, J=J), Landau(eps=eps, g=g)),
+                              mean=mean, amplitude=amplitude, seed=seed)
+
+
+def kac_lattice_gas_field(n: int = 48, ndim: int = 2, length: float = 48.0, R: float = 4.0, J: float = 1.0,
+                          T: float = 0.05, h: float = 0.0, mean: float = 0.5, amplitude: float = 0.02,
+                          seed: int = 0) -> DensityField:
+    """A noisy uniform field with a repulsive Kac step and the lattice-gas (clump) entropy."""
+    return DensityField.noisy((n,) * ndim, length, Functional(KacStep(R=R, J=J), LatticeGas(T=T, h=h)),
+                              mean=mean, amplitude=amplitude, seed=seed)
+
+
+def swift_hohenberg_field(n: int = 48, ndim: int = 2, length: float = 48.0, k0: float = 1.0,
+                          eps: float = -0.3, g: float = 0.0, mean: float = 0.0, amplitude: float = 0.05,
+                          seed: int = 0) -> DensityField:
+    """A noisy uniform field with the Swift-Hohenberg operator and the Landau polynomial."""
+    return DensityField.noisy((n,) * ndim, length, Functional(SwiftHohenberg(k0=k0), Landau(eps=eps, g=g)),
+                              mean=mean, amplitude=amplitude, seed=seed)
+
+
+def relaxation(field: DensityField, conserved: bool = False) -> Relaxation:
+    """The local minimum of F nearest ``field.initial`` (``conserved``: at fixed mean density)."""
+    return Relaxation(field=field, conserved=conserved)
+
+
+def onion_barrier(eps: float = 0.09, g: float = 0.5, R: float = 1.0, n: int = 24, length: float = 7.2,
+                  amplitude: float = 0.5, width: float = 1.5) -> NucleationBarrier:
+    """3D Kac + convex Landau liquid phi = 0 near the spinodal, with an onion-shaped guess.
+
+    The guess is the onion's leading radial mode ``amplitude sinc(k* r) exp(-r^2 / 2 width^2)``
+    about the box centre, k* the minimum of V(k) (Barros & Klein 2013, doi:10.1063/1.4827397).
+    """
+    functional = Functional(KacStep(R=R), Landau(eps=eps, g=g))
+    x = (np.arange(n) + 0.5) * length / n - length / 2
+    r = np.sqrt(sum(c ** 2 for c in np.meshgrid(x, x, x, indexing="ij")))
+    kstar = functional.interaction.hat_min(3)[0]
+    initial = amplitude * np.sinc(kstar * r / np.pi) * np.exp(-0.5 * (r / width) ** 2)
+    return NucleationBarrier(field=DensityField(shape=(n,) * 3, length=length, functional=functional,
+                                                initial=initial), metastable=0.0)
+
+
+def bcc_lattice_constant(interaction: KacStep) -> float:
+    """a = 2π √2 / k*: the bcc cell whose <110> shell sits at the minimum of V(k) (3D).
+
+    A bcc crystal of a Kac fluid puts its first reciprocal shell, the twelve <110> vectors, at the
+    minimum k* of V(k) (Barros & Klein 2013, doi:10.1063/1.4827397, Fig. 1).
+    """
+    return 2 * np.pi * np.sqrt(2) / interaction.hat_min(3)[0]
+
+
+def bcc_droplet_seed(shape, length, a: float, radius: float, width: float = 0.5,
+                     offset=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """Σ_<110> cos(G·x) (six cosine pairs) under a tanh envelope of ``radius`` at the box centre.
+
+    The envelope is centred on a lattice site near the box centre, shifted by ``offset`` (in
+    units of ``a``): ``(0.5, 0, 0)`` centres it on an octahedral interstitial, for instance.
+    A seed for ``DensityField(initial=metastable + amplitude * seed)``.
+    """
+    xs = [np.arange(n) * L / n for n, L in zip(shape, length)]
+    X, Y, Z = np.meshgrid(*xs, indexing="ij")
+    q = 2 * np.pi / a
+    wave = sum(np.cos(q * (s * u + w)) for u, w in ((X, Y), (Y, Z), (Z, X)) for s in (1, -1))
+    centre = [a * np.floor(L / a / 2) + a * o for L, o in zip(length, offset)]   # lattice site (+ offset)
+    r = np.sqrt(sum((c - x0) ** 2 for c, x0 in zip((X, Y, Z), centre)))
+    return wave * 0.5 * (1 - np.tanh((r - radius) / width))

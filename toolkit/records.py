@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import FileFormatError
 
-__all__ = ["encode", "decode", "register", "registered", "class_path", "MAX_DEPTH"]
+__all__ = ["encode", "decode", "register", "register_alias", "registered", "class_path", "MAX_DEPTH"]
 
 #: ``module:QualName`` -> class: the only classes a record may name.
 _REGISTRY: dict[str, type] = {}
@@ -47,6 +47,17 @@ def register(cls: type) -> type:
         raise TypeError(f"records.register needs a dataclass or an enum class, got {cls!r}")
     _REGISTRY[class_path(cls)] = cls
     return cls
+
+
+def register_alias(path: str, cls: type) -> None:
+    """Let records written under the old name ``path`` (``module:QualName``) rebuild ``cls``.
+
+    For a class that moved between modules: files saved before the move name it by its old path.
+    ``cls`` must itself be registered.
+    """
+    if _REGISTRY.get(class_path(cls)) is not cls:
+        raise TypeError(f"register {class_path(cls)} before giving it the alias {path!r}")
+    _REGISTRY[path] = cls
 
 
 def registered() -> dict[str, type]:

@@ -25,9 +25,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import toolkit as tk
-from problems.density_field import Relaxation
+from problems.density_field import Relaxation, kac_landau_field, kac_lattice_gas_field, onion_barrier
 from solvers.density_field import RadialNewtonKrylov, SemiImplicit
-from solvers.density_field.tour import kac_landau_field, kac_lattice_gas_field, onion_barrier
 
 small = os.environ.get("SCALEBRIDGE_SMALL") == "1"
 out = Path(os.environ.get("SCALEBRIDGE_OUT", "out"))

@@ -17,8 +17,9 @@ From a seeded droplet ``phi`` (``field.initial``), each iteration
    A step is capped at ``max_step`` in max norm.
 
 Index-1 saddles are stable fixed points of this flow. The solver stops when max |δF/δphi| <
-``tol`` and then checks the index with Lanczos (:func:`.barrier.hessian_eigenvalues`): Success
-only for exactly one negative eigenvalue, as for the other barrier solvers.
+``tol`` and then checks the index with Lanczos (:func:`.saddle.hessian_eigenvalues`): Success
+only for exactly one negative eigenvalue, as for the other barrier solvers. A dimer that leaves the
+functional's domain ends ``Unstable`` and reports its last iterate inside the domain (never NaN).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from toolkit.dispatch import dispatch
 
 from problems.density_field import NucleationBarrier
 
-from .barrier import _empty, _saddle_solution, _serial_blas
 from .functional import SpectralOps
+from .saddle import empty_solution, saddle_solution, serial_blas
 from .solution import BarrierSolution
 
 __all__ = ["DimerMethod", "lowest_mode", "dimer_iterate"]
@@ -107,7 +108,7 @@ def lowest_mode(hvp, v0, steps: int):
 
 @dispatch
 def _solve(problem: NucleationBarrier, solver: DimerMethod) -> BarrierSolution:
-    with _serial_blas():
+    with serial_blas():
         return _dimer(problem, solver)
 
 
@@ -116,15 +117,16 @@ def _dimer(problem, solver):
     ops = SpectralOps(problem.field)
     phi, retcode, message, stats = dimer_iterate(ops, problem.field.initial, problem.metastable, solver)
     if retcode is tk.ReturnCode.Unstable:
-        return _empty(problem, solver, retcode, message, t0)
-    return _saddle_solution(problem, solver, ops, phi, retcode, message, t0, stats=stats)
+        return empty_solution(problem, solver, retcode, message, t0, phi=phi)
+    return saddle_solution(problem, solver, ops, phi, retcode, message, t0, stats=stats)
 
 
 def dimer_iterate(ops: SpectralOps, phi0, metastable, solver: DimerMethod):
     """The dimer iteration of :class:`DimerMethod` from ``phi0``, without the final index check.
 
     Returns ``(phi, retcode, message, stats)``; ``retcode`` is Success (max |δF/δphi| < tol),
-    MaxIters, Unstable (left the domain) or ConvergenceFailure (fell back to the metastable state).
+    MaxIters, Unstable (left the domain; ``phi`` is then the last iterate inside it) or
+    ConvergenceFailure (fell back to the metastable state).
     """
     phi = np.array(phi0, dtype=np.float64)
     if solver.direction == "droplet":       # keeps the droplet's symmetry: no translation modes excited
@@ -135,11 +137,13 @@ def dimer_iterate(ops: SpectralOps, phi0, metastable, solver: DimerMethod):
         mode = np.random.default_rng(solver.seed).standard_normal(phi.shape)
     retcode, res, curvature, it = tk.ReturnCode.MaxIters, np.inf, np.nan, 0
     hvps, convex = 0, 0
+    good = phi
     for it in range(1, solver.max_iters + 1):
         d1, status = ops.local_derivative(phi)
         if status or not np.all(np.isfinite(phi)):
-            return phi, tk.ReturnCode.Unstable, \
+            return good, tk.ReturnCode.Unstable, \
                 f"the dimer left the functional's domain at iteration {it}; lower dt or max_step", {}
+        good = phi
         g = ops.convolve(phi) + d1
         res = float(np.max(np.abs(g)))
         if res < solver.tol:

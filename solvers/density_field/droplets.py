@@ -1,8 +1,10 @@
-"""Droplet seeds and the edge-state (bisection) estimate of a crystallite's nucleation barrier.
+"""The edge-state (bisection) estimate of a crystallite's nucleation barrier, and droplet shape measures.
 
 A bcc crystal of a Kac fluid puts its first reciprocal shell, the twelve <110> vectors, at the
 minimum k* of V(k): lattice constant ``a = 2π √2 / k*``. A "bcc-like droplet" is that density
-wave under a smooth spherical envelope (Barros & Klein 2013, doi:10.1063/1.4827397, Fig. 1).
+wave under a smooth spherical envelope (Barros & Klein 2013, doi:10.1063/1.4827397, Fig. 1); its
+seed and lattice constant are problem builders, :func:`problems.density_field.bcc_droplet_seed` and
+:func:`problems.density_field.bcc_lattice_constant` (imported here, so the old import path still works).
 
 :func:`edge_state` bisects the amplitude of a seed between shrinking and growing under
 deterministic gradient flow (model A): the near-critical trajectory lingers by the saddle on
@@ -19,33 +21,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from problems.density_field import DensityField, KacStep
+from problems.density_field import DensityField, bcc_droplet_seed, bcc_lattice_constant  # noqa: F401 (old import path)
 
 from .functional import SpectralOps
 from .spectral import _Stepper, mobility_symbol
 
-__all__ = ["bcc_lattice_constant", "bcc_droplet_seed", "edge_state", "bcc_peak_fraction", "shell_bond_order",
+__all__ = ["edge_state", "bcc_peak_fraction", "shell_bond_order",
            "droplet_axes", "translation_overlaps", "bcc_saddle"]
-
-
-def bcc_lattice_constant(interaction: KacStep) -> float:
-    """a = 2π √2 / k*: the bcc cell whose <110> shell sits at the minimum of V(k) (3D)."""
-    return 2 * np.pi * np.sqrt(2) / interaction.hat_min(3)[0]
-
-
-def bcc_droplet_seed(shape, length, a: float, radius: float, width: float = 0.5, offset=(0.0, 0.0, 0.0)) -> np.ndarray:
-    """Σ_<110> cos(G·x) (six cosine pairs) under a tanh envelope of ``radius`` at the box centre.
-
-    The envelope is centred on a lattice site near the box centre, shifted by ``offset`` (in
-    units of ``a``): ``(0.5, 0, 0)`` centres it on an octahedral interstitial, for instance.
-    """
-    xs = [np.arange(n) * L / n for n, L in zip(shape, length)]
-    X, Y, Z = np.meshgrid(*xs, indexing="ij")
-    q = 2 * np.pi / a
-    wave = sum(np.cos(q * (s * u + w)) for u, w in ((X, Y), (Y, Z), (Z, X)) for s in (1, -1))
-    centre = [a * np.floor(L / a / 2) + a * o for L, o in zip(length, offset)]   # lattice site (+ offset)
-    r = np.sqrt(sum((c - x0) ** 2 for c, x0 in zip((X, Y, Z), centre)))
-    return wave * 0.5 * (1 - np.tanh((r - radius) / width))
 
 
 def edge_state(field: DensityField, metastable: float, seed: np.ndarray, *, steps: int = 250, dt: float = 1.0,

@@ -10,8 +10,6 @@ the discrete operator). Converges to the spectral stepper as dx, dt -> 0.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import scipy.ndimage
 
@@ -135,8 +133,9 @@ class FDIntegrator(FieldIntegrator):
             if status or not np.all(np.isfinite(new_mu)) or np.abs(new).max() > 1e12:
                 self.message = _STATUS[status or 1]
                 return j
+            if not self._save_frame(self.step_index + j + 1, new):
+                return j
             self.phi, self.mu = new, new_mu
-            self._save_frame(self.step_index + j + 1)
         return n
 
 

@@ -19,7 +19,7 @@ symmetry and the minimiser descends along the deformations that the symmetric po
 :class:`SizeScan` (``tk.solve(NucleationBarrier(...), SizeScan(...))``; :func:`size_scan_saddle`
 is its functional form) brackets the sign change of ``μ`` (continuation in ``s``), closes in on
 it by bisection (continued from the rising side), then polishes by Newton-Krylov
-(:func:`~.barrier.newton_polish`); the index check (Lanczos on the exact Hessian-vector product)
+(:func:`~.saddle.newton_polish`); the index check (Lanczos on the exact Hessian-vector product)
 decides: Success only for a critical point with exactly one negative Hessian eigenvalue. Nothing
 here assumes the index.
 
@@ -50,9 +50,9 @@ from toolkit.dispatch import dispatch
 
 from problems.density_field import DensityField, NucleationBarrier
 
-from .barrier import _empty, _serial_blas, hessian_eigenvalues, newton_polish
 from .dimer import DimerMethod, dimer_iterate
 from .functional import SpectralOps
+from .saddle import empty_solution, hessian_eigenvalues, newton_polish, serial_blas, usable_state
 from .solution import BarrierSolution
 
 __all__ = ["droplet_size", "SizeConstrainedMinimizer", "SizeScan", "size_scan_saddle", "descend_to_index_one"]
@@ -251,7 +251,7 @@ def size_scan_saddle(field: DensityField, metastable: float, start, *, max_iters
 
 @dispatch
 def _solve(problem: NucleationBarrier, solver: SizeScan) -> BarrierSolution:
-    with _serial_blas():
+    with serial_blas():
         return _size_scan(problem, solver)
 
 
@@ -304,20 +304,21 @@ def _size_scan(problem, solver):
     t0 = time.perf_counter()
     field = problem.field
     if np.ptp(problem.metastable) > 1e-12:
-        return _empty(problem, solver, tk.ReturnCode.Failure,
-                      "SizeScan needs a uniform metastable state (a number); use DimerMethod or StringMethod", t0)
+        return empty_solution(problem, solver, tk.ReturnCode.Failure,
+                              "SizeScan needs a uniform metastable state (a number); use DimerMethod or "
+                              "StringMethod", t0)
     phi_m = float(problem.metastable.flat[0])
     try:
         cm = SizeConstrainedMinimizer(field, phi_m, solver.shift)
     except tk.InvalidProblemError as exc:
-        return _empty(problem, solver, tk.ReturnCode.Failure, str(exc), t0)
+        return empty_solution(problem, solver, tk.ReturnCode.Failure, str(exc), t0)
     ops = cm.ops
     rng = np.random.default_rng(solver.seed)
     phi = field.initial + solver.noise * rng.standard_normal(field.shape)
     if ops.local_derivative(phi)[1] or not np.any(phi - phi_m):
-        return _empty(problem, solver, tk.ReturnCode.Failure,
-                      "the start (field.initial + noise) is the metastable state or outside the functional's "
-                      "domain; seed a droplet", t0)
+        return empty_solution(problem, solver, tk.ReturnCode.Failure,
+                              "the start (field.initial + noise) is the metastable state or outside the "
+                              "functional's domain; seed a droplet", t0)
     history = []
     stats = {"history": history, "bracketed": 0}
     bracket = _scan(cm, phi, solver, history)
@@ -325,6 +326,11 @@ def _size_scan(problem, solver):
     def out(phi, vals, vecs, retcode, message, route):
         stats.update(wall_time=time.perf_counter() - t0, route=route, sizes_scanned=len(history))
         stats["history"] = np.array(history).reshape(-1, 4)
+        if not (usable_state(ops, phi) and np.all(np.isfinite(vals))):
+            sol = empty_solution(problem, solver, tk.ReturnCode.Unstable,
+                                 f"route {route} left the functional's domain or diverged; " + message, t0)
+            sol.stats.update(stats)
+            return sol
         res = float(np.max(np.abs(ops.gradient(phi))))
         return BarrierSolution(problem=problem, solver=solver, retcode=retcode, message=message, stats=stats,
                                phi=phi, barrier=ops.free_energy(phi) - cm.F_meta, eigenvalues=vals[:6],
@@ -332,9 +338,9 @@ def _size_scan(problem, solver):
                                radius=np.zeros(0), profile=np.zeros(0))
 
     if bracket is None:
-        sol = _empty(problem, solver, tk.ReturnCode.ConvergenceFailure,
-                     f"no sign change of mu = E'(s)/s was bracketed in {solver.brackets} size moves each way; "
-                     "start from a droplet nearer the critical size or raise brackets", t0)
+        sol = empty_solution(problem, solver, tk.ReturnCode.ConvergenceFailure,
+                             f"no sign change of mu = E'(s)/s was bracketed in {solver.brackets} size moves "
+                             "each way; start from a droplet nearer the critical size or raise brackets", t0)
         stats["history"] = np.array(history).reshape(-1, 4)
         sol.stats.update(stats)
         return sol
@@ -370,8 +376,8 @@ def _size_scan(problem, solver):
         if last is None or (ok_d and not last[3]) or (ok_d == last[3] and used):
             last = d + (route,)
     if last is None:
-        sol = _empty(problem, solver, tk.ReturnCode.ConvergenceFailure,
-                     "every route fell back to the metastable state; seed a larger droplet", t0)
+        sol = empty_solution(problem, solver, tk.ReturnCode.ConvergenceFailure,
+                             "every route fell back to the metastable state; seed a larger droplet", t0)
         stats["history"] = np.array(history).reshape(-1, 4)
         sol.stats.update(stats)
         return sol

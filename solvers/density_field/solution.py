@@ -77,6 +77,11 @@ class BarrierSolution(tk.Solution):
     for a nucleation saddle); ``path_energy`` the energies along the converged string (empty
     for single-state methods); ``radius``/``profile`` the radial profile about the droplet
     centre; ``residual`` the final max |δF/δphi|.
+
+    A search that ends without a critical point to report (it left the functional's domain, or
+    the pair cannot treat the problem) has empty ``eigenvalues`` and a zero ``mode``; ``phi`` is
+    then its last good state (the starting guess, or the last iterate inside the domain), with
+    that state's ``barrier`` and ``residual``. No field of a result is ever NaN.
     """
 
     phi: np.ndarray

@@ -130,8 +130,9 @@ class SpectralIntegrator(FieldIntegrator):
             if status:
                 self.message = _STATUS[status]
                 return j
+            if not self._save_frame(self.step_index + j + 1, new):
+                return j
             self.phi, self.dfdphi = new, dnew
-            self._save_frame(self.step_index + j + 1)
         return n
 
 

@@ -6,9 +6,8 @@ from hypothesis import given, settings, strategies as st
 
 import toolkit as tk
 from problems.density_field import (DensityField, FieldDynamics, Functional, KacStep, Landau, LatticeGas,
-                                    Relaxation, SwiftHohenberg)
+                                    Relaxation, SwiftHohenberg, kac_landau_field, swift_hohenberg_field)
 from solvers.density_field import ExplicitFD, SemiImplicit, SpectralOps
-from solvers.density_field.tour import kac_landau_field, swift_hohenberg_field
 
 
 def _smooth_1d(n, L=16.0, local=None):

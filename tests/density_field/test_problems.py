@@ -6,10 +6,9 @@ import pytest
 import toolkit as tk
 from toolkit.spec import load_spec, parse_spec
 from problems.density_field import (DensityField, FieldDynamics, Functional, KacStep, Landau, LatticeGas,
-                                    NucleationBarrier, Relaxation, SwiftHohenberg)
+                                    NucleationBarrier, Relaxation, SwiftHohenberg, onion_barrier)
 from solvers.density_field import (ExplicitFD, GridNewtonKrylov, RadialNewtonKrylov, SemiImplicit, SpectralOps, StringMethod,
                                    hessian_eigenvalues)
-from solvers.density_field.tour import onion_barrier
 from pathlib import Path
 
 SPECS = sorted((Path(__file__).parents[2] / "tutorials" / "specs").glob("density-field-*.toml"))
@@ -95,7 +94,7 @@ def test_radial_onion_is_a_saddle_with_one_negative_mode():
 
 
 def test_string_reparametrization_gives_equal_arc_length():
-    from solvers.density_field.barrier import _reparametrize
+    from solvers.density_field.string_method import _reparametrize
     t = np.array([0.0, 0.1, 0.15, 0.7, 1.0])
     images = t[:, None] * np.ones((1, 4))
     out = _reparametrize(images)
@@ -103,7 +102,7 @@ def test_string_reparametrization_gives_equal_arc_length():
     kept = _reparametrize(images, fixed=3)
     assert kept[3, 0] == 0.7 and kept[0, 0] == 0.0 and kept[-1, 0] == 1.0
     # zoom: all images on the piece between the neighbours of image 2, at equal arc length
-    from solvers.density_field.barrier import _zoom
+    from solvers.density_field.string_method import _zoom
     zoomed = _zoom(images, 2)
     np.testing.assert_allclose(zoomed[:, 0], np.linspace(0.1, 0.7, 5), atol=1e-12)
 
@@ -193,8 +192,7 @@ def test_grid_newton_krylov_confirms_the_radial_onion():
 
 
 def test_bcc_seed_sits_on_the_minimum_of_the_kac_transform():
-    from problems.density_field import wavevectors
-    from solvers.density_field.droplets import bcc_droplet_seed, bcc_lattice_constant
+    from problems.density_field import bcc_droplet_seed, bcc_lattice_constant, wavevectors
 
     a = bcc_lattice_constant(KacStep(1.0))
     assert a == pytest.approx(2 * np.pi * np.sqrt(2) / 5.7637, rel=1e-3)

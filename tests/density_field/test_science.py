@@ -25,10 +25,10 @@ import pytest
 import scipy.optimize
 
 import toolkit as tk
-from problems.density_field import DensityField, Functional, KacStep, Landau, NucleationBarrier
+from problems.density_field import (DensityField, Functional, KacStep, Landau, NucleationBarrier, bcc_droplet_seed,
+                                    bcc_lattice_constant)
 from solvers.density_field import DimerMethod
-from solvers.density_field.droplets import (bcc_droplet_seed, bcc_lattice_constant, bcc_peak_fraction,
-                                            droplet_axes, shell_bond_order)
+from solvers.density_field.droplets import bcc_peak_fraction, droplet_axes, shell_bond_order
 from solvers.density_field.radial import RadialOps
 from solvers.density_field.size_scan import size_scan_saddle
 

@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import toolkit as tk
-from problems.density_field import DensityField, Functional, KacStep, Landau, NucleationBarrier
+from problems.density_field import (DensityField, Functional, KacStep, Landau, NucleationBarrier, bcc_droplet_seed,
+                                    bcc_lattice_constant)
 from solvers.density_field import GridNewtonKrylov, SizeScan, descend_to_index_one, hessian_eigenvalues, newton_polish
-from solvers.density_field.droplets import (bcc_droplet_seed, bcc_lattice_constant, droplet_axes, shell_bond_order,
-                                            translation_overlaps)
+from solvers.density_field.droplets import droplet_axes, shell_bond_order, translation_overlaps
 from solvers.density_field.functional import SpectralOps
 from solvers.density_field.size_scan import SizeConstrainedMinimizer, droplet_size, size_scan_saddle
 

@@ -197,3 +197,18 @@ def test_a_second_run_on_the_same_checkpoint_is_refused_and_stale_temps_go(tmp_p
     first.run()
     assert seen == [20, 40] and not stale.exists()
     assert second.run() is tk.ReturnCode.Success  # free once the first run has finished
+
+
+def test_moved_classes_load_under_their_old_names(tmp_path):
+    """Files written before a class moved module still load, through a registered alias."""
+    from solvers.density_field import StringMethod
+
+    sol = tk.solve(toy.Total(values=[1.0]), toy.NumpySum())
+    path = tk.save(sol, tmp_path / "s.nc")
+    record = record_of(path)
+    record["fields"]["stats"] = {"__dict__": {"solver": {"__dataclass__": "solvers.density_field.barrier:StringMethod",
+                                                         "fields": {}}}}
+    back = tk.load(craft(path, tmp_path / "old.nc", record))
+    assert type(back.stats["solver"]) is StringMethod
+    with pytest.raises(TypeError, match="register"):
+        tk.records.register_alias("x:Y", type("Unregistered", (), {}))
