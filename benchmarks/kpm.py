@@ -8,6 +8,13 @@
    the machine's measured memory bandwidth (a STREAM-like triad in numba), for the step the solver
    runs (diagonal pieces on a lattice: no matrix read, no padding) and for the CSR step.
 
+4. The question asked (issue 16): the same DOS solve with ``local=False`` (the default: DOS and
+   thermodynamics, one moment sweep) and ``local=True`` (densities and density matrix: a second,
+   fused sweep), interleaved; the local sweep's time against the moment sweep's (target <= 2x).
+5. Solve cache (issue 16): a 48 x 48 triangular Kondo lattice (4,608 orbitals), forces by KPM;
+   ``cache.update(spins=...)`` + ``cache.solve()`` against the bare KPM sweeps of that solve
+   (target: at most 5 % more) and against ``tk.solve(tk.remake(problem, spins=...))``.
+
 Each line says which step ran: ``pieces`` (constant-coefficient diagonal pieces,
 ``toolkit.kernels.sparse.cheb_step_pieces``) or ``csr`` (padded block), and whether temporal
 blocking (two Chebyshev steps per pass over memory, ``cheb_two_steps_pieces``) was on. The moment
@@ -64,7 +71,7 @@ def bandwidth(n=20_000_000, repeats=5):
 
 
 def dos_benchmark(L, order, count, repeats, parallel=False):
-    problem = lattice_problem("square", L, mu=0.0, local=False)
+    problem = lattice_problem("square", L, mu=0.0)              # local=False: the default question
     solver = KPM(order=order, estimator=RandomVectors(count=count), parallel=parallel)
     tk.solve(lattice_problem("square", 8, mu=0.0, local=False), solver)      # compile
     sols = []
@@ -159,6 +166,58 @@ def sweep_variants(L, order, count, rounds):
     return {k: (float(np.median(w)), float(np.median(c))) for k, (w, c) in times.items()}
 
 
+def local_benchmark(L, order, count, rounds):
+    """DOS solve with local=False and local=True, interleaved: medians of (wall, CPU) per solve, of
+    the moment sweep and of the local sweep (from the solutions' stats)."""
+    dos_only = lattice_problem("square", L, mu=0.0)                     # the default question
+    local = tk.remake(dos_only, local=True)
+    solver = KPM(order=order, estimator=RandomVectors(count=count))
+    tk.solve(lattice_problem("square", 8, mu=0.0, local=True), solver)   # compile
+    out = {k: [] for k in ("dos wall", "dos cpu", "local wall", "local cpu", "moments", "local sweep", "ratio")}
+    for _ in range(rounds):
+        for problem in (dos_only, local):
+            t, c = time.perf_counter(), time.process_time()
+            sol = tk.solve(problem, solver)
+            key = "local" if problem.local else "dos"
+            out[f"{key} wall"].append(time.perf_counter() - t)
+            out[f"{key} cpu"].append(time.process_time() - c)
+            if problem.local:
+                out["moments"].append(sol.stats["moments_time"])
+                out["local sweep"].append(sol.stats["local_time"])
+                out["ratio"].append(sol.stats["local_time"] / sol.stats["moments_time"])
+    return {k: float(np.median(v)) for k, v in out.items()}
+
+
+def cache_benchmark(L, order, count, steps, seed=0):
+    """Kondo lattice forces: per spin update, the cached ``update + solve`` against the bare KPM
+    sweeps of the same solve (``stats['sweep_time']``) and against ``tk.solve(tk.remake(...))``,
+    interleaved step by step (small random spin moves, as in a Langevin run). Medians (s)."""
+    problem = lattice_problem("triangular", L, spins="random", J=1.0, kT=0.1, mu=-1.0, local=True,
+                              pattern="onsite", seed=seed)
+    solver = KPM(order=order, estimator=RandomVectors(count=count), seed=seed)
+    cache = tk.init(problem, solver)
+    cache.solve()                                                      # compile
+    rng = np.random.default_rng(seed + 1)
+    S = problem.spins
+    rows = {k: [] for k in ("cached", "sweep", "remade", "overhead")}
+    for _ in range(steps):
+        S = S + 0.002 * rng.normal(size=S.shape)
+        S /= np.linalg.norm(S, axis=1, keepdims=True)
+        t = time.perf_counter()
+        sol = cache.update(spins=S).solve()
+        cached = time.perf_counter() - t
+        t = time.perf_counter()
+        tk.solve(tk.remake(problem, spins=S), solver)
+        rows["remade"].append(time.perf_counter() - t)
+        rows["cached"].append(cached)
+        rows["sweep"].append(sol.stats["sweep_time"])
+        rows["overhead"].append(cached / sol.stats["sweep_time"] - 1.0)
+    out = {k: float(np.median(v)) for k, v in rows.items()}
+    out["orbitals"] = problem.size
+    out["lanczos_runs"] = sol.stats["lanczos_runs"]
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
@@ -182,6 +241,21 @@ def main(argv=None):
           f"moments {st['moments_time']:.3f} s)  load {os.getloadavg()[0]:.2f}")
 
     rounds = 2 if quick else args.repeats
+    r = local_benchmark(L, order, count, rounds)
+    print(f"question asked, {L}x{L}, {order} moments, {count} vectors ({rounds} interleaved rounds, medians): "
+          f"DOS only (local=False, the default) {r['dos wall']:.3f} s wall, {r['dos cpu']:.3f} s CPU; with local "
+          f"quantities (local=True) {r['local wall']:.3f} s wall, {r['local cpu']:.3f} s CPU")
+    print(f"  local sweep {r['local sweep']:.3f} s against the moment sweep {r['moments']:.3f} s of the same solve: "
+          f"{r['ratio']:.2f}x (target <= 2x)  load {os.getloadavg()[0]:.2f}")
+
+    Lk, steps = (12, 3) if quick else (48, 9)
+    c = cache_benchmark(Lk, 64 if quick else 256, count, steps)
+    print(f"solve cache, {Lk}x{Lk} triangular Kondo lattice ({c['orbitals']:,d} orbitals), forces (local=True, "
+          f"pattern='onsite'), {64 if quick else 256} moments, {count} vectors, medians of {steps} spin updates: "
+          f"update(spins) + solve() {c['cached'] * 1e3:.1f} ms against the bare KPM sweeps {c['sweep'] * 1e3:.1f} ms "
+          f"(+{100 * c['overhead']:.1f} %, target <= 5 %); tk.solve(tk.remake(...)) {c['remade'] * 1e3:.1f} ms "
+          f"(Lanczos runs in the cache: {c['lanczos_runs']})  load {os.getloadavg()[0]:.2f}")
+
     for name, (wall, cpu) in sweep_variants(L, order, count, rounds).items():
         print(f"  moment sweep {L}x{L}, {order} moments, S = {count}, {name}: median {wall:.3f} s wall, "
               f"{cpu:.3f} s CPU ({rounds} interleaved rounds)  load {os.getloadavg()[0]:.2f}")

@@ -29,7 +29,7 @@ import toolkit as tk
 from toolkit import validate as v
 
 __all__ = ["LATTICES", "lattice_geometry", "lattice_hamiltonian", "lattice_problem", "kondo_hamiltonian",
-           "TightBinding", "random_spins"]
+           "kondo_onsite", "TightBinding", "random_spins"]
 
 _S3 = np.sqrt(3.0)
 
@@ -136,20 +136,35 @@ def lattice_hamiltonian(kind: str, shape, *, periodic: bool = True, hoppings=(1.
     return H
 
 
-def kondo_hamiltonian(hopping, spins, J: float) -> sp.csr_matrix:
-    """The 2N x 2N spinful Kondo Hamiltonian ``H0 (x) 1_2 - J sum_i S_i . sigma_i`` (orbital 2i + sigma)."""
-    H0 = sp.csr_matrix(hopping)
+def kondo_onsite(spins, J: float):
+    """The on-site 2x2 blocks of ``-J S_i . sigma``: arrays ``(uu, dd, ud, du)`` (complex, one per site).
+
+    Zeros come out as +0.0 (adding 0 turns -0.0 into +0.0): LAPACK's reflectors follow the sign of a
+    zero, so a matrix must not depend on how its zeros were made (CSR assembly drops their sign)."""
     S = np.asarray(spins, dtype=np.float64)
-    n = H0.shape[0]
-    big = sp.kron(H0, sp.identity(2), format="csr").astype(np.complex128)
-    i = np.arange(n)
     sx, sy, sz = S[:, 0], S[:, 1], S[:, 2]
-    rows = np.concatenate([2 * i, 2 * i + 1, 2 * i, 2 * i + 1])
-    cols = np.concatenate([2 * i, 2 * i + 1, 2 * i + 1, 2 * i])
-    vals = -J * np.concatenate([sz, -sz, sx - 1j * sy, sx + 1j * sy])
-    H = (big + sp.csr_matrix((vals, (rows, cols)), shape=(2 * n, 2 * n))).tocsr()
-    H.sum_duplicates()
+    zero = np.complex128(0.0)
+    return (-J * sz + zero, J * sz + zero, -J * (sx - 1j * sy) + zero, -J * (sx + 1j * sy) + zero)
+
+
+def kondo_hamiltonian(hopping, spins, J: float) -> sp.csr_matrix:
+    """The 2N x 2N spinful Kondo Hamiltonian ``H0 (x) 1_2 - J sum_i S_i . sigma_i`` (orbital 2i + sigma).
+
+    complex128 CSR with int64 indices. Its sparsity pattern does not depend on the spins: every
+    on-site 2x2 block is stored, explicit zeros included (a spin along z leaves zeros off the
+    block's diagonal), so caches can rewrite the blocks in place."""
+    H0 = sp.csr_matrix(hopping).tocoo()
+    n = H0.shape[0]
+    i = np.arange(n)
+    uu, dd, ud, du = kondo_onsite(spins, J)
+    rows = np.concatenate([2 * H0.row, 2 * H0.row + 1, 2 * i, 2 * i + 1, 2 * i, 2 * i + 1]).astype(np.int64)
+    cols = np.concatenate([2 * H0.col, 2 * H0.col + 1, 2 * i, 2 * i + 1, 2 * i + 1, 2 * i]).astype(np.int64)
+    hop = H0.data.astype(np.complex128)
+    vals = np.concatenate([hop, hop, uu, dd, ud, du])
+    H = sp.coo_matrix((vals, (rows, cols)), shape=(2 * n, 2 * n)).tocsr()     # duplicates summed, zeros kept
     H.sort_indices()
+    H.indices = H.indices.astype(np.int64)
+    H.indptr = H.indptr.astype(np.int64)
     return H
 
 
@@ -209,10 +224,13 @@ class TightBinding(tk.Problem):
         (per spin orbital); the solver then finds ``mu``. Neither: ``mu = 0``.
     kT: temperature >= 0 (energy units). Zero: a sharp Fermi surface.
     spins: optional (N, 3) classical unit vectors; the model becomes the 2N x 2N Kondo model with
-        coupling ``J`` and the solution carries the spin forces ``-dOmega/dS_i``.
+        coupling ``J`` (with ``local=True`` the solution carries the spin forces ``-dOmega/dS_i``).
     dos_points: number of energies on which the density of states is returned.
-    local: also compute per-orbital densities, the density matrix on the pattern of H plus the
-        on-site blocks, and spin forces (KPM needs a second sweep for them).
+    local: the question asked. ``False`` (the default): the density of states, chemical potential,
+        particle number, grand potential and energy, which KPM reads off one moment sweep.
+        ``True``: also the per-orbital densities, the density matrix on ``pattern`` and, with
+        spins, the spin forces; KPM runs a second sweep for them (about 1.5x the moment sweep's
+        time) and ED the eigenvectors. Until issue 16 the default was ``True``: ask for it.
     lattice: optional ``(kind, shape, periodic)`` the builders record; ``Probing`` uses it for the
         lattice's regular periodic colouring.
     pattern: the density-matrix entries wanted: ``"onsite"`` (diagonal and, with spins, the 2x2
@@ -228,7 +246,7 @@ class TightBinding(tk.Problem):
     spins: np.ndarray | None = None
     J: float = 1.0
     dos_points: int = 256
-    local: bool = True
+    local: bool = False
     lattice: tuple | None = None
     pattern: object = "hamiltonian"
 
@@ -256,9 +274,7 @@ class TightBinding(tk.Problem):
                 raise _ERR(f"spins = {v.show(S)} is not allowed: every spin must be a unit vector "
                            f"(spin {bad} has length {norms[bad]:.6g}); normalise with S / |S|.")
             self._set("spins", S)
-            full = kondo_hamiltonian(H, S, self.J)
-        else:
-            full = H
+        M = 2 * n if self.spins is not None else n
         if self.lattice is not None:
             lat = self.lattice
             ok = isinstance(lat, (tuple, list)) and len(lat) == 3 and lat[0] in LATTICES
@@ -274,26 +290,33 @@ class TightBinding(tk.Problem):
         if isinstance(self.pattern, str):
             v.choice("pattern", self.pattern, ("onsite", "hamiltonian"))
         elif sp.issparse(self.pattern):
-            if self.pattern.shape != full.shape:
+            if self.pattern.shape != (M, M):
                 raise _ERR(f"pattern has shape {self.pattern.shape}, which is not allowed: give an M x M sparse matrix "
-                           f"with M = {full.shape[0]} (the full Hamiltonian's size), 'onsite' or 'hamiltonian'.")
+                           f"with M = {M} (the full Hamiltonian's size), 'onsite' or 'hamiltonian'.")
             self._set("pattern", sp.csr_matrix(self.pattern))
         else:
             raise _ERR(f"pattern = {v.show(self.pattern)} is not allowed: give 'onsite', 'hamiltonian' or an M x M "
                        "scipy.sparse matrix of wanted entries.")
-        object.__setattr__(self, "_matrix", full)
+        object.__setattr__(self, "_matrix", None if self.spins is not None else H)
 
     # -- derived ------------------------------------------------------------------------
 
     @property
     def matrix(self) -> sp.csr_matrix:
-        """The full Hamiltonian (M x M, M = N or 2N with spins) as CSR with int64 indices."""
+        """The full Hamiltonian (M x M, M = N or 2N with spins) as CSR with int64 indices.
+
+        With spins the Kondo matrix is built on first use (:func:`kondo_hamiltonian`), so a
+        problem made only to be validated (``tk.remake`` inside a solve cache's ``update``) costs
+        no matrix assembly."""
+        if self._matrix is None:
+            object.__setattr__(self, "_matrix", kondo_hamiltonian(self.hamiltonian, self.spins, self.J))
         return self._matrix
 
     @property
     def size(self) -> int:
         """M, the number of orbitals (the matrix dimension)."""
-        return self._matrix.shape[0]
+        n = self.hamiltonian.shape[0]
+        return 2 * n if self.spins is not None else n
 
     @property
     def sites(self) -> int:
@@ -310,7 +333,7 @@ class TightBinding(tk.Problem):
         shape = {"chain": 10, "square": 4, "honeycomb": 3}[kind]
         problem = lattice_problem(kind, shape, disorder=float(rng.uniform(0, 1)), seed=seed,
                                   kT=float(rng.uniform(0.05, 0.3)), filling=float(rng.uniform(0.2, 0.8)),
-                                  dos_points=64)
+                                  dos_points=64, local=True)
         if seed % 2:
             problem = tk.remake(problem, spins=random_spins(problem.sites, seed), J=1.0)
         return problem
@@ -318,7 +341,7 @@ class TightBinding(tk.Problem):
 
 def lattice_problem(kind: str, shape, *, periodic: bool = True, hoppings=(1.0,), onsite=0.0,
                     disorder: float = 0.0, seed: int = 0, mu=None, filling=None, kT: float = 0.0,
-                    spins=None, J: float = 1.0, dos_points: int = 256, local: bool = True,
+                    spins=None, J: float = 1.0, dos_points: int = 256, local: bool = False,
                     pattern="hamiltonian") -> TightBinding:
     """A :class:`TightBinding` problem on a built lattice (see :func:`lattice_hamiltonian`).
 

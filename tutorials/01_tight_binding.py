@@ -92,7 +92,8 @@ fig.savefig(OUT / "tight_binding_error_scaling.png", dpi=120)
 print(f"error scaling: {time.perf_counter() - t0:.1f} s")
 
 # 4. Kondo lattice spin forces --------------------------------------------------------------
-problem = lattice_problem("square", 4 if SMALL else 8, spins="random", J=2.0, kT=0.1, filling=0.3, seed=5)
+problem = lattice_problem("square", 4 if SMALL else 8, spins="random", J=2.0, kT=0.1, filling=0.3, seed=5,
+                          local=True)     # ask for the density matrix and spin forces, not only the DOS
 ed = tk.solve(problem, ExactDiagonalization())
 kpm = tk.solve(problem, KPM(order=512, estimator=Exact()))
 grad = tk.solve(problem, KPM(order=512, estimator=GradientProbing(distance=3)))

@@ -30,6 +30,8 @@ from toolkit.kernels.sparse import (as_csr_arrays, block_width, cheb_step, cheb_
                                    cheb_step_pieces_parallel, cheb_two_steps_pieces, csr_matmat, csr_matmat_parallel,
                                    diagonal_pieces, piece_rows, two_step_plan)
 
+from .series import column_width, series_kernel
+
 __all__ = ["lanczos_bounds", "gershgorin_bounds", "damping", "chebyshev_coefficients", "fermi_coefficients",
            "grand_coefficients", "moment_sweep", "direct_sweep", "gradient_sweep", "dos_from_moments",
            "pattern_accumulate", "pattern_accumulate_reference"]
@@ -289,6 +291,7 @@ class _Ops:
             pc = self.pieces
             self.step_kernel = cheb_step_pieces_parallel if parallel else cheb_step_pieces
             self._matrix = (pc.lo, pc.hi, pc.ptr, pc.offsets, pc.values)
+        self.series_kernel = series_kernel(self.pieces is not None, parallel)
         self.plan = None
         self.two_steps_mode = two_steps
         if two_steps in ("auto", True) and self.pieces is not None and not parallel:
@@ -311,6 +314,21 @@ class _Ops:
     def step(self, X, P, nn, nx, scale=1.0):
         """``P <- 2 scale H~ X - P`` with dot products (``scale = 1/2`` on ``P = 0`` gives ``H~ X``)."""
         self.step_kernel(*self._matrix, X, P, 2.0 * scale / self.a, -2.0 * scale * self.b / self.a, nn, nx)
+
+    def series(self, R, coef):
+        """``sum_n coef_n T_n(H~) R`` for a block R (M x w), one fused pass per term (:mod:`.series`)."""
+        R = np.ascontiguousarray(R)
+        Y = coef[0] * R
+        if len(coef) < 2:
+            return Y
+        A0 = R.copy()                          # alpha_0; R itself stays untouched
+        A1 = np.zeros_like(R)
+        self.series_kernel(*self._matrix, A0, A1, Y, 1.0 / self.a, -self.b / self.a, 0.0, coef[1])
+        c1, c2 = 2.0 / self.a, -2.0 * self.b / self.a
+        for n in range(2, len(coef)):
+            self.series_kernel(*self._matrix, A1, A0, Y, c1, c2, 1.0, coef[n])     # A0 <- alpha_n
+            A0, A1 = A1, A0
+        return Y
 
     def blocked(self, width):
         """Whether the moment sweep of a ``width``-column block runs two steps per pass."""
@@ -389,26 +407,23 @@ def _moment_sweep(ops, R, order):
     return mu
 
 
-def direct_sweep(ops, R, coef, rows, cols, weight, out):
-    """``Y = sum_n coef_n T_n(H~) R``; adds ``weight * (Y_i r_j^* + r_i Y_j^*)/2`` to ``out`` on the pattern."""
+def direct_sweep(ops, R, coef, rows, cols, weight, out, width=None):
+    """``Y = sum_n coef_n T_n(H~) R``; adds ``weight * (Y_i r_j^* + r_i Y_j^*)/2`` to ``out`` on the pattern.
+
+    The recursion runs one fused step-and-sum per term (:mod:`.series`) on groups of ``width``
+    columns at a time (default :func:`.series.column_width`: a group's vectors stay in cache).
+    Returns Y (M x S)."""
     order = len(coef)
-    S0 = R.shape[1]
-    R = _padded(R, ops.width(R.shape[1]))
-    S = R.shape[1]
-    Y = coef[0] * R
-    if order > 1:
-        X = ops.first(R)
-        Y += coef[1] * X
-        P = R.copy()
-        nn = np.zeros(S)
-        nx = np.zeros(S, dtype=R.dtype)
-        for n in range(2, order):
-            ops.step(X, P, nn, nx)           # P = alpha_n
-            Y += coef[n] * P
-            X, P = P, X
+    R = np.ascontiguousarray(R)
+    n, S = R.shape
+    Y = np.empty_like(R)
+    w = width or column_width(n, S, R.itemsize)
+    for s0 in range(0, S, w):
+        s1 = min(S, s0 + w)
+        Y[:, s0:s1] = ops.series(R[:, s0:s1] if s1 - s0 < S else R, coef)
     ops.pat_kernel(rows, cols, Y, R, 0.5 * weight, out)
     ops.pat_kernel(rows, cols, R, Y, 0.5 * weight, out)
-    return Y if Y.shape[1] == S0 else np.ascontiguousarray(Y[:, :S0])
+    return Y
 
 
 def gradient_sweep(ops, R, coef, rows, cols, weight, out):

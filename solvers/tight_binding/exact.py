@@ -23,9 +23,10 @@ from problems.tight_binding import TightBinding
 from toolkit import validate as v
 from toolkit.dispatch import dispatch
 
-from .solution import TightBindingSolution, density_pattern, spin_forces
+from .kondo import forces_from_blocks, spin_forces
+from .solution import TightBindingSolution, density_pattern
 
-__all__ = ["ExactDiagonalization", "occupations", "grand_terms", "chemical_potential"]
+__all__ = ["ExactDiagonalization", "occupations", "grand_terms", "chemical_potential", "ed_from_dense"]
 
 
 class ExactDiagonalization(tk.Solver):
@@ -71,16 +72,29 @@ def chemical_potential(eps, filling, kT):
     return float(brentq(lambda m: occupations(eps, m, kT).sum() - target, lo, hi, xtol=1e-14, rtol=1e-14))
 
 
+def _refused(problem, solver):
+    M = problem.size
+    return TightBindingSolution(
+        problem=problem, solver=solver, retcode=tk.ReturnCode.Failure, energies=np.zeros(0), dos=np.zeros(0),
+        message=f"ExactDiagonalization refuses M = {M} > max_size = {solver.max_size} orbitals (dense eigh is "
+                "O(M^3) time, O(M^2) memory); use KPM() for large systems or raise max_size")
+
+
 @dispatch
 def _solve(problem: TightBinding, solver: ExactDiagonalization) -> TightBindingSolution:
     start = time.perf_counter()
+    if problem.size > solver.max_size:
+        return _refused(problem, solver)
+    pattern = density_pattern(problem) if problem.local else None
+    return ed_from_dense(problem, solver, problem.matrix.toarray(), pattern, start=start)
+
+
+def ed_from_dense(problem, solver, H, pattern, forces_at=None, *, start):
+    """The ED solution from the dense Hamiltonian ``H`` (not modified) and, when the problem asks
+    for local quantities, the density-matrix ``pattern`` = (rows, cols); ``forces_at``: the on-site
+    block positions in the pattern (found by search when None). Shared by ``tk.solve`` and the
+    solve cache, so both give the same numbers."""
     M = problem.size
-    if M > solver.max_size:
-        return TightBindingSolution(
-            problem=problem, solver=solver, retcode=tk.ReturnCode.Failure, energies=np.zeros(0), dos=np.zeros(0),
-            message=f"ExactDiagonalization refuses M = {M} > max_size = {solver.max_size} orbitals (dense eigh is "
-                    "O(M^3) time, O(M^2) memory); use KPM() for large systems or raise max_size")
-    H = problem.matrix.toarray()
     if problem.local:
         eps, V = scipy.linalg.eigh(H)
     else:
@@ -99,12 +113,14 @@ def _solve(problem: TightBinding, solver: ExactDiagonalization) -> TightBindingS
     dos = np.exp(-0.5 * ((energies[:, None] - eps[None, :]) / sigma) ** 2).sum(axis=1) / (M * sigma * np.sqrt(2 * np.pi))
     fields = {}
     if problem.local:
-        rows, cols = density_pattern(problem)
+        rows, cols = pattern
         rho = ((V * occ) @ V.conj().T)[rows, cols]
         if not np.iscomplexobj(H):
             rho = rho.real
+        forces = (spin_forces(problem, rows, cols, rho) if forces_at is None or not problem.spinful
+                  else forces_from_blocks(problem.J, rho, *forces_at))
         fields = dict(density=np.real(np.einsum("ik,k,ik->i", V, occ, V.conj())), dm_rows=rows, dm_cols=cols,
-                      density_matrix=rho, forces=spin_forces(problem, rows, cols, rho))
+                      density_matrix=rho, forces=forces)
     return TightBindingSolution(problem=problem, solver=solver, energies=energies, dos=dos, mu=float(mu),
                                 particles=particles, grand_potential=omega, energy=omega + mu * particles,
                                 bounds=np.array([lo, hi]), stats={"wall_time": time.perf_counter() - start},

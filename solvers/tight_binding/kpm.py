@@ -9,6 +9,10 @@ Omega (Wang, Chern, Batista & Barros, J. Chem. Phys. 148, 094107 (2018), doi:10.
 
 Kernel ``"auto"``: Jackson damping for the DOS; for Omega, N and rho none at kT > 0 (smooth
 functions converge exponentially undamped) and Jackson at kT = 0.
+
+The density matrix is computed only when the problem asks (``local=True``): it costs a second
+sweep (the direct estimate runs ``order`` fused steps, :mod:`.series`; the gradient estimate
+runs the recursion forwards and back).
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from toolkit.dispatch import dispatch
 
 from . import chebyshev as cb
 from .estimators import Estimator, Exact, RandomVectors, vector_blocks
-from .solution import TightBindingSolution, density_pattern, spin_forces
+from .kondo import forces_from_blocks, spin_forces
+from .solution import TightBindingSolution, density_pattern
 
-__all__ = ["KPM"]
+__all__ = ["KPM", "kpm_sweeps", "spectral_bounds", "estimator_blocks"]
 
 _E = tk.InvalidSolverError
 KERNELS = ("auto", "jackson", "lorentz", "none")
@@ -94,30 +99,55 @@ def _bad(problem, solver, message, **stats):
                                 energies=np.zeros(0), dos=np.zeros(0), stats=stats)
 
 
+def vector_dtype(problem, solver):
+    """dtype of the KPM vectors: complex for complex H (Kondo) else float64 (phase vectors make their own)."""
+    return np.complex128 if np.iscomplexobj(problem.matrix.data) else np.float64
+
+
+def spectral_bounds(H, solver, ops):
+    """``(emin, emax)`` by the solver's ``bounds`` rule (Lanczos on ``ops``' product, Gershgorin or given)."""
+    if solver.bounds == "lanczos":
+        return cb.lanczos_bounds(H, solver.lanczos_steps, seed=solver.seed, pieces=ops.pieces)
+    if solver.bounds == "gershgorin":
+        return cb.gershgorin_bounds(H)
+    return solver.bounds
+
+
+def estimator_blocks(problem, solver):
+    """The estimator's ``(R, weight)`` blocks, C-contiguous, of the dtype the sweeps run in."""
+    dtype = vector_dtype(problem, solver)
+    for R, w in vector_blocks(problem, solver.estimator, solver.seed, dtype):
+        yield np.ascontiguousarray(R, dtype=np.result_type(R.dtype, dtype)), w
+
+
 @dispatch
 def _solve(problem: TightBinding, solver: KPM) -> TightBindingSolution:
     t0 = time.perf_counter()
     H = problem.matrix
-    M = problem.size
     ops = cb._Ops(H, 1.0, 0.0, solver.parallel)         # the kernels; the scaling a, b follows
     t_setup = time.perf_counter() - t0
-    if solver.bounds == "lanczos":
-        emin, emax = cb.lanczos_bounds(H, solver.lanczos_steps, seed=solver.seed, pieces=ops.pieces)
-    elif solver.bounds == "gershgorin":
-        emin, emax = cb.gershgorin_bounds(H)
-    else:
-        emin, emax = solver.bounds
+    emin, emax = spectral_bounds(H, solver, ops)
+    t_bounds = time.perf_counter() - t0 - t_setup
+    pattern = density_pattern(problem) if problem.local else None
+    return kpm_sweeps(problem, solver, ops, emin, emax, lambda: estimator_blocks(problem, solver), pattern,
+                      t0=t0, setup_time=t_setup, bounds_time=t_bounds)
+
+
+def kpm_sweeps(problem, solver, ops, emin, emax, blocks, pattern, forces_at=None, *, t0, **stats):
+    """The KPM solve after its set-up: the moment sweep, thermodynamics, the DOS and (when the
+    problem asks, ``pattern`` = (rows, cols)) the density-matrix sweep and spin forces.
+
+    ``ops``: :class:`~.chebyshev._Ops` bound to ``problem.matrix`` (its scaling is set here from
+    ``emin``, ``emax``); ``blocks()``: an iterable of the estimator's ``(R, weight)`` blocks
+    (:func:`estimator_blocks`, or a kept list); ``forces_at``: the on-site block positions in the
+    pattern (uu, dd, ud), found by search when None. ``tk.solve`` and the solve caches share it,
+    so a cache's solution equals a fresh solve."""
+    M = problem.size
     a, b = cb.scale_from_bounds(emin, emax)
     ops.a, ops.b = a, b
-    t_bounds = time.perf_counter() - t0 - t_setup
     est = solver.estimator
-    complex_h = np.iscomplexobj(H.data)
-    dtype = np.complex128 if complex_h else np.float64
-
-    def blocks():
-        for R, w in vector_blocks(problem, est, solver.seed, dtype):
-            yield np.ascontiguousarray(R, dtype=np.result_type(R.dtype, dtype)), w
-
+    complex_h = np.iscomplexobj(ops.data)
+    t1 = time.perf_counter()
     moments = np.zeros(solver.order)
     count = 0
     blocked = False
@@ -129,10 +159,8 @@ def _solve(problem: TightBinding, solver: KPM) -> TightBindingSolution:
         blocked = ops.blocked(ops.width(R.shape[1]))       # two Chebyshev steps per pass (last block)
         if isinstance(est, RandomVectors):
             per_vector = mu_s * (w * R.shape[1])      # each row: an unbiased estimate of the moments
-    t_moments = time.perf_counter() - t0 - t_setup - t_bounds
-    stats = {"setup_time": t_setup, "bounds_time": t_bounds, "moments_time": t_moments, "vectors": count,
-             "spmv_moments": solver.order // 2, "step": "pieces" if ops.pieces is not None else "csr",
-             "two_steps": "on" if blocked else "off"}
+    stats.update(moments_time=time.perf_counter() - t1, vectors=count, spmv_moments=solver.order // 2,
+                 step="pieces" if ops.pieces is not None else "csr", two_steps="on" if blocked else "off")
     if not np.all(np.isfinite(moments)) or np.abs(moments).max() > 1.5 * max(abs(moments[0]), 1e-300):
         return _bad(problem, solver, "the Chebyshev moments diverged: the spectral bounds do not enclose the spectrum; "
                     "use bounds='gershgorin' or more lanczos_steps", **stats)
@@ -152,36 +180,40 @@ def _solve(problem: TightBinding, solver: KPM) -> TightBindingSolution:
         mu = float(brentq(lambda m: particles_at(m) - target, lo, hi, xtol=1e-13 * a, rtol=1e-14))
     else:
         mu = 0.0 if problem.mu is None else problem.mu
-    particles = particles_at(mu)
-    omega = float(np.dot(cb.grand_coefficients(order, a, b, mu, kT) * g_th, moments))
+    fermi = cb.fermi_coefficients(order, a, b, mu, kT) * g_th
+    grand = cb.grand_coefficients(order, a, b, mu, kT) * g_th
+    particles = float(np.dot(fermi, moments))
+    omega = float(np.dot(grand, moments))
     if per_vector is not None and len(per_vector) > 1:
         # standard errors of the random-vector estimates (independent vectors; at fixed mu)
-        n_s = per_vector @ (cb.fermi_coefficients(order, a, b, mu, kT) * g_th)
-        o_s = per_vector @ (cb.grand_coefficients(order, a, b, mu, kT) * g_th)
+        n_s, o_s = per_vector @ fermi, per_vector @ grand
         stats["particles_stderr"] = float(np.std(n_s, ddof=1) / np.sqrt(len(n_s)))
         stats["grand_potential_stderr"] = float(np.std(o_s, ddof=1) / np.sqrt(len(o_s)))
     fields = {}
-    if problem.local:
+    sweep_time = stats["moments_time"]
+    if pattern is not None:
         t1 = time.perf_counter()
-        rows, cols = density_pattern(problem)
+        rows, cols = pattern
         rho = np.zeros(len(rows), dtype=np.complex128 if (complex_h or _complex_vectors(est)) else np.float64)
         if est.gradient:
-            coef = cb.grand_coefficients(order, a, b, mu, kT) * g_th
             for R, w in blocks():
-                cb.gradient_sweep(ops, R.astype(rho.dtype), coef, rows, cols, w, rho)
+                cb.gradient_sweep(ops, R.astype(rho.dtype, copy=False), grand, rows, cols, w, rho)
             keys = rows * M + cols
             tidx = np.searchsorted(keys, cols * M + rows)
             rho = 0.5 * (rho + np.conj(rho[tidx]))
         else:
-            coef = cb.fermi_coefficients(order, a, b, mu, kT) * g_th
             for R, w in blocks():
-                cb.direct_sweep(ops, R.astype(rho.dtype), coef, rows, cols, w, rho)
+                cb.direct_sweep(ops, R.astype(rho.dtype, copy=False), fermi, rows, cols, w, rho)
+        stats["local_time"] = time.perf_counter() - t1
+        sweep_time += stats["local_time"]
         if not complex_h:
             rho = rho.real.copy()
         diag = rows == cols
+        forces = (spin_forces(problem, rows, cols, rho) if forces_at is None or not problem.spinful
+                  else forces_from_blocks(problem.J, rho, *forces_at))
         fields = dict(density=np.real(rho[diag]).copy(), dm_rows=rows, dm_cols=cols, density_matrix=rho,
-                      forces=spin_forces(problem, rows, cols, rho))
-        stats["local_time"] = time.perf_counter() - t1
+                      forces=forces)
+    stats["sweep_time"] = sweep_time
     stats["wall_time"] = time.perf_counter() - t0
     return TightBindingSolution(problem=problem, solver=solver, energies=energies, dos=dos, mu=mu,
                                 particles=particles, grand_potential=omega, energy=omega + mu * particles,

@@ -83,7 +83,7 @@ def error_scaling(L=120, order=256, mu=-0.5, kT=0.0, counts=(4, 8, 16, 32, 64), 
 
     Returns a dict: method -> (S array, error array, exponent).
     """
-    problem = lattice_problem(kind, L, mu=mu, kT=kT)
+    problem = lattice_problem(kind, L, mu=mu, kT=kT, local=True)
     out = {}
     S_r, e_r = [], []
     for count in counts:

@@ -1,4 +1,5 @@
-"""``TightBindingSolution``: DOS, densities, density matrix, thermodynamics and spin forces."""
+"""``TightBindingSolution``: DOS, densities, density matrix, thermodynamics and spin forces (computed in
+:mod:`.kondo`); :func:`density_pattern`, the density-matrix entries a problem asks for."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import scipy.sparse as sp
 
 import toolkit as tk
 
-__all__ = ["TightBindingSolution", "density_pattern", "spin_forces"]
+__all__ = ["TightBindingSolution", "density_pattern"]
 
 
 def _empty(*shape, dtype=float):
@@ -90,22 +91,7 @@ def density_pattern(problem):
         i = np.arange(0, M, 2)
         P = P + sp.csr_matrix((np.ones(len(i) * 2), (np.concatenate([i, i + 1]), np.concatenate([i + 1, i]))),
                               shape=(M, M))
-    P = P.tocoo()
-    order = np.lexsort((P.col, P.row))
-    return P.row[order].astype(np.int64), P.col[order].astype(np.int64)
-
-
-def spin_forces(problem, rows, cols, rho) -> np.ndarray:
-    """``F_i = -dOmega/dS_i = J Tr[rho_ii sigma]`` = J (2 Re rho_ud, -2 Im rho_ud, rho_uu - rho_dd)."""
-    if not problem.spinful:
-        return np.zeros((0, 3))
-    n, M = problem.sites, problem.size
-    keys = rows * M + cols                   # sorted: the pattern is in (row, col) order
-    rho = np.asarray(rho)
-
-    def entry(r, c):
-        return rho[np.searchsorted(keys, r * M + c)]
-
-    i = np.arange(n)
-    uu, dd, ud = entry(2 * i, 2 * i), entry(2 * i + 1, 2 * i + 1), entry(2 * i, 2 * i + 1).astype(complex)
-    return problem.J * np.stack([2 * ud.real, -2 * ud.imag, (uu - dd).real], axis=1)
+    P = sp.csr_matrix(P)
+    P.sum_duplicates()                       # canonical CSR: rows in order, columns sorted in each
+    rows = np.repeat(np.arange(M, dtype=np.int64), np.diff(P.indptr))
+    return rows, P.indices.astype(np.int64)

@@ -19,10 +19,10 @@ def tour_cases():
         tk.TourCase("graphene DOS, KPM 48x48 cells",
                     lattice_problem("honeycomb", 48, mu=0.0, local=False), KPM(order=256, estimator=RandomVectors(count=4))),
         tk.TourCase("Kondo lattice forces, ED 6x6",
-                    lattice_problem("square", 6, spins="random", J=2.0, kT=0.1, filling=0.3),
+                    lattice_problem("square", 6, spins="random", J=2.0, kT=0.1, filling=0.3, local=True),
                     ExactDiagonalization()),
         tk.TourCase("gradient probing rho, 20x20",
-                    lattice_problem("square", 20, kT=0.2, mu=-0.5), KPM(order=128, estimator=GradientProbing(distance=3))),
+                    lattice_problem("square", 20, kT=0.2, mu=-0.5, local=True), KPM(order=128, estimator=GradientProbing(distance=3))),
     ]
 
 

@@ -1,6 +1,7 @@
 """Numba kernels agree with their NumPy/SciPy references (to rounding: 1e-12 relative)."""
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings, strategies as st
 
@@ -307,3 +308,54 @@ def test_moment_sweep_two_steps_per_pass_equals_one(order, S, complex_):
     got = cb.moment_sweep(blocked, R, order)
     want = cb.moment_sweep(cb._Ops(H, a, b, False, pieces=True), R, order)
     assert np.allclose(got, want, rtol=0, atol=1e-11 * H.shape[0])     # |mu_n| <= N
+
+
+@pytest.mark.parametrize("complex_", [False, True])
+@pytest.mark.parametrize("parallel", [False, True])
+def test_fused_series_step_matches_reference(complex_, parallel):
+    # P <- c1 A X + c2 X - cp P, Y += cy P: CSR rows and diagonal pieces, serial and spread over threads
+    from problems.tight_binding import lattice_hamiltonian
+    from solvers.tight_binding.series import series_kernel, series_step_reference
+    from toolkit.kernels.sparse import as_csr_arrays, diagonal_pieces
+
+    A = lattice_hamiltonian("square", 12, hoppings=(1.0, 0.3), onsite=0.2)
+    if complex_:
+        A = (A + 0.5j * (sp.triu(A, 1) - sp.tril(A, -1))).tocsr()
+    ip, ix, data = as_csr_arrays(A)
+    pc = diagonal_pieces(ip, ix, data)
+    rng = np.random.default_rng(3)
+    dtype = np.complex128 if complex_ else np.float64
+    X, P, Y = (np.ascontiguousarray(rng.normal(size=(A.shape[0], 3)).astype(dtype)) for _ in range(3))
+    want_P, want_Y = series_step_reference(A, X, P, Y, 0.7, -0.2, 1.0, 0.3)
+    for pieces, matrix in ((False, (ip, ix, data)), (True, (pc.lo, pc.hi, pc.ptr, pc.offsets, pc.values))):
+        P2, Y2 = P.copy(), Y.copy()
+        series_kernel(pieces, parallel)(*matrix, X, P2, Y2, 0.7, -0.2, 1.0, 0.3)
+        assert np.allclose(P2, want_P, atol=1e-12) and np.allclose(Y2, want_Y, atol=1e-12), pieces
+
+
+def test_direct_sweep_column_groups_give_the_same_series():
+    from problems.tight_binding import lattice_problem
+    from solvers.tight_binding import chebyshev as cb
+    from solvers.tight_binding.solution import density_pattern
+
+    p = lattice_problem("square", 10, disorder=1.0, local=True)
+    H = p.matrix
+    a, b = cb.scale_from_bounds(*cb.gershgorin_bounds(H))
+    ops = cb._Ops(H, a, b, False)
+    R = np.random.default_rng(0).choice([-1.0, 1.0], size=(H.shape[0], 5))
+    coef = np.random.default_rng(1).normal(size=40)
+    Ht = (H.toarray() - b * np.eye(H.shape[0])) / a
+    A0, A1 = R, Ht @ R                                  # T_n(Ht) R by the plain recursion
+    want = coef[0] * A0 + coef[1] * A1
+    for c in coef[2:]:
+        A0, A1 = A1, 2 * Ht @ A1 - A0
+        want += c * A1
+    rows, cols = density_pattern(p)
+    outs = []
+    for width in (1, 2, 5):
+        out = np.zeros(len(rows))
+        Y = cb.direct_sweep(ops, R, coef, rows, cols, 0.5, out, width=width)
+        assert np.allclose(Y, want, atol=1e-10)
+        outs.append(out)
+    ref = 0.25 * (np.sum(want[rows] * R[cols], axis=1) + np.sum(R[rows] * want[cols], axis=1))
+    assert all(np.allclose(o, ref, atol=1e-10) for o in outs)

@@ -77,7 +77,7 @@ def test_probing_with_all_colors_distinct_is_exact(estimator):
 
 def test_gradient_estimator_equals_direct_with_exact_vectors_in_the_limit():
     # Gradient of Omega~ w.r.t. H is the derivative of the polynomial for omega, f up to truncation.
-    p = lattice_problem("honeycomb", 3, kT=0.2, mu=0.3, spins="random", J=1.5)
+    p = lattice_problem("honeycomb", 3, kT=0.2, mu=0.3, spins="random", J=1.5, local=True)
     e = tk.solve(p, ED)
     g = tk.solve(p, KPM(order=400, estimator=GradientProbing(distance=20, kind="phase")))
     assert np.abs(g.density_matrix - e.density_matrix).max() < 1e-9
@@ -108,7 +108,7 @@ def _omega_ed(H0, spins, J, mu, kT):
 def test_spin_forces_match_finite_differences(seed, J, kT, mu):
     H0 = lattice_hamiltonian("square", 2, disorder=1.0, seed=seed, periodic=False)
     S = random_spins(4, seed)
-    sol = tk.solve(TightBinding(hamiltonian=H0, spins=S, J=J, mu=mu, kT=kT), ED)
+    sol = tk.solve(TightBinding(hamiltonian=H0, spins=S, J=J, mu=mu, kT=kT, local=True), ED)
     rng = np.random.default_rng(seed + 7919)     # not the stream random_spins used
     h = 1e-5
     for i in range(4):
@@ -151,7 +151,7 @@ def test_graphene_dos_is_linear_near_dirac_point():
 
 
 def test_ed_refuses_large_problems_and_solution_api():
-    p = lattice_problem("chain", 30, kT=0.1)
+    p = lattice_problem("chain", 30, kT=0.1, local=True)
     sol = tk.solve(p, ExactDiagonalization(max_size=10))
     assert sol.retcode is tk.ReturnCode.Failure and "KPM" in sol.message
     sol = tk.solve(p, KPM(order=64, estimator=Exact()))
@@ -204,7 +204,8 @@ def test_error_scaling_exponents():
 def test_kpm_exact_agrees_with_ed_on_random_lattices(kind, periodic, kT, mu, W, t2, seed):
     # kT >= 0.1 and 1024 moments: truncation below 1e-12 for spectra of width < 20 (see above)
     L = {"chain": 12, "cubic": 2}.get(kind, 3)
-    p = lattice_problem(kind, L, periodic=periodic, hoppings=(1.0, t2), disorder=W, seed=seed, kT=kT, mu=mu)
+    p = lattice_problem(kind, L, periodic=periodic, hoppings=(1.0, t2), disorder=W, seed=seed, kT=kT, mu=mu,
+                        local=True)
     e, k = tk.solve(p, ED), tk.solve(p, KPM(order=1024, estimator=Exact()))
     assert abs(k.grand_potential - e.grand_potential) < 1e-8 * max(1, abs(e.grand_potential))
     assert abs(k.particles - e.particles) < 1e-8
@@ -217,7 +218,7 @@ def test_kpm_exact_agrees_with_ed_on_random_lattices(kind, periodic, kT, mu, W, 
 def test_particle_hole_symmetry_half_filling_bipartite():
     # bipartite lattice, no disorder: the spectrum is symmetric, so half filling puts mu at 0 and
     # every site at density 1/2 (to the Chebyshev truncation, here exponentially small).
-    p = lattice_problem("honeycomb", 4, kT=0.2, filling=0.5)
+    p = lattice_problem("honeycomb", 4, kT=0.2, filling=0.5, local=True)
     k = tk.solve(p, KPM(order=512, estimator=Exact()))
     assert abs(k.mu) < 1e-9 and np.allclose(k.density, 0.5, atol=1e-9)
 
@@ -225,7 +226,7 @@ def test_particle_hole_symmetry_half_filling_bipartite():
 def test_requested_density_matrix_patterns():
     import scipy.sparse as sp
 
-    p = lattice_problem("chain", 8, kT=0.2, spins="random", pattern="onsite")
+    p = lattice_problem("chain", 8, kT=0.2, spins="random", pattern="onsite", local=True)
     e = tk.solve(p, ED)
     assert len(e.density_matrix) == 16 + 16 and e.forces.shape == (8, 3)     # diagonal + 2x2 blocks
     far = sp.coo_matrix(([1.0], ([0], [8])), shape=(16, 16))               # spin-up of site 0 to site 4
@@ -238,3 +239,17 @@ def test_requested_density_matrix_patterns():
         tk.remake(p, pattern="bonds")
     with pytest.raises(tk.InvalidProblemError, match="pattern"):
         tk.remake(p, pattern=sp.identity(8))
+
+
+def test_the_default_question_is_the_dos_and_local_quantities_are_asked_for():
+    # issue 16: the default computes what a DOS needs (one moment sweep); local=True adds the
+    # density-matrix sweep, densities and spin forces
+    p = lattice_problem("square", 6, kT=0.2, mu=-0.3, spins="random")
+    assert p.local is False
+    solver = KPM(order=64, estimator=RandomVectors(count=2))
+    dos_only = tk.solve(p, solver)
+    assert "local_time" not in dos_only.stats and dos_only.density.size == 0 and dos_only.forces.shape == (0, 3)
+    full = tk.solve(tk.remake(p, local=True), solver)
+    assert "local_time" in full.stats and full.forces.shape == (36, 3) and full.density.shape == (72,)
+    assert full.grand_potential == dos_only.grand_potential and np.array_equal(full.dos, dos_only.dos)
+    assert tk.solve(p, ED).density.size == 0
