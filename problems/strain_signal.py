@@ -29,6 +29,38 @@ __all__ = ["StrainSignal", "StickSlipExperiment", "TimeToFailure", "critical_sti
 
 _CHUNK = 1 << 22  # values checked at a time when validating memory-mapped arrays
 
+#: Largest seed (int64): seeds reach NumPy's C code.
+SEED_MAX = 2 ** 63 - 1
+#: Largest |sample| a TimeToFailure accepts: window statistics hold squares (variance, band
+#: powers) and scikit-learn fits on float32 features, whose largest value is 3.4e38.
+SAMPLE_MAX = 1e18
+#: Largest time-to-failure label, s: R^2 and the mean absolute error square label differences.
+LABEL_MAX = 1e100
+
+# StickSlipExperiment bounds (documented in its docstring): where the slider ODE or the
+# emission model stops being computable in float64, with orders of magnitude to spare.
+RATE_STATE_MIN = 1e-6      # a, b: the slip-rate equation is ~ 1/(sigma a); rock and gouge give ~1e-3
+MU0_MAX = 100.0            # reference friction coefficient (O(1) in every material)
+COUNTS_MAX = 1e12          # noise, |offset|, emission_amplitude, ADC counts (a 16-bit ADC spans 3e4)
+EXPONENT_MAX = 10.0        # rate/amplitude exponents: (V/v_load)^10 spans ~60 decades over a cycle
+B_VALUE_MIN, B_VALUE_MAX = 0.2, 10.0   # Gutenberg-Richter b-value (0.5-2 in the laboratory)
+AMPLITUDE_RATIO_MAX = 1e6  # truncation of the Gutenberg-Richter law (one magnitude unit is 10)
+STEPS_MAX = 10 ** 7        # load intervals (one ODE solve each, ~1 ms)
+SLIP_MAX = 1e5             # total load-point slip in units of d_c (~200 ODE evaluations per d_c)
+INTERVAL_MIN = 1e-9        # shortest load interval, in units of the relaxation time d_c/v_load
+DECAY_SAMPLES_MAX = 1000.0 # emission_decay * sampling_rate (a wavelet rings for 6x this many samples)
+
+
+def _real_array(name: str, value, **kwargs) -> np.ndarray:
+    """``v.real_array`` that turns NumPy's own complaints (ragged lists, odd objects) into a field error."""
+    try:
+        return v.real_array(name, value, **kwargs)
+    except InvalidProblemError:
+        raise
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidProblemError(f"{name} = {v.show(value)} is not allowed: give a 1-D array of real numbers "
+                                  f"({type(exc).__name__}: {exc})") from None
+
 
 def _check_mapped(name: str, arr: np.ndarray, *, lower: float | None = None) -> None:
     """Finiteness/bounds check of a (possibly huge, memory-mapped) array, chunk by chunk."""
@@ -73,7 +105,7 @@ class StrainSignal(tk.Problem):
         if _is_mapped(self.samples, (np.int16,)):
             n = self.samples.shape[0]
         else:
-            self._set("samples", v.real_array("samples", self.samples, ndim=1))
+            self._set("samples", _real_array("samples", self.samples, ndim=1))
             n = self.samples.shape[0]
         if n < 2:
             raise InvalidProblemError(f"samples has {n} value(s): give a signal of at least 2 samples")
@@ -85,11 +117,18 @@ class StrainSignal(tk.Problem):
                         "give one label per sample")
                 _check_mapped("time_to_failure", self.time_to_failure, lower=0.0)
             else:
-                self._set("time_to_failure", v.real_array("time_to_failure", self.time_to_failure,
-                                                          shape=(n,), lower=0.0))
+                ttf = _real_array("time_to_failure", self.time_to_failure, ndim=1, lower=0.0)
+                if ttf.shape[0] != n:
+                    raise InvalidProblemError(f"time_to_failure has {ttf.shape[0]} values but samples has {n}: "
+                                              "give one label per sample")
+                self._set("time_to_failure", ttf)
                 self._check_cycles(np.asarray(self.time_to_failure))
         if self.shear_stress is not None:
-            self._set("shear_stress", v.real_array("shear_stress", self.shear_stress, shape=(n,)))
+            stress = _real_array("shear_stress", self.shear_stress, ndim=1)
+            if stress.shape[0] != n:
+                raise InvalidProblemError(f"shear_stress has {stress.shape[0]} values but samples has {n}: "
+                                          "give one value per sample")
+            self._set("shear_stress", stress)
 
     @staticmethod
     def _check_cycles(ttf: np.ndarray) -> None:
@@ -213,7 +252,21 @@ class StickSlipExperiment(tk.TimeProblem):
                      so the default 0.1 takes b from ~1.6 after a lab-quake to ~0.6 before the next
     ``emission_frequency`` carrier frequency of an emission (damped sine), Hz
     ``emission_decay``     e-folding time of an emission, s
-    ``seed``         seeds the load perturbations and the emissions
+    ``seed``         seeds the load perturbations and the emissions (0 <= seed < 2**63)
+
+    Bounds (refused up front, with the field named): past them float64 cannot carry the scheme,
+    with orders of magnitude to spare over any laboratory value. ``a``, ``b`` in [1e-6, 1] with
+    ``b > a`` (the slip-rate equation is ~1/(sigma a); stiffness is in units of k_c, which needs
+    velocity weakening); ``mu0`` in [0, 100]; ``noise``, ``emission_amplitude``, ``|offset|`` at
+    most 1e12 counts; ``rate_exponent``, ``amplitude_exponent`` at most 10; ``b_value`` in
+    [0.2, 10]; ``max_amplitude_ratio`` at most 1e6; ``steps`` at most 1e7; every derived constant
+    (k_c, the spring constant, sigma a, v0/d_c, v_load/v0, failure_slip_rate/v0, eta
+    failure_slip_rate, d_c/v0, the duration) finite and positive; ``interval`` at least 1e-9 of
+    the relaxation time d_c/v_load; the total load-point slip ``steps interval v_load`` at most
+    1e5 d_c (finite work: the adaptive solver takes ~200 evaluations per d_c, and ``SliderODE``
+    bounds the evaluations per interval too); at least one acoustic sample per interval; an
+    emission ringing for at most ``6 * 1000`` samples (``emission_decay * sampling_rate <= 1000``);
+    at most 2e9 samples in the record.
     """
 
     sigma: float = 5e6
@@ -246,22 +299,26 @@ class StickSlipExperiment(tk.TimeProblem):
 
     def _validate(self):
         pos = dict(lower=0.0, lower_open=True)
-        for name in ("sigma", "a", "b", "d_c", "v0", "stiffness", "v_load", "interval",
-                     "failure_slip_rate", "sampling_rate", "emission_frequency", "emission_decay",
-                     "b_value"):
+        for name in ("sigma", "d_c", "v0", "stiffness", "v_load", "interval", "failure_slip_rate",
+                     "sampling_rate", "emission_frequency", "emission_decay"):
             self._set(name, v.real_scalar(name, getattr(self, name), **pos))
-        for name in ("mu0", "offset"):
-            self._set(name, v.real_scalar(name, getattr(self, name)))
-        for name in ("noise", "emission_rate", "rate_exponent", "emission_amplitude",
-                     "amplitude_exponent", "b_value_slope"):
+        for name in ("a", "b"):
+            self._set(name, v.real_scalar(name, getattr(self, name), lower=RATE_STATE_MIN, upper=1.0))
+        self._set("mu0", v.real_scalar("mu0", self.mu0, lower=0.0, upper=MU0_MAX))
+        self._set("offset", v.real_scalar("offset", self.offset, lower=-COUNTS_MAX, upper=COUNTS_MAX))
+        for name in ("noise", "emission_amplitude"):
+            self._set(name, v.real_scalar(name, getattr(self, name), lower=0.0, upper=COUNTS_MAX))
+        for name in ("rate_exponent", "amplitude_exponent"):
+            self._set(name, v.real_scalar(name, getattr(self, name), lower=0.0, upper=EXPONENT_MAX))
+        for name in ("emission_rate", "b_value_slope", "eta"):
             self._set(name, v.real_scalar(name, getattr(self, name), lower=0.0))
-        self._set("eta", v.real_scalar("eta", self.eta, lower=0.0))
+        self._set("b_value", v.real_scalar("b_value", self.b_value, lower=B_VALUE_MIN, upper=B_VALUE_MAX))
         self._set("perturbation", v.real_scalar("perturbation", self.perturbation, lower=0.0, upper=2.0))
         self._set("max_amplitude_ratio", v.real_scalar("max_amplitude_ratio", self.max_amplitude_ratio,
-                                                       lower=1.0))
-        self._set("steps", v.integer("steps", self.steps, lower=1))
+                                                       lower=1.0, upper=AMPLITUDE_RATIO_MAX))
+        self._set("steps", v.integer("steps", self.steps, lower=1, upper=STEPS_MAX))
         self._set("spinup", v.integer("spinup", self.spinup, lower=0))
-        self._set("seed", v.integer("seed", self.seed, lower=0))
+        self._set("seed", v.integer("seed", self.seed, lower=0, upper=SEED_MAX))
         if self.spinup >= self.steps:
             raise InvalidProblemError(f"spinup = {self.spinup} is not allowed: it must be smaller than "
                                       f"steps = {self.steps} (the record starts after the spin-up)")
@@ -273,11 +330,70 @@ class StickSlipExperiment(tk.TimeProblem):
             raise InvalidProblemError(
                 f"emission_frequency = {self.emission_frequency:g} is not allowed: it must be below the "
                 f"Nyquist frequency sampling_rate/2 = {0.5 * self.sampling_rate:g}")
+        self._check_scales()
         samples = (self.steps - self.spinup) * self.interval * self.sampling_rate
         if samples > 2e9:
             raise InvalidProblemError(
                 f"the record would hold {samples:.3g} samples: lower sampling_rate or steps "
                 "(at most 2e9 samples)")
+
+    def _check_scales(self) -> None:
+        """Refuse combinations the slider or the emission model cannot integrate in float64.
+
+        Every derived constant the integrator uses must be finite and nonzero, and the run must
+        be finite work: its total load-point slip is at most ``SLIP_MAX`` critical distances
+        (the adaptive ODE solver takes ~200 right-hand-side evaluations per D_c of slip).
+        """
+        with np.errstate(all="ignore"):
+            derived = [
+                ("sigma (b - a)/d_c, the critical stiffness k_c", ("sigma", "a", "b", "d_c"),
+                 self.sigma * (self.b - self.a) / self.d_c),
+                ("stiffness * k_c, the spring constant", ("stiffness", "sigma", "d_c"),
+                 self.stiffness * self.sigma * (self.b - self.a) / self.d_c),
+                ("sigma a, the direct-effect stress", ("sigma", "a"), self.sigma * self.a),
+                ("v0/d_c, the state-healing rate", ("v0", "d_c"), self.v0 / self.d_c),
+                ("v_load/v0", ("v_load", "v0"), self.v_load / self.v0),
+                ("v0/v_load", ("v0", "v_load"), self.v0 / self.v_load),
+                ("failure_slip_rate/v0", ("failure_slip_rate", "v0"), self.failure_slip_rate / self.v0),
+                ("eta * failure_slip_rate, the radiation-damping stress", ("eta", "failure_slip_rate"),
+                 self.eta * self.failure_slip_rate if self.eta else 1.0),
+                ("sigma * mu0, the reference shear stress", ("sigma", "mu0"), self.sigma * max(self.mu0, 1.0)),
+                ("d_c/v0, the reference state", ("d_c", "v0"), self.d_c / self.v0),
+                ("steps * interval, the duration", ("steps", "interval"), self.steps * self.interval),
+            ]
+        for what, names, value in derived:
+            if not (np.isfinite(value) and value > 0.0):
+                shown = ", ".join(f"{n} = {getattr(self, n):g}" for n in names)
+                raise InvalidProblemError(
+                    f"{what} is {value:g} for {shown}: it must be a finite positive float64; "
+                    f"bring these fields closer to laboratory values (see StickSlipExperiment's docstring)")
+        if self.b <= self.a:
+            raise InvalidProblemError(
+                f"b = {self.b:g} is not allowed with a = {self.a:g}: stiffness is in units of "
+                "k_c = sigma (b - a)/d_c, which needs velocity weakening, b > a")
+        relax = self.d_c / self.v_load
+        if self.interval < INTERVAL_MIN * relax:
+            raise InvalidProblemError(
+                f"interval = {self.interval:g} is not allowed: it must be at least {INTERVAL_MIN:g} of the "
+                f"relaxation time d_c/v_load = {relax:g} s (shorter intervals would need ~{1 / INTERVAL_MIN:g} "
+                "steps per relaxation)")
+        slip = self.steps * self.interval / relax
+        if slip > SLIP_MAX:
+            raise InvalidProblemError(
+                f"the run loads {slip:.3g} critical slip distances (steps * interval * v_load/d_c with "
+                f"steps = {self.steps}, interval = {self.interval:g}, v_load = {self.v_load:g}, "
+                f"d_c = {self.d_c:g}): at most {SLIP_MAX:g} (~{SLIP_MAX / 17:.0f} lab-quakes; the adaptive "
+                "solver needs ~200 evaluations per d_c of slip); lower steps or interval, or raise d_c")
+        if self.interval * self.sampling_rate < 1.0:
+            raise InvalidProblemError(
+                f"sampling_rate = {self.sampling_rate:g} is not allowed with interval = {self.interval:g}: "
+                "give at least one acoustic sample per load interval (sampling_rate * interval >= 1)")
+        decay = self.emission_decay * self.sampling_rate
+        if decay > DECAY_SAMPLES_MAX:
+            raise InvalidProblemError(
+                f"emission_decay = {self.emission_decay:g} is not allowed: at sampling_rate = "
+                f"{self.sampling_rate:g} an emission would ring for 6 x {decay:.3g} samples; keep "
+                f"emission_decay * sampling_rate <= {DECAY_SAMPLES_MAX:g}")
 
     @property
     def duration(self) -> float:
@@ -314,6 +430,10 @@ class TimeToFailure(tk.Problem):
     and last cycles of a record are usually incomplete; ``drop_edge_cycles`` leaves them out.
     ``shuffle_labels`` is the control experiment: training labels are permuted across all
     training windows (with ``seed``), which must destroy any skill.
+
+    Bounds: ``8 <= window <=`` the signal length, ``1 <= stride <=`` the signal length,
+    ``0 <= seed < 2**63``; an in-memory float signal must have ``|samples| <= 1e18`` (variances and
+    band powers are fitted as float32 features, at most 3.4e38) and labels at most 1e100 s.
     """
 
     signal: StrainSignal
@@ -331,14 +451,16 @@ class TimeToFailure(tk.Problem):
         if self.signal.time_to_failure is None:
             raise InvalidProblemError("signal has no time_to_failure labels: TimeToFailure needs a labelled "
                                       "signal (StrainSignal(..., time_to_failure=...))")
+        n = self.signal.n_samples
         self._set("window", v.integer("window", self.window, lower=8))
-        self._set("stride", v.integer("stride", self.stride, lower=1))
-        self._set("seed", v.integer("seed", self.seed, lower=0))
-        self._set("drop_edge_cycles", bool(self.drop_edge_cycles))
-        self._set("shuffle_labels", bool(self.shuffle_labels))
-        if self.window > self.signal.n_samples:
+        self._set("stride", v.integer("stride", self.stride, lower=1, upper=n))
+        self._set("seed", v.integer("seed", self.seed, lower=0, upper=SEED_MAX))
+        self._set("drop_edge_cycles", v.flag("drop_edge_cycles", self.drop_edge_cycles))
+        self._set("shuffle_labels", v.flag("shuffle_labels", self.shuffle_labels))
+        if self.window > n:
             raise InvalidProblemError(f"window = {self.window} is not allowed: it must not exceed the "
-                                      f"signal length {self.signal.n_samples}")
+                                      f"signal length {n}")
+        self._check_magnitudes()
         usable = self.usable_cycles()
         if len(usable) < 2:
             raise InvalidProblemError(
@@ -361,6 +483,22 @@ class TimeToFailure(tk.Problem):
         else:
             raise InvalidProblemError(f"test_cycles = {v.show(tc)} is not allowed: give the number of final "
                                       "cycles to hold out (int) or a list of cycle indices")
+
+    def _check_magnitudes(self) -> None:
+        """Window statistics hold squares of the samples (fitted as float32) and the scores square
+        label errors: refuse values that would overflow there (memory-mapped int16/float32
+        records are always in range)."""
+        sig = self.signal
+        for name, arr, limit, advice in (
+                ("samples", sig.samples, SAMPLE_MAX, "rescale the signal"),
+                ("time_to_failure", sig.time_to_failure, LABEL_MAX, "give labels in seconds")):
+            if isinstance(arr, np.memmap) or arr.dtype.kind != "f":
+                continue
+            peak = float(np.max(np.abs(arr)))
+            if peak > limit:
+                raise InvalidProblemError(
+                    f"signal.{name} reaches |x| = {peak:g}: TimeToFailure allows at most {limit:g} "
+                    f"(its window statistics or scores would overflow); {advice}")
 
     @property
     def n_cycles(self) -> int:

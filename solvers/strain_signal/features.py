@@ -31,6 +31,24 @@ __all__ = ["WindowFeatures", "window_features", "reference_features", "feature_m
 
 _FM = set(FASTMATH)
 
+#: Largest autocorrelation lag (int32: lags are added to sample indices in the kernels).
+LAG_MAX = 2 ** 31 - 1
+
+
+def _array(check, name, value, **kwargs):
+    """A flat sequence of numbers through ``check`` (``v.real_array``/``v.index_array``); a scalar,
+    string, dict, set or ragged list is refused with the field named."""
+    if not isinstance(value, (tuple, list, np.ndarray)):
+        raise InvalidSolverError(f"{name} = {v.show(value)} is not allowed: give a tuple or list of numbers "
+                                 "(an empty tuple computes none)")
+    try:
+        return check(name, value, **kwargs)
+    except InvalidSolverError:
+        raise
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidSolverError(f"{name} = {v.show(value)} is not allowed: give a tuple or list of numbers "
+                                 f"({type(exc).__name__}: {exc})") from None
+
 
 class WindowFeatures(tk.Struct):
     """Which window statistics to compute (a solver component).
@@ -40,8 +58,13 @@ class WindowFeatures(tk.Struct):
     ``peak_heights``  minimum peak heights above the centre, in the same units
     ``lags``          autocorrelation lags, samples
     ``bands``         (low, high) band edges as fractions of the Nyquist frequency
-    ``band_order``    Butterworth order of each band-pass filter
+    ``band_order``    Butterworth order of each band-pass filter (1 to 8)
+
+    Each list is a flat sequence (tuple, list or 1-D array; ``bands`` a sequence of pairs) of
+    finite numbers; lags lie in [1, 2**31 - 1].
     """
+
+    _error = InvalidSolverError
 
     quantiles: tuple = (0.01, 0.05, 0.25, 0.75, 0.95, 0.99)
     thresholds: tuple = (2.0, 4.0, 8.0)
@@ -52,15 +75,17 @@ class WindowFeatures(tk.Struct):
 
     def _validate(self):
         err = dict(error=InvalidSolverError)
-        q = v.real_array("quantiles", self.quantiles, ndim=1, lower=0.0, upper=1.0, **err)
+        q = _array(v.real_array, "quantiles", self.quantiles, ndim=1, lower=0.0, upper=1.0, **err)
         self._set("quantiles", tuple(float(x) for x in q))
-        t = v.real_array("thresholds", self.thresholds, ndim=1, lower=0.0, **err)
+        t = _array(v.real_array, "thresholds", self.thresholds, ndim=1, lower=0.0, **err)
         self._set("thresholds", tuple(float(x) for x in t))
-        h = v.real_array("peak_heights", self.peak_heights, ndim=1, **err)
+        h = _array(v.real_array, "peak_heights", self.peak_heights, ndim=1, **err)
         self._set("peak_heights", tuple(float(x) for x in h))
-        lags = v.index_array("lags", self.lags, ndim=1, lower=1, **err)
+        lags = _array(v.index_array, "lags", self.lags, ndim=1, lower=1, upper=LAG_MAX + 1, **err)
         self._set("lags", tuple(int(x) for x in lags))
-        bands = v.real_array("bands", self.bands, **err) if len(self.bands) else np.zeros((0, 2))
+        bands = _array(v.real_array, "bands", self.bands, **err)
+        if bands.size == 0:
+            bands = np.zeros((0, 2))
         if bands.ndim != 2 or bands.shape[1] != 2 or np.any(bands[:, 0] <= 0) or np.any(bands[:, 1] >= 1) \
                 or np.any(bands[:, 0] >= bands[:, 1]):
             raise InvalidSolverError(f"bands = {v.show(self.bands)} is not allowed: give (low, high) pairs "
@@ -354,8 +379,14 @@ def _one_window(xw, is_int, qs, center, thr, peak_h, lags, sos, out, counts, d, 
         out[2] = 0.0
         out[3] = 0.0
     else:
-        out[2] = (m3 / n) / var ** 1.5
-        out[3] = (m4 / n) / (var * var) - 3.0
+        # a tiny var (below ~1e-162) underflows var**2 (and below ~1e-216 var**1.5) to 0: scipy
+        # then returns NaN (0/0), which the reference takes as 0, like a constant window
+        v15 = var ** 1.5
+        v2 = var * var
+        skew = (m3 / n) / v15 if v15 > 0.0 else 0.0
+        kurt = (m4 / n) / v2 - 3.0 if v2 > 0.0 else 0.0
+        out[2] = skew if np.isfinite(skew) else 0.0
+        out[3] = kurt if np.isfinite(kurt) else 0.0
     k = 4
     nq = qs.shape[0]
     if nq > 0:

@@ -15,6 +15,16 @@ from problems.strain_signal import TimeToFailure
 
 __all__ = ["TimeToFailureSolution", "split_windows", "score"]
 
+# Bounds of the learning solvers' integer fields (they reach scikit-learn's and torch's C code).
+#: Seeds: scikit-learn and torch take 32-bit seeds (an ensemble hands out exactly these).
+SEED_MAX = 2 ** 32 - 1
+#: Threads: more than any machine has cores (joblib and torch refuse far fewer than 2**63).
+THREADS_MAX = 1024
+#: Trees, boosting iterations and epochs: each is a full pass over the training windows.
+ROUNDS_MAX = 100_000
+#: Depths and leaf sizes: C ``int`` in the tree builders.
+C_INT_MAX = 2 ** 31 - 1
+
 
 class TimeToFailureSolution(tk.Solution):
     """Predicted and true time to failure of every test window, with scores and importances.
@@ -88,3 +98,12 @@ def make_solution(problem, solver, ends, cycles, labels, test, predicted, train_
                                  cycle=cycles[test], true=labels[test], predicted=predicted, r2=r2, mae=mae,
                                  train_r2=train_r2, feature_names=tuple(names),
                                  feature_importances=np.asarray(importances, dtype=np.float64))
+
+
+def failed_solution(problem, solver, retcode, message: str, stats: dict) -> TimeToFailureSolution:
+    """An unsuccessful result: no windows, no predictions, NaN scores (there are none), the reason."""
+    empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0)
+    return TimeToFailureSolution(problem=problem, solver=solver, retcode=retcode, message=message, stats=stats,
+                                 window_end=empty_i, cycle=empty_i, true=empty_f, predicted=empty_f,
+                                 r2=float("nan"), mae=float("nan"), train_r2=float("nan"), feature_names=(),
+                                 feature_importances=empty_f)
