@@ -186,3 +186,68 @@ def test_held_solvers_that_cannot_serve_are_refused_naming_the_field(row):
         pair = (problem, changed) if issubclass(owner, tk.Solver) else (changed, outer)
         with pytest.raises(tk.IncompatiblePairError, match=f"{owner.__name__}.{field}"):
             tk.init(*pair)
+
+
+# --- extreme values (issue 17.7): every field of every type, found by introspection --------------
+
+EXTREMES = [5e-324, -5e-324, 1e308, -1e308, float("inf"), 2**63, -(2**63), 10**12, -1, 0, "", [], {}, (),
+            None, np.zeros(0), np.zeros((2, 0)), [[1.0, 2.0]], object()]
+
+
+def _check_extremes(obj, error):
+    failures = []
+    for field in dataclasses.fields(obj):
+        if not field.init:
+            continue
+        for value in EXTREMES:
+            try:
+                tk.remake(obj, **{field.name: value})
+            except error as exc:
+                if field.name not in str(exc):
+                    failures.append(f"{type(obj).__name__}.{field.name} = {value!r}: message {exc} "
+                                    "does not name the field")
+                continue
+            except Exception as exc:  # noqa: BLE001 -- any other type is the defect under test
+                failures.append(f"{type(obj).__name__}.{field.name} = {value!r}: {type(exc).__name__}: {exc}")
+    assert not failures, "extreme values must be accepted or refused with " \
+                         f"{error.__name__} naming the field:\n" + "\n".join(failures[:30])
+
+
+@pytest.mark.parametrize("ptype", PROBLEMS, ids=lambda c: c.__name__)
+def test_extreme_problem_fields_are_accepted_or_refused_by_name(ptype):
+    _check_extremes(ptype.example(0), tk.InvalidProblemError)
+
+
+@pytest.mark.parametrize("stype", SOLVERS, ids=lambda c: c.__name__)
+def test_extreme_solver_fields_are_accepted_or_refused_by_name(stype):
+    _check_extremes(stype.example(), tk.InvalidSolverError)
+
+
+def _components():
+    """Component instances (estimators, functionals, features...) held by the examples' fields."""
+    found = {}
+    for obj in [p.example(0) for p in PROBLEMS] + [s.example() for s in SOLVERS]:
+        for field in dataclasses.fields(obj):
+            value = getattr(obj, field.name)
+            if dataclasses.is_dataclass(value) and not isinstance(value, (type, tk.Problem, tk.Solver)):
+                found.setdefault(type(value), value)
+    return sorted(found.values(), key=lambda c: type(c).__qualname__)
+
+
+@pytest.mark.parametrize("component", _components(), ids=lambda c: type(c).__name__)
+def test_extreme_component_fields_are_accepted_or_refused_by_name(component):
+    failures = []
+    for field in dataclasses.fields(component):
+        if not field.init:
+            continue
+        for value in EXTREMES:
+            try:
+                dataclasses.replace(component, **{field.name: value})
+            except ValueError as exc:  # components are tk.Struct: a ValueError naming the field
+                if field.name not in str(exc):
+                    failures.append(f"{type(component).__name__}.{field.name} = {value!r}: message {exc} "
+                                    "does not name the field")
+                continue
+            except Exception as exc:  # noqa: BLE001 -- any other type is the defect under test
+                failures.append(f"{type(component).__name__}.{field.name} = {value!r}: {type(exc).__name__}: {exc}")
+    assert not failures, "extreme values must be accepted or refused naming the field:\n" + "\n".join(failures[:30])
