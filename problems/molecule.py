@@ -36,11 +36,26 @@ import toolkit as tk
 from toolkit import validate as v
 
 __all__ = ["Molecule", "PotentialEnergy", "MolecularDynamics", "GeometryOptimization",
-           "lj_fluid", "water", "organic", "argon_cluster", "MIN_DISTANCE", "LJ_TIME_FS",
-           "LJ_TEMPERATURE_K", "KB_EV", "FS"]
+           "lj_fluid", "water", "organic", "argon_cluster", "default_potential", "MIN_DISTANCE", "LJ_TIME_FS",
+           "LJ_TEMPERATURE_K", "KB_EV", "FS", "MAX_COORDINATE", "MAX_SPEED"]
 
 #: Two atoms closer than this (Å) are refused as overlapping.
 MIN_DISTANCE = 0.1
+#: Largest coordinate or cell entry accepted (Å): 1 cm, far past any simulation box.
+MAX_COORDINATE = 1e8
+#: Largest speed accepted (Å/fs): the speed of light, 2997.92 Å/fs.
+MAX_SPEED = 2997.92458
+#: Masses accepted (amu): from below the electron's (5.5e-4) to 1e9.
+MASS_RANGE = (1e-4, 1e9)
+#: Largest |charge| (e) and spin (unpaired electrons) accepted.
+MAX_CHARGE = 10_000
+#: Bytes a builder needs per atom (positions, velocities, masses, species, the k-d tree of the
+#: overlap check and the temporaries of the lattice), used to refuse absurd sizes before allocating.
+BYTES_PER_ATOM = 400
+#: Most steps (and save / thermo intervals) of a dynamics run.
+MAX_STEPS = 10 ** 12
+#: Most steps of a geometry optimisation (the optimisers count in C ints).
+MAX_OPTIMIZATION_STEPS = 10 ** 8
 #: Boltzmann's constant in eV/K (CODATA 2018, as in ASE).
 KB_EV = 8.617333262e-05
 #: One fs in ASE's internal time unit Å·sqrt(amu/eV).
@@ -109,13 +124,16 @@ class Molecule(tk.Problem):
         species = _symbols(self.species)
         n = len(species)
         self._set("species", species)
-        self._set("positions", v.real_array("positions", self.positions, shape=(n, 3)))
+        positions = v.real_array("positions", self.positions, shape=(n, 3))
+        _bounded("positions", positions, MAX_COORDINATE, "Å")
+        self._set("positions", positions)
         self._set("pbc", _pbc(self.pbc))
         cell = self.cell
         if cell is not None:
             if isinstance(cell, (str, bytes)):
                 v._fail(tk.InvalidProblemError, "cell", cell, "give three box lengths or a 3x3 matrix in Å")
             cell = v.real_array("cell", cell, ndim=(1, 2))
+            _bounded("cell", cell, MAX_COORDINATE, "Å")
             if cell.shape == (3,):
                 cell = np.diag(cell)
             if cell.shape != (3, 3):
@@ -132,16 +150,23 @@ class Molecule(tk.Problem):
             masses = np.array([atomic_masses[atomic_numbers[s]] for s in species])
         else:
             masses = v.real_array("masses", self.masses, shape=(n,))
-            if masses.min() <= 0:
-                v._fail(tk.InvalidProblemError, "masses", masses, "every mass must be positive (amu)")
+            lo, hi = MASS_RANGE
+            if masses.min() < lo or masses.max() > hi:
+                v._fail(tk.InvalidProblemError, "masses", masses,
+                        f"every mass must be positive, between {lo:g} and {hi:g} amu")
         self._set("masses", masses)
         if self.velocities is None:
             velocities = np.zeros((n, 3))
         else:
             velocities = v.real_array("velocities", self.velocities, shape=(n, 3))
+            speed = float(np.sqrt((velocities ** 2).sum(1)).max())
+            if speed > MAX_SPEED:
+                v._fail(tk.InvalidProblemError, "velocities", velocities,
+                        f"every speed must be below the speed of light, {MAX_SPEED:g} Å/fs (velocities are in "
+                        f"Å/fs; the fastest atom here moves at {speed:.3g})")
         self._set("velocities", velocities)
-        self._set("charge", v.integer("charge", self.charge))
-        self._set("spin", v.integer("spin", self.spin, lower=0))
+        self._set("charge", v.integer("charge", self.charge, lower=-MAX_CHARGE, upper=MAX_CHARGE))
+        self._set("spin", v.integer("spin", self.spin, lower=0, upper=MAX_CHARGE))
         closest = self.closest_distance()
         if closest < MIN_DISTANCE:
             raise tk.InvalidProblemError(
@@ -230,6 +255,11 @@ class Molecule(tk.Problem):
         return water(seed=seed)
 
 
+def _bounded(name: str, array: np.ndarray, limit: float, unit: str) -> None:
+    if array.size and float(np.abs(array).max()) > limit:
+        v._fail(tk.InvalidProblemError, name, array, f"every entry must be within ±{limit:g} {unit}")
+
+
 def _molecule(name: str, value) -> Molecule:
     if not isinstance(value, Molecule):
         raise tk.InvalidProblemError(f"{name} = {v.show(value)} is not allowed: give a "
@@ -239,11 +269,23 @@ def _molecule(name: str, value) -> Molecule:
 
 
 def _potential(value):
-    if not (isinstance(value, tk.Solver) and getattr(value, "is_potential", False)):
-        raise tk.InvalidProblemError(f"potential = {v.show(value)} is not allowed: give a potential "
-                                     "solver such as solvers.molecule.LennardJones(), Morse(), "
-                                     "PySCF() or ASECalculator(...).")
+    """A force provider (``tk.ForceProvider``); whether it can serve PotentialEnergy is checked by
+    ``tk.solve`` / ``tk.init`` when the pair is resolved (``held_solvers``)."""
+    if not isinstance(value, tk.ForceProvider):
+        raise tk.InvalidProblemError(f"potential = {v.show(value)} is not allowed: give a force provider "
+                                     "(tk.ForceProvider) that solves PotentialEnergy, such as "
+                                     "solvers.molecule.LennardJones(), Morse(), PySCF() or ASECalculator(...).")
     return value
+
+
+def default_potential(molecule: Molecule):
+    """The potential a molecule gets when none is named: the default the molecule solvers register
+    for ``PotentialEnergy`` (``tk.register_default_solver``), so ``problems`` never imports ``solvers``."""
+    try:
+        return tk.init(PotentialEnergy(molecule)).solver
+    except TypeError:
+        raise tk.InvalidProblemError("no default potential is registered: import solvers.molecule (or "
+                                     "solvers) first, or give potential=... explicitly") from None
 
 
 class PotentialEnergy(tk.Problem):
@@ -274,18 +316,19 @@ class MolecularDynamics(tk.TimeProblem):
     save_every: int = 10
     thermo_every: int = 1
 
+    held_solvers = {"potential": PotentialEnergy}
+
     def _validate(self):
         self._set("molecule", _molecule("molecule", self.molecule))
         self._set("potential", _potential(self.potential))
-        self._set("steps", v.integer("steps", self.steps, lower=1))
-        self._set("save_every", v.integer("save_every", self.save_every, lower=1))
-        self._set("thermo_every", v.integer("thermo_every", self.thermo_every, lower=1))
+        self._set("steps", v.integer("steps", self.steps, lower=1, upper=MAX_STEPS))
+        self._set("save_every", v.integer("save_every", self.save_every, lower=1, upper=MAX_STEPS))
+        self._set("thermo_every", v.integer("thermo_every", self.thermo_every, lower=1, upper=MAX_STEPS))
 
     @classmethod
     def example(cls, seed: int = 0) -> "MolecularDynamics":
-        from solvers.molecule import LennardJones  # runtime-only import (examples need a potential)
-
-        return cls(argon_cluster(temperature=30.0, seed=seed), LennardJones.argon(), steps=20, save_every=5)
+        cluster = argon_cluster(temperature=30.0, seed=seed)
+        return cls(cluster, default_potential(cluster), steps=20, save_every=5)
 
 
 class GeometryOptimization(tk.Problem):
@@ -296,17 +339,18 @@ class GeometryOptimization(tk.Problem):
     fmax: float = 0.05
     max_steps: int = 500
 
+    held_solvers = {"potential": PotentialEnergy}
+
     def _validate(self):
         self._set("molecule", _molecule("molecule", self.molecule))
         self._set("potential", _potential(self.potential))
-        self._set("fmax", v.real_scalar("fmax", self.fmax, lower=0, lower_open=True))
-        self._set("max_steps", v.integer("max_steps", self.max_steps, lower=1))
+        self._set("fmax", v.real_scalar("fmax", self.fmax, lower=0, lower_open=True, upper=1e6))
+        self._set("max_steps", v.integer("max_steps", self.max_steps, lower=1, upper=MAX_OPTIMIZATION_STEPS))
 
     @classmethod
     def example(cls, seed: int = 0) -> "GeometryOptimization":
-        from solvers.molecule import LennardJones
-
-        return cls(argon_cluster(temperature=0.0, seed=seed, jitter=0.1), LennardJones.argon(), fmax=0.01)
+        cluster = argon_cluster(temperature=0.0, seed=seed, jitter=0.1)
+        return cls(cluster, default_potential(cluster), fmax=0.01)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -324,6 +368,18 @@ def maxwell_boltzmann(masses, temperature, rng) -> np.ndarray:
     return vel * FS
 
 
+def _check_atoms(name: str, value: int, atoms: int) -> None:
+    """Refuse a builder whose ``atoms`` would not fit the memory available now (before allocating)."""
+    from toolkit.memory import available_memory
+
+    need = atoms * BYTES_PER_ATOM
+    available = available_memory()
+    if need > available:
+        raise tk.InvalidProblemError(
+            f"{name} = {value} is not allowed: {atoms:.4g} atoms need about {need / 2**30:.3g} GiB "
+            f"({BYTES_PER_ATOM} bytes per atom) but {available / 2**30:.3g} GiB is available; build fewer cells")
+
+
 def lj_fluid(cells: int = 4, density: float = 0.8442, temperature: float = 0.722, sigma: float = 1.0,
              epsilon: float = 1.0, mass: float = 1.0, symbol: str = "Ar", seed: int = 0) -> Molecule:
     """A Lennard-Jones fluid started on an fcc lattice: ``4 cells^3`` atoms at reduced density.
@@ -333,8 +389,13 @@ def lj_fluid(cells: int = 4, density: float = 0.8442, temperature: float = 0.722
     molecule is in reduced LJ units; pass argon's (3.405 Å, 0.010325 eV, 39.948 amu) for argon.
     """
     cells = v.integer("cells", cells, lower=1)
-    density = v.real_scalar("density", density, lower=0, lower_open=True, upper=1.5)
-    temperature = v.real_scalar("temperature", temperature, lower=0)
+    density = v.real_scalar("density", density, lower=1e-6, upper=1.5)
+    temperature = v.real_scalar("temperature", temperature, lower=0, upper=1e6)
+    sigma = v.real_scalar("sigma", sigma, lower=1e-3, upper=1e3)
+    epsilon = v.real_scalar("epsilon", epsilon, lower=0, upper=1e6)
+    mass = v.real_scalar("mass", mass, lower=MASS_RANGE[0], upper=MASS_RANGE[1])
+    seed = v.integer("seed", seed, lower=0, upper=2 ** 63 - 1)
+    _check_atoms("cells", cells, 4 * cells ** 3)
     a = sigma * (4.0 / density) ** (1.0 / 3.0)
     basis = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
     grid = np.stack(np.meshgrid(*[np.arange(cells)] * 3, indexing="ij"), -1).reshape(-1, 3)

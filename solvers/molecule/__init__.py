@@ -20,12 +20,12 @@ from .ase_bridge import ASECalculator, as_ase_calculator
 from .dynamics import Langevin, MDIntegrator, NoseHoover, VelocityVerlet
 from .optimize import FIRE, LBFGS, OptimizationSolution
 from .pair import LennardJones, Morse
-from .potential import Evaluator, Potential, PotentialEnergySolution
+from .potential import Evaluator, Potential, PotentialCache, PotentialEnergySolution
 from .quantum import PySCF
 from .trajectory import MDSolution
 
 __all__ = ["LennardJones", "Morse", "PySCF", "ASECalculator", "as_ase_calculator", "Potential", "Evaluator",
-           "PotentialEnergySolution", "VelocityVerlet", "Langevin", "NoseHoover", "MDIntegrator", "MDSolution",
+           "PotentialCache", "PotentialEnergySolution", "VelocityVerlet", "Langevin", "NoseHoover", "MDIntegrator", "MDSolution",
            "LBFGS", "FIRE", "OptimizationSolution", "observables", "reference"]
 
 
@@ -50,7 +50,16 @@ def _tour():
     ]
 
 
+def _default_potential(problem):
+    """Argon's Lennard-Jones for argon atoms of argon's mass, else reduced-unit Lennard-Jones."""
+    mol = problem.molecule
+    if set(mol.species) == {"Ar"} and abs(float(mol.masses.mean()) - 39.948) < 0.01:
+        return LennardJones.argon()
+    return LennardJones()
+
+
 tk.register_default_solver(MolecularDynamics, lambda problem: VelocityVerlet())
+tk.register_default_solver(PotentialEnergy, _default_potential)
 tk.register_family(tk.Family(
     name="molecule",
     title="Molecules, potentials and molecular dynamics",

@@ -140,7 +140,13 @@ class ASECalculator(Potential):
     def make(self):
         """A fresh calculator (or the instance given)."""
         if isinstance(self.calculator, str):
-            return _calculator_class(self.calculator)(**(self.parameters or {}))
+            cls = _calculator_class(self.calculator)
+            try:
+                return cls(**(self.parameters or {}))
+            except (TypeError, ValueError, KeyError) as exc:
+                raise _E(f"parameters = {v.show(self.parameters)} are not accepted by {cls.__name__}: "
+                         f"{type(exc).__name__}: {exc}; give the keyword arguments its documentation "
+                         "lists") from None
         return self.calculator
 
     def evaluator(self, molecule: Molecule):

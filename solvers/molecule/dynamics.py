@@ -22,19 +22,36 @@ Equations (x positions, v velocities, m masses, F forces, h the time step):
   :mod:`solvers.molecule.chain`.
 
 Units: ``dt`` in fs, ``temperature`` in K, ``friction`` in 1/fs, ``tdamp`` in fs.
+
+The potential is reached through the force-provider contract: ``tk.init(PotentialEnergy(molecule),
+problem.potential)`` gives the cache whose ``compute`` (or ``energy_gradient``) the Python loop calls
+and whose ``pair`` opens the jitted one.
+
+Validity is monitored while running, at every thermo or save record (and every step on the Python
+path): the relative drift ``|H(t) - H(0)| / s`` of the conserved quantity ``H`` (``K + U`` for velocity
+Verlet, plus the chain's energy for Nosé–Hoover, ``K + U`` against the thermal scale for Langevin),
+with ``s = max(|H(0)|, |U(0)|, K(0), g k_B T, 1e-9 eV)``. Past the solver's ``max_drift`` (the
+stability limit) the run stops ``Unstable`` at the first step beyond it, holding the last good state;
+past ``warn_drift`` (the accuracy limit) it finishes with a warning in ``solution.message`` and
+``solution.stats["warnings"]``. Non-finite states and atoms lost (farther than
+``problems.molecule.MAX_COORDINATE`` from the origin) stop it ``Unstable`` too.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import toolkit as tk
-from problems.molecule import FS, KB_EV, MolecularDynamics
+from problems.molecule import FS, KB_EV, MAX_COORDINATE, MolecularDynamics
 from toolkit import validate as v
 from toolkit.dispatch import dispatch
 
 from .chain import YOSHIDA_ORDERS, chain_energy, chain_masses, suzuki_yoshida_weights
-from .kernels import kinetic_tensor, md_list, md_segment, nhc_half, rebuild
+from .checkpoints import checked_state
+from .kernels import kinetic_tensor, md_list, md_segment, nhc_half, rebuild, state_summary
+from .potential import force_function
 from .trajectory import MDSolution
 
 __all__ = ["VelocityVerlet", "Langevin", "NoseHoover", "MDIntegrator"]
@@ -42,35 +59,66 @@ __all__ = ["VelocityVerlet", "Langevin", "NoseHoover", "MDIntegrator"]
 _E = tk.InvalidSolverError
 #: Largest number of noise values drawn at once (memory bound of a Langevin segment).
 _NOISE_BLOCK = 3_000_000
+#: Upper bounds of the hyperparameters (fs, K, 1/fs): past them a run is meaningless.
+_MAX_DT, _MAX_TEMPERATURE, _MAX_FRICTION = 1e6, 1e9, 1e3
+
+
+def _dt(value):
+    return v.real_scalar("dt", value, lower=0, lower_open=True, upper=_MAX_DT, error=_E)
+
+
+def _drift_limits(solver):
+    """Validate ``max_drift`` (stability limit) and ``warn_drift`` (accuracy limit): None or > 0."""
+    for name in ("max_drift", "warn_drift"):
+        solver._set(name, v.real_scalar(name, getattr(solver, name), lower=0, lower_open=True, upper=1e12,
+                                        allow_none=True, error=_E))
+    if solver.max_drift is not None and solver.warn_drift is not None and solver.warn_drift > solver.max_drift:
+        raise _E(f"warn_drift = {solver.warn_drift:g} is not allowed above max_drift = {solver.max_drift:g}: the "
+                 "accuracy limit (a warning) must not exceed the stability limit (the run stops)")
 
 
 class VelocityVerlet(tk.Solver):
-    """Velocity Verlet, microcanonical (NVE); ``dt`` in fs."""
+    """Velocity Verlet, microcanonical (NVE); ``dt`` in fs.
+
+    ``max_drift``: relative energy drift past which the run stops ``Unstable`` (default 0.5);
+    ``warn_drift``: past which it finishes with a warning (default 0.01); None turns either off.
+    """
 
     dt: float = 1.0
+    max_drift: float | None = 0.5
+    warn_drift: float | None = 0.01
     supports_step = True
     scheme = 0
 
     def _validate(self):
-        self._set("dt", v.real_scalar("dt", self.dt, lower=0, lower_open=True, error=_E))
+        self._set("dt", _dt(self.dt))
+        _drift_limits(self)
 
 
 class Langevin(tk.Solver):
-    """Langevin dynamics by BAOAB: ``dt`` (fs), ``temperature`` (K), ``friction`` gamma (1/fs), ``seed``."""
+    """Langevin dynamics by BAOAB: ``dt`` (fs), ``temperature`` (K), ``friction`` gamma (1/fs), ``seed``.
+
+    The bath exchanges energy, so only runaway heating is watched: ``max_drift`` (default 10) bounds
+    the change of ``K + U`` relative to the scale that includes ``g k_B T``; ``warn_drift`` defaults to None.
+    """
 
     dt: float = 1.0
     temperature: float = 300.0
     friction: float = 0.01
     seed: int = 0
+    max_drift: float | None = 10.0
+    warn_drift: float | None = None
     supports_step = True
     stochastic = True
     scheme = 1
 
     def _validate(self):
-        self._set("dt", v.real_scalar("dt", self.dt, lower=0, lower_open=True, error=_E))
-        self._set("temperature", v.real_scalar("temperature", self.temperature, lower=0, error=_E))
-        self._set("friction", v.real_scalar("friction", self.friction, lower=0, error=_E))
-        self._set("seed", v.integer("seed", self.seed, lower=0, error=_E))
+        self._set("dt", _dt(self.dt))
+        self._set("temperature", v.real_scalar("temperature", self.temperature, lower=0, upper=_MAX_TEMPERATURE,
+                                               error=_E))
+        self._set("friction", v.real_scalar("friction", self.friction, lower=0, upper=_MAX_FRICTION, error=_E))
+        self._set("seed", v.integer("seed", self.seed, lower=0, upper=2 ** 63 - 1, error=_E))
+        _drift_limits(self)
 
 
 class NoseHoover(tk.Solver):
@@ -79,7 +127,8 @@ class NoseHoover(tk.Solver):
     ``chain=1`` is the plain Nosé–Hoover thermostat, not ergodic for small or stiff systems),
     ``n_yoshida`` (order of the Suzuki–Yoshida composition: 1, 3, 5 or 7) and ``n_respa`` (repeats
     of it per half step). Martyna, Klein & Tuckerman 1992 (doi:10.1063/1.463940); integrator of
-    Martyna, Tuckerman, Tobias & Klein 1996 (doi:10.1080/00268979600100761)."""
+    Martyna, Tuckerman, Tobias & Klein 1996 (doi:10.1080/00268979600100761). ``max_drift`` /
+    ``warn_drift`` (defaults 0.5 / 0.01) watch the conserved extended energy as for VelocityVerlet."""
 
     dt: float = 1.0
     temperature: float = 300.0
@@ -87,18 +136,22 @@ class NoseHoover(tk.Solver):
     chain: int = 3
     n_yoshida: int = 3
     n_respa: int = 1
+    max_drift: float | None = 0.5
+    warn_drift: float | None = 0.01
     supports_step = True
     scheme = 2
 
     def _validate(self):
-        self._set("dt", v.real_scalar("dt", self.dt, lower=0, lower_open=True, error=_E))
-        self._set("temperature", v.real_scalar("temperature", self.temperature, lower=0, lower_open=True,
-                                               error=_E))
-        self._set("tdamp", v.real_scalar("tdamp", self.tdamp, lower=0, lower_open=True, error=_E))
+        self._set("dt", _dt(self.dt))
+        # Q_1 = g kT tau^2 must stay a normal float: T >= 1e-6 K, tau >= 1e-3 fs
+        self._set("temperature", v.real_scalar("temperature", self.temperature, lower=1e-6,
+                                               upper=_MAX_TEMPERATURE, error=_E))
+        self._set("tdamp", v.real_scalar("tdamp", self.tdamp, lower=1e-3, upper=1e9, error=_E))
         self._set("chain", v.integer("chain", self.chain, lower=1, upper=64, error=_E))
         self._set("n_yoshida", v.choice("n_yoshida", v.integer("n_yoshida", self.n_yoshida, error=_E),
                                         YOSHIDA_ORDERS, error=_E))
         self._set("n_respa", v.integer("n_respa", self.n_respa, lower=1, upper=1000, error=_E))
+        _drift_limits(self)
 
 
 def _next_multiple(step: int, every: int) -> int:
@@ -111,8 +164,9 @@ class MDIntegrator(tk.Integrator):
     def __init__(self, problem, solver):
         super().__init__(problem, solver)
         mol = problem.molecule
-        self.evaluator = problem.potential.evaluator(mol)
-        self.pair = self.evaluator.pair
+        # the potential as a force provider: its cache keeps the evaluator (and neighbour lists)
+        self.force_cache, self._compute = force_function(mol, problem.potential)
+        self.pair = getattr(self.force_cache, "pair", None)
         n = mol.n_atoms
         self.mass = mol.masses.copy()
         self.scheme = solver.scheme
@@ -137,7 +191,7 @@ class MDIntegrator(tk.Integrator):
         else:
             self.c1, self.c2, self.rng = 1.0, np.zeros(n), None
         if self.pair is not None:
-            self.box, self.periodic = self.evaluator.box, self.evaluator.periodic
+            self.box, self.periodic = self.force_cache.evaluator.box, self.force_cache.evaluator.periodic
             self.x_ref = self.x.copy()
             self.starts, self.nbrs, self.split = rebuild(self.x, self.images, self.x_ref, self.box,
                                                          self.periodic, self.pair[2] + self.pair[3])
@@ -146,6 +200,12 @@ class MDIntegrator(tk.Integrator):
         self.f = np.zeros((n, 3))
         self.energy, self.virial = self._forces()
         self.rebuilds = 0
+        # validity monitor: the initial conserved energy, its scale and the largest relative drift seen
+        # (recomputed identically on resume; only the drift seen is saved)
+        self.e0 = self.conserved_energy()
+        self.energy_scale = max(abs(self.e0), abs(self.energy), 0.5 * float(np.sum(self.mass[:, None] * self.v ** 2)),
+                                self.ndof * kt, 1e-9)
+        self.drift = 0.0
         self.thermo = {"step": [], "potential": [], "kinetic": [], "thermostat": [], "virial": [],
                        "ktensor": []}
         self.frames = {"step": [], "positions": [], "velocities": []}
@@ -161,7 +221,7 @@ class MDIntegrator(tk.Integrator):
             e = pair_forces(self.x, self.box, self.periodic, self.starts, self.nbrs, self.split, kind, params,
                             self.f, w)
             return float(e), w
-        e, f, w = self.evaluator.compute(self.x)
+        e, f, w = self._compute(self.x)
         self.f[:] = f
         return float(e), np.array(w, dtype=float)
 
@@ -179,29 +239,88 @@ class MDIntegrator(tk.Integrator):
             k = self._segment(m)
             done += k
             if k < m:
-                self.message = self.message or "energy, positions or velocities stopped being finite"
                 return done
             self._record(step + m)
         return n
 
     def _segment(self, m: int) -> int:
+        """Advance up to ``m`` steps; stop at the last valid state (see :meth:`_invalid`) and return
+        how many steps were good."""
         langevin = self.scheme == 1
         noise = self.rng.standard_normal((m, len(self.mass), 3)) if langevin else np.zeros((1, 1, 3))
         if self.pair is not None:
-            backup = (self.x.copy(), self.v.copy(), self.f.copy(), self.images.copy(), self.x_ref.copy(),
-                      self.starts, self.nbrs, self.split, self.nh.copy(), self.energy, self.virial.copy())
+            backup = self._backup()
             k = self._jitted(m, noise)
-            if k < m:   # restore the last good state: rerun the k good steps from the backup
-                (self.x, self.v, self.f, self.images, self.x_ref, self.starts, self.nbrs, self.split, self.nh,
-                 self.energy, self.virial) = backup
-                self._jitted(k, noise[:k] if langevin else noise)
-            return k
+            if k == m:
+                why = self._invalid()
+                if not why:
+                    return m
+            # restore and replay one step at a time (the same arithmetic) to find the first bad step
+            self._restore(backup)
+            for j in range(m):
+                before = self._backup()
+                ok = self._jitted(1, noise[j:j + 1] if langevin else noise) == 1
+                why = self._invalid() if ok else "energy, positions or velocities stopped being finite"
+                if why:
+                    self._restore(before)
+                    self.message = why
+                    return j
+            return m
         for k in range(m):
-            saved = (self.x.copy(), self.v.copy(), self.f.copy(), self.nh.copy(), self.energy, self.virial)
-            if not self._python_step(noise[k] if langevin else noise[0]):
-                self.x, self.v, self.f, self.nh, self.energy, self.virial = saved
+            saved = self._backup()
+            ok = self._python_step(noise[k] if langevin else noise[0])
+            why = self._invalid() if ok else self.message or "energy, positions or velocities stopped being finite"
+            if why:
+                self._restore(saved)
+                self.message = why
                 return k
         return m
+
+    def _backup(self) -> tuple:
+        state = (self.x.copy(), self.v.copy(), self.f.copy(), self.images.copy(), self.nh.copy(), self.energy,
+                 self.virial.copy(), self.rebuilds)
+        if self.pair is not None:
+            state += (self.x_ref.copy(), self.starts, self.nbrs, self.split)
+        return state
+
+    def _restore(self, state: tuple) -> None:
+        self.x, self.v, self.f, self.images, self.nh, self.energy, self.virial, self.rebuilds = state[:8]
+        if self.pair is not None:
+            self.x_ref, self.starts, self.nbrs, self.split = state[8:]
+
+    def _invalid(self) -> str:
+        """Why the current state is past the stability limit ('' if it is not).
+
+        Checks: finite conserved energy, no atom farther than ``MAX_COORDINATE`` (lost), and the
+        relative drift ``|H - H0| / scale`` within the solver's ``max_drift``.
+        """
+        kinetic, reach = state_summary(self.x, self.v, self.mass)
+        e = kinetic + self.energy + (self.thermostat_energy() if self.scheme == 2 else 0.0)
+        if not (math.isfinite(e) and math.isfinite(reach)):
+            return "the energy stopped being finite"
+        if reach > MAX_COORDINATE:
+            far = np.abs(self.x).max(axis=1) > MAX_COORDINATE
+            return (f"{int(far.sum())} atom(s) lost: farther than {MAX_COORDINATE:g} Å from the origin "
+                    "(an atom escaped an isolated system or the integration blew up)")
+        drift = abs(e - self.e0) / self.energy_scale
+        limit = self.solver.max_drift
+        if limit is not None and drift > limit:
+            return (f"the {self._monitored()} went from {self.e0:.6g} eV to {e:.6g} eV, a relative drift of "
+                    f"{drift:.3g} past the stability limit max_drift = {limit:g}; lower dt")
+        return ""
+
+    def _monitored(self) -> str:
+        return {0: "total energy", 1: "total energy (with the bath)", 2: "conserved energy (with the chain)"}[
+            self.scheme]
+
+    def warnings(self) -> list[str]:
+        """Accuracy warnings so far: the largest relative drift past the solver's ``warn_drift``."""
+        limit = self.solver.warn_drift
+        if limit is not None and self.drift > limit:
+            return [f"the {self._monitored()} drifted by up to {self.drift:.3g} of its scale "
+                    f"{self.energy_scale:.4g} eV, past the accuracy limit warn_drift = {limit:g}: the "
+                    "trajectory is inaccurate; lower dt"]
+        return []
 
     def _jitted(self, m, noise) -> int:
         kind, params, cutoff, skin = self.pair
@@ -264,7 +383,11 @@ class MDIntegrator(tk.Integrator):
     def _record(self, step: int) -> None:
         p = self.problem
         if step % p.thermo_every == 0:
+            # the accuracy monitor samples the drift at the thermo records (global steps: the same
+            # however a run is cut into segments or resumed)
             kt = kinetic_tensor(self.v, self.mass)
+            h = 0.5 * float(np.trace(kt)) + self.energy + self.thermostat_energy()
+            self.drift = max(self.drift, abs(h - self.e0) / self.energy_scale)
             self.thermo["step"].append(step)
             self.thermo["potential"].append(self.energy)
             self.thermo["kinetic"].append(0.5 * float(np.trace(kt)))
@@ -278,7 +401,7 @@ class MDIntegrator(tk.Integrator):
 
     def _state(self):
         state = {"x": self.x, "v": self.v, "f": self.f, "images": self.images, "nh": self.nh,
-                 "energy": self.energy, "virial": self.virial, "rebuilds": self.rebuilds,
+                 "energy": self.energy, "virial": self.virial, "rebuilds": self.rebuilds, "drift": self.drift,
                  "thermo": {k: np.array(val) for k, val in self.thermo.items()},
                  "frames": {k: np.array(val) for k, val in self.frames.items()}}
         if self.pair is not None:
@@ -288,22 +411,18 @@ class MDIntegrator(tk.Integrator):
         return state
 
     def _load_state(self, state):
-        self.x = np.array(state["x"], dtype=float)
-        self.v = np.array(state["v"], dtype=float)
-        self.f = np.array(state["f"], dtype=float)
-        self.images = np.array(state["images"], dtype=np.int64)
-        nh = np.array(state["nh"], dtype=float).ravel()
-        if nh.shape != self.nh.shape:
-            raise ValueError(f"checkpoint holds {nh.size // 2} thermostat(s), the solver has "
-                             f"{self.nh.size // 2}: resume with the solver that wrote it")
-        self.nh = nh
-        self.energy = float(state["energy"])
-        self.virial = np.array(state["virial"], dtype=float)
-        self.rebuilds = int(state["rebuilds"])
-        self.thermo = {k: list(np.array(val)) for k, val in state["thermo"].items()}
-        self.frames = {k: list(np.array(val)) for k, val in state["frames"].items()}
+        """Load a checkpoint's state after checking every entry against this run
+        (:func:`solvers.molecule.checkpoints.checked_state`: shape, dtype, finiteness)."""
+        state = checked_state(state, self)
+        self.x, self.v, self.f, self.images, self.nh = (state[k] for k in ("x", "v", "f", "images", "nh"))
+        self.energy = state["energy"]
+        self.virial = state["virial"]
+        self.rebuilds = state["rebuilds"]
+        self.drift = state.get("drift", 0.0)
+        self.thermo = {k: list(val) for k, val in state["thermo"].items()}
+        self.frames = {k: list(val) for k, val in state["frames"].items()}
         if self.pair is not None:
-            self.x_ref = np.array(state["x_ref"], dtype=float)
+            self.x_ref = state["x_ref"]
             self.starts, self.nbrs, self.split = md_list(self.x_ref, self.box, self.periodic,
                                                          self.pair[2] + self.pair[3])
         if self.rng is not None:
@@ -317,6 +436,11 @@ class MDIntegrator(tk.Integrator):
         stats["atom_steps_per_s"] = (self.step_index * n / self.stats["wall_time"]
                                      if self.stats["wall_time"] > 0 else 0.0)
         common = self._common()
+        warnings = self.warnings()
+        if warnings:
+            stats["warnings"] = warnings
+            common["message"] = "; ".join(filter(None, [common["message"], *warnings]))
+        stats["max_drift"] = self.drift
         common["stats"] = stats
         dt = self.solver.dt
         return MDSolution(

@@ -31,7 +31,8 @@ from numba import njit
 from toolkit.kernels import FASTMATH
 from toolkit.kernels.neighbors import max_displacement, split_by_image, verlet_list_split, wrap_positions
 
-__all__ = ["pair_forces", "image_split", "md_segment", "rebuild", "kinetic_tensor", "nhc_half", "md_list"]
+__all__ = ["pair_forces", "image_split", "md_segment", "rebuild", "kinetic_tensor", "nhc_half", "md_list",
+           "state_summary"]
 
 _FM = set(FASTMATH)
 
@@ -318,6 +319,22 @@ def kinetic_tensor(v, mass):
             for b in range(3):
                 k[a, b] += mass[i] * v[i, a] * v[i, b]
     return k
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def state_summary(x, v, mass):
+    """``(K, R)``: the kinetic energy ``sum m v^2 / 2`` and the largest coordinate ``max |x_ia|``, in one
+    pass (what the MD validity monitor reads after every segment). NumPy reference:
+    ``(0.5 * (mass[:, None] * v**2).sum(), np.abs(x).max())``."""
+    total = 0.0
+    far = 0.0
+    for i in range(v.shape[0]):
+        total += mass[i] * (v[i, 0] * v[i, 0] + v[i, 1] * v[i, 1] + v[i, 2] * v[i, 2])
+        for a in range(3):
+            r = abs(x[i, a])
+            if not r <= far:   # also catches NaN
+                far = r
+    return 0.5 * total, far
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

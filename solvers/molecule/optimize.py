@@ -21,6 +21,8 @@ from problems.molecule import GeometryOptimization
 from toolkit import validate as v
 from toolkit.dispatch import dispatch
 
+from .potential import force_function
+
 __all__ = ["LBFGS", "FIRE", "OptimizationSolution"]
 
 _E = tk.InvalidSolverError
@@ -58,7 +60,7 @@ class LBFGS(tk.Solver):
     memory: int = 20
 
     def _validate(self):
-        self._set("memory", v.integer("memory", self.memory, lower=1, error=_E))
+        self._set("memory", v.integer("memory", self.memory, lower=1, upper=10_000, error=_E))
 
 
 class FIRE(tk.Solver):
@@ -68,8 +70,8 @@ class FIRE(tk.Solver):
     dt: float = 0.1
 
     def _validate(self):
-        self._set("maxstep", v.real_scalar("maxstep", self.maxstep, lower=0, lower_open=True, error=_E))
-        self._set("dt", v.real_scalar("dt", self.dt, lower=0, lower_open=True, error=_E))
+        self._set("maxstep", v.real_scalar("maxstep", self.maxstep, lower=1e-6, upper=1e3, error=_E))
+        self._set("dt", v.real_scalar("dt", self.dt, lower=1e-6, upper=1e3, error=_E))
 
 
 def _finish(problem, solver, x, energy, forces, history, steps, t0):
@@ -91,21 +93,19 @@ def _solve(problem: GeometryOptimization, solver: LBFGS) -> OptimizationSolution
 
     t0 = time.perf_counter()
     mol = problem.molecule
-    ev = problem.potential.evaluator(mol)
+    _, compute = force_function(mol, problem.potential)   # tk.init(PotentialEnergy(mol), potential)
     history = []
-    cache = {}
 
     def fun(flat):
-        e, f, _ = ev.compute(flat.reshape(-1, 3))
+        e, f, _ = compute(flat.reshape(-1, 3))
         history.append(e)
-        cache["last"] = (flat.copy(), e, f)
         return e, -f.ravel()
 
     result = minimize(fun, mol.positions.ravel(), jac=True, method="L-BFGS-B",
                       options={"maxiter": problem.max_steps, "maxcor": solver.memory,
                                "gtol": problem.fmax / np.sqrt(3.0), "ftol": 1e-15, "maxfun": 4 * problem.max_steps})
     x = result.x.reshape(-1, 3)
-    e, f, _ = ev.compute(x)
+    e, f, _ = compute(x)
     return _finish(problem, solver, x, e, f, history, int(result.nit), t0)
 
 

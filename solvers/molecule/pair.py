@@ -20,14 +20,35 @@ import toolkit as tk
 from problems.molecule import Molecule, PotentialEnergy
 from toolkit import validate as v
 from toolkit.dispatch import dispatch
-from toolkit.kernels.neighbors import verlet_list_split
+from toolkit.kernels.neighbors import max_displacement, wrap_positions
 
-from .kernels import pair_forces
-from .potential import Evaluator, Potential, PotentialEnergySolution, orthorhombic_box, potential_energy
+from .kernels import md_list, pair_forces
+from .potential import (Evaluator, Potential, PotentialCache, PotentialEnergySolution, orthorhombic_box,
+                        potential_cache, potential_energy)
 
 __all__ = ["LennardJones", "Morse", "PairEvaluator"]
 
 _E = tk.InvalidSolverError
+
+
+#: Ranges of the pair-potential parameters: lengths in Å, energies in eV, inverse lengths in 1/Å. Far
+#: outside them the kernels' powers and exponentials leave the float64 range (sigma = 5e-324 made
+#: (sigma / r)^12 a subnormal and a zero division); no interatomic potential needs them.
+LENGTH = (1e-3, 1e3)
+CUTOFF = (1e-3, 1e4)
+ENERGY = (0.0, 1e6)
+
+
+def _length(name, value, bounds=LENGTH, allow_none=False):
+    return v.real_scalar(name, value, lower=bounds[0], upper=bounds[1], allow_none=allow_none, error=_E)
+
+
+def _energy(name, value):
+    return v.real_scalar(name, value, lower=ENERGY[0], upper=ENERGY[1], error=_E)
+
+
+def _skin(value):
+    return v.real_scalar("skin", value, lower=0, upper=LENGTH[1], allow_none=True, error=_E)
 
 
 def _bool(name, value):
@@ -37,24 +58,36 @@ def _bool(name, value):
 
 
 class PairEvaluator(Evaluator):
-    """A pair potential bound to a molecule's box; neighbour list rebuilt on every call."""
+    """A pair potential bound to a molecule's box, keeping its Verlet list between calls.
+
+    The list (radius ``cutoff + skin``, over positions wrapped into the box) is rebuilt when an
+    atom has moved more than ``skin / 2`` since it was built, as in the MD loop
+    (:func:`solvers.molecule.kernels.md_list`), so every pair closer than ``cutoff`` is in it.
+    """
 
     def __init__(self, kind: int, params: np.ndarray, cutoff: float, skin: float, molecule: Molecule, who: str):
         self.pair = (kind, params, cutoff, skin)
         self.box, self.periodic = orthorhombic_box(molecule, cutoff, skin, who)
+        self.x_ref = None
+        self.lists = None
+        self.rebuilds = 0
 
     def compute(self, positions):
-        kind, params, cutoff, _ = self.pair
-        x = np.ascontiguousarray(positions, dtype=np.float64)
+        kind, params, cutoff, skin = self.pair
+        x = np.array(positions, dtype=np.float64, order="C")
+        if x.ndim != 2 or x.shape[1] != 3:
+            raise ValueError(f"positions must be an (N, 3) array, got shape {x.shape}")
+        if not np.all(np.isfinite(x)):   # never hand non-finite positions to the cell list
+            return float("nan"), np.full(x.shape, np.nan), np.zeros((3, 3))
+        wrap_positions(x, np.zeros(x.shape, dtype=np.int64), self.box, self.periodic)
+        if self.x_ref is None or self.x_ref.shape != x.shape or not max_displacement(x, self.x_ref) <= 0.5 * skin:
+            self.lists = md_list(x, self.box, self.periodic, cutoff + skin)
+            self.x_ref = x.copy()
+            self.rebuilds += 1
+        starts, nbrs, split = self.lists
         f = np.empty_like(x)
         w = np.zeros((3, 3))
-        # the kernel folds separations by at most one box: wrap first
-        xw = x.copy()
-        for a in range(3):
-            if self.periodic[a]:
-                xw[:, a] %= self.box[a]
-        starts, nbrs, split = verlet_list_split(xw, self.box, self.periodic, cutoff)
-        energy = pair_forces(xw, self.box, self.periodic, starts, nbrs, split, kind, params, f, w)
+        energy = pair_forces(x, self.box, self.periodic, starts, nbrs, split, kind, params, f, w)
         return float(energy), f, w
 
 
@@ -72,12 +105,11 @@ class LennardJones(Potential):
     skin: float | None = None
 
     def _validate(self):
-        self._set("epsilon", v.real_scalar("epsilon", self.epsilon, lower=0, error=_E))
-        self._set("sigma", v.real_scalar("sigma", self.sigma, lower=0, lower_open=True, error=_E))
-        self._set("cutoff", v.real_scalar("cutoff", self.cutoff, lower=0, lower_open=True, allow_none=True,
-                                          error=_E))
+        self._set("epsilon", _energy("epsilon", self.epsilon))
+        self._set("sigma", _length("sigma", self.sigma))
+        self._set("cutoff", _length("cutoff", self.cutoff, CUTOFF, allow_none=True))
         self._set("shift", _bool("shift", self.shift))
-        self._set("skin", v.real_scalar("skin", self.skin, lower=0, allow_none=True, error=_E))
+        self._set("skin", _skin(self.skin))
 
     @classmethod
     def argon(cls, **changes) -> "LennardJones":
@@ -125,13 +157,12 @@ class Morse(Potential):
     skin: float | None = None
 
     def _validate(self):
-        self._set("depth", v.real_scalar("depth", self.depth, lower=0, error=_E))
-        self._set("alpha", v.real_scalar("alpha", self.alpha, lower=0, lower_open=True, error=_E))
-        self._set("r0", v.real_scalar("r0", self.r0, lower=0, lower_open=True, error=_E))
-        self._set("cutoff", v.real_scalar("cutoff", self.cutoff, lower=0, lower_open=True, allow_none=True,
-                                          error=_E))
+        self._set("depth", _energy("depth", self.depth))
+        self._set("alpha", v.real_scalar("alpha", self.alpha, lower=1e-3, upper=1e3, error=_E))
+        self._set("r0", _length("r0", self.r0))
+        self._set("cutoff", _length("cutoff", self.cutoff, CUTOFF, allow_none=True))
         self._set("shift", _bool("shift", self.shift))
-        self._set("skin", v.real_scalar("skin", self.skin, lower=0, allow_none=True, error=_E))
+        self._set("skin", _skin(self.skin))
 
     @property
     def rc(self) -> float:
@@ -161,3 +192,8 @@ class Morse(Potential):
 @dispatch
 def _solve(problem: PotentialEnergy, solver: LennardJones | Morse) -> PotentialEnergySolution:
     return potential_energy(problem, solver)
+
+
+@dispatch
+def _init(problem: PotentialEnergy, solver: LennardJones | Morse) -> PotentialCache:
+    return potential_cache(problem, solver)

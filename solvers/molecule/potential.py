@@ -1,12 +1,24 @@
-"""The potential contract: any potential solves ``PotentialEnergy`` and drives any dynamics.
+"""The potential contract: a potential is a force provider whose cache drives any dynamics.
 
-A potential is a :class:`Potential` solver (hyperparameters only) whose ``evaluator(molecule)``
-returns an :class:`Evaluator` bound to that molecule's species, cell and periodicity. Dynamics
-and optimisers only call ``evaluator.compute(positions) -> (energy eV, forces eV/Å, virial eV)``,
-so a new potential (a machine-learned one, say) plugs in by subclassing :class:`Potential`,
-implementing ``evaluator`` and registering ``_solve(PotentialEnergy, NewPotential)`` with
-:func:`potential_energy`. Numba pair potentials also expose ``evaluator.pair`` (kind, parameters,
-cutoff, skin) so that the dynamics can run their fully jitted loop.
+A potential is a :class:`Potential` (a :class:`toolkit.ForceProvider`: hyperparameters only).
+``tk.init(PotentialEnergy(molecule), potential)`` returns a :class:`PotentialCache` (a
+:class:`toolkit.ForceCache`) that keeps what does not change while the atoms move: the potential's
+:class:`Evaluator` bound to the molecule's species, cell and periodicity, and, for the numba pair
+potentials, the Verlet list (rebuilt only when an atom has moved half the skin). Dynamics and
+optimisers obtain their evaluator this way and call
+
+* ``cache.compute(positions) -> (energy eV, forces eV/Å, virial eV)`` in their hot loops;
+* ``cache.energy_gradient(positions) -> (E, dE/dx = -forces)``, the force-provider contract;
+* ``cache.update(molecule=...)`` / ``cache.solve()`` for a :class:`PotentialEnergySolution`, equal to
+  ``tk.solve(PotentialEnergy(molecule), potential)`` to round-off (a kept Verlet list may order the
+  pair sum differently from a fresh one; measured differences ~1e-15 relative).
+
+A new potential (a machine-learned one, say) plugs in by subclassing :class:`Potential`, implementing
+``evaluator(molecule) -> Evaluator`` and registering ``_init(PotentialEnergy, NewPotential)`` with
+:func:`potential_cache` and ``_solve(PotentialEnergy, NewPotential)`` with :func:`potential_energy`. Numba pair potentials also expose
+``evaluator.pair`` (kind, parameters, cutoff, skin) so that the dynamics can run their fully jitted
+loop. Any other force provider that serves ``PotentialEnergy`` through ``tk.init`` works too
+(:func:`force_function` adapts its cache).
 
 The virial is ``W = sum_{i<j} r_ij (x) F_ij`` (``r_ij = x_i - x_j``, ``F_ij`` the force on ``i``
 from ``j``); for a potential that only knows total forces on an isolated molecule it is
@@ -15,16 +27,24 @@ from ``j``); for a potential that only knows total forces on an isolated molecul
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 import toolkit as tk
-from problems.molecule import Molecule
+from problems.molecule import Molecule, PotentialEnergy
 
-__all__ = ["Potential", "Evaluator", "PotentialEnergySolution", "potential_energy", "orthorhombic_box"]
+__all__ = ["Potential", "Evaluator", "PotentialCache", "PotentialEnergySolution", "potential_energy",
+           "potential_cache", "force_function", "orthorhombic_box"]
 
 
 class Evaluator:
-    """Energy, forces and virial of one molecule's atoms at given positions (Å)."""
+    """Energy, forces and virial of one molecule's atoms at given positions (Å).
+
+    Built by ``Potential.evaluator(molecule)`` and kept by a :class:`PotentialCache`; it may keep
+    whatever depends only on the species, cell and periodicity (and, refreshed as it sees fit,
+    neighbour lists).
+    """
 
     #: ``(kind, params float64[:], cutoff, skin)`` for numba pair potentials, else ``None``.
     pair = None
@@ -33,14 +53,15 @@ class Evaluator:
         raise NotImplementedError
 
 
-class Potential(tk.Solver):
-    """Base of every potential (a solver of ``PotentialEnergy`` usable inside dynamics)."""
+class Potential(tk.ForceProvider):
+    """Base of every potential: a force provider whose configuration is the atom positions (Å)."""
 
     abstract = True
-    #: Trait read by the problems' validation: this solver can be a ``potential`` field.
-    is_potential = True
+    configuration = "positions"
 
     def evaluator(self, molecule: Molecule) -> Evaluator:  # pragma: no cover - abstract
+        """The :class:`Evaluator` bound to ``molecule``'s species, cell and periodicity (the hook a
+        new potential implements; users and other solvers go through ``tk.init``)."""
         raise NotImplementedError(f"{type(self).__name__} must implement evaluator(molecule)")
 
 
@@ -72,22 +93,105 @@ class PotentialEnergySolution(tk.Solution):
         return ax
 
 
-def potential_energy(problem, solver: Potential) -> PotentialEnergySolution:
-    """The shared ``_solve(PotentialEnergy, potential)`` body: one evaluation at the positions."""
-    import time
+def _frame(molecule: Molecule) -> tuple:
+    """What an evaluator is bound to: species, cell, periodicity, charge and spin."""
+    cell = None if molecule.cell is None else molecule.cell.tobytes()
+    return molecule.species, cell, molecule.pbc, molecule.charge, molecule.spin
 
-    t0 = time.perf_counter()
-    molecule = problem.molecule
-    energy, forces, virial = solver.evaluator(molecule).compute(molecule.positions)
-    stats = {"wall_time": time.perf_counter() - t0}
-    if not (np.isfinite(energy) and np.all(np.isfinite(forces))):
-        return PotentialEnergySolution(problem=problem, solver=solver, retcode=tk.ReturnCode.Unstable,
-                                       message="the energy or forces are not finite; atoms may overlap",
-                                       stats=stats, energy=0.0, forces=np.zeros_like(forces),
-                                       virial=np.zeros((3, 3)))
-    return PotentialEnergySolution(problem=problem, solver=solver, stats=stats, energy=float(energy),
-                                   forces=np.ascontiguousarray(forces, dtype=float),
-                                   virial=np.ascontiguousarray(virial, dtype=float))
+
+class PotentialCache(tk.ForceCache):
+    """``tk.init(PotentialEnergy(molecule), potential)``: the potential's evaluator, kept while only
+    the positions change (see the module docstring)."""
+
+    def __init__(self, problem, solver, **options):
+        super().__init__(problem, solver, **options)
+        self.evaluator = solver.evaluator(problem.molecule)
+        self._bound = _frame(problem.molecule)
+
+    # -- what the dynamics use ----------------------------------------------------------
+    @property
+    def pair(self):
+        """``(kind, params, cutoff, skin)`` of a numba pair potential (the jitted MD loop), else None."""
+        return self.evaluator.pair
+
+    def compute(self, positions: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """``(energy eV, forces eV/Å, virial eV)`` at ``positions`` (Å, shaped like the molecule's)."""
+        return self.evaluator.compute(positions)
+
+    def energy_gradient(self, configuration: np.ndarray) -> tuple[float, np.ndarray]:
+        """``(E, dE/dx)`` at the positions ``configuration``: ``dE/dx`` is minus the forces."""
+        energy, forces, _ = self.evaluator.compute(configuration)
+        return float(energy), -np.asarray(forces, dtype=float)
+
+    # -- the SolveCache contract ----------------------------------------------------------
+    def _refresh(self, problem, changed) -> None:
+        frame = _frame(problem.molecule)
+        if frame != self._bound:   # other atoms or another box: a new evaluator
+            self.evaluator = self.solver.evaluator(problem.molecule)
+            self._bound = frame
+
+    def _solve(self, *, strict: bool = False, progress: bool = False) -> PotentialEnergySolution:
+        t0 = time.perf_counter()
+        problem, solver = self.problem, self.solver
+        n = problem.molecule.n_atoms
+        empty = dict(energy=0.0, forces=np.zeros((n, 3)), virial=np.zeros((3, 3)))
+        try:
+            energy, forces, virial = self.compute(problem.molecule.positions)
+        except RuntimeError as exc:   # a back end that did not converge (an SCF)
+            solution = PotentialEnergySolution(problem=problem, solver=solver,
+                                               retcode=tk.ReturnCode.ConvergenceFailure, message=str(exc),
+                                               stats={"wall_time": time.perf_counter() - t0}, **empty)
+        else:
+            stats = {"wall_time": time.perf_counter() - t0}
+            if np.isfinite(energy) and np.all(np.isfinite(forces)) and np.all(np.isfinite(virial)):
+                solution = PotentialEnergySolution(problem=problem, solver=solver, stats=stats,
+                                                   energy=float(energy),
+                                                   forces=np.ascontiguousarray(forces, dtype=float),
+                                                   virial=np.ascontiguousarray(virial, dtype=float))
+            else:
+                solution = PotentialEnergySolution(
+                    problem=problem, solver=solver, retcode=tk.ReturnCode.Unstable, stats=stats,
+                    message="the energy or forces are not finite; atoms may overlap", **empty)
+        if strict and not solution.successful:
+            raise tk.UnstableError(f"{type(solver).__name__} ended with {solution.retcode}: {solution.message}")
+        return solution
+
+
+def potential_cache(problem, solver: Potential) -> PotentialCache:
+    """The shared ``_init(PotentialEnergy, potential)`` body."""
+    return PotentialCache(problem, solver)
+
+
+def potential_energy(problem, solver: Potential) -> PotentialEnergySolution:
+    """The shared ``_solve(PotentialEnergy, potential)`` body: one evaluation, through the cache."""
+    return PotentialCache(problem, solver)._solve()
+
+
+def force_function(molecule: Molecule, potential):
+    """``(cache, compute)`` for ``molecule`` under the force provider ``potential``, obtained through
+    ``tk.init(PotentialEnergy(molecule), potential)``; ``compute(positions) -> (E, forces, virial)``.
+
+    A :class:`PotentialCache` computes directly; another :class:`toolkit.ForceCache` through
+    ``energy_gradient`` (virial ``sum_i x_i (x) F_i``); any other cache by solving the problem
+    remade at the positions.
+    """
+    cache = tk.init(PotentialEnergy(molecule), potential)
+    if isinstance(cache, PotentialCache):
+        return cache, cache.compute
+    if isinstance(cache, tk.ForceCache):
+        def compute(positions):
+            energy, gradient = cache.energy_gradient(positions)
+            forces = -np.asarray(gradient, dtype=float)
+            return float(energy), forces, np.asarray(positions, dtype=float).T @ forces
+        return cache, compute
+
+    def solved(positions):
+        moved = tk.remake(cache.problem.molecule, positions=np.asarray(positions, dtype=float))
+        solution = cache.update(molecule=moved).solve()
+        if not solution.successful:
+            raise RuntimeError(f"{type(potential).__name__} failed: {solution.message}")
+        return solution.energy, solution.forces, solution.virial
+    return cache, solved
 
 
 def orthorhombic_box(molecule: Molecule, cutoff: float, skin: float, who: str):

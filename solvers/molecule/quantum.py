@@ -20,7 +20,8 @@ from problems.molecule import PotentialEnergy
 from toolkit import validate as v
 from toolkit.dispatch import dispatch
 
-from .potential import Evaluator, Potential, PotentialEnergySolution, potential_energy
+from .potential import (Evaluator, Potential, PotentialCache, PotentialEnergySolution, potential_cache,
+                        potential_energy)
 
 __all__ = ["PySCF", "require_pyscf"]
 
@@ -59,10 +60,10 @@ class PySCF(Potential):
             if not isinstance(value, str) or not value:
                 raise _E(f"{name} = {v.show(value)} is not allowed: give a PySCF name such as "
                          f"{'PBE' if name == 'xc' else 'sto-3g'}.")
-        self._set("conv_tol", v.real_scalar("conv_tol", self.conv_tol, lower=0, lower_open=True, upper=1e-3,
-                                            error=_E))
-        self._set("max_cycle", v.integer("max_cycle", self.max_cycle, lower=1, error=_E))
-        self._set("max_memory", v.integer("max_memory", self.max_memory, lower=100, error=_E))
+        # below 1e-16 Hartree the SCF can never converge (float64 round-off of the energy)
+        self._set("conv_tol", v.real_scalar("conv_tol", self.conv_tol, lower=1e-16, upper=1e-3, error=_E))
+        self._set("max_cycle", v.integer("max_cycle", self.max_cycle, lower=1, upper=100_000, error=_E))
+        self._set("max_memory", v.integer("max_memory", self.max_memory, lower=100, upper=10 ** 9, error=_E))
 
     def evaluator(self, molecule):
         if any(molecule.pbc):
@@ -104,10 +105,9 @@ class PySCFEvaluator(Evaluator):
 
 @dispatch
 def _solve(problem: PotentialEnergy, solver: PySCF) -> PotentialEnergySolution:
-    try:
-        return potential_energy(problem, solver)
-    except RuntimeError as exc:
-        n = problem.molecule.n_atoms
-        return PotentialEnergySolution(problem=problem, solver=solver, retcode=tk.ReturnCode.ConvergenceFailure,
-                                       message=str(exc), energy=0.0, forces=np.zeros((n, 3)),
-                                       virial=np.zeros((3, 3)))
+    return potential_energy(problem, solver)   # an SCF that does not converge: ConvergenceFailure
+
+
+@dispatch
+def _init(problem: PotentialEnergy, solver: PySCF) -> PotentialCache:
+    return potential_cache(problem, solver)
