@@ -7,7 +7,7 @@ several timed repeats after a warm-up step (compilation excluded). The load aver
 with the numbers: on a shared machine they are lower bounds.
 
 Periodic BGK, TRT and MRT, float64 and float32, run the generated kernels of
-``solvers/lattice_boltzmann/fastpath.py`` in place (AA pattern, one population array); the BGK
+``solvers/lattice_boltzmann/generated/`` (written by ``codegen/gen_lbm_kernels.py``) in place (AA pattern, one population array); the BGK
 rows are measured interleaved with the two-array (A–B, pull) unrolled kernel, the "before".
 The all-cores rows use the parallel kernels (the serial kernel's x-rows spread over numba's
 threads by :class:`toolkit.kernels.rows.RowKernel`).
@@ -90,8 +90,7 @@ def _rate(integ, shape, steps: int) -> float:
 
 
 def _memory(integ) -> float:
-    held = integ._buf if integ._buf is not None else integ.f     # the AA buffer includes its padding
-    return sum(a.nbytes for a in (held, integ.g) if a is not None) / 2 ** 20
+    return sum(a.nbytes for a in integ.stepper.arrays()) / 2 ** 20     # the AA buffer with its padding
 
 
 def _integrator(shape, solver, steps: int, repeats: int, two_arrays: bool = False):
@@ -114,13 +113,16 @@ def compute_ceiling(name: str, shape3, steps: int, repeats: int) -> float:
     integrator's per-step Python would be part of the figure). Median of ``repeats``."""
     from numba import njit
 
+    from problems.lattice_fluid import LatticeFluid
+    from solvers.lattice_boltzmann import BGK
     from solvers.lattice_boltzmann.aa import aa_storage
-    from solvers.lattice_boltzmann.fastpath import periodic_bgk_aa_kernels
     from solvers.lattice_boltzmann.lattices import lattice
+    from solvers.lattice_boltzmann.unrolled import aa_kernels
 
     lat = lattice(name)
     c = np.ascontiguousarray(lat.c[:, [0, 2, 1]] if name == "D2Q9" else lat.c)   # the kernels' order
-    nonlocal_step, local_step = periodic_bgk_aa_kernels(name, c, shape3, False)
+    collision = BGK().collision(LatticeFluid(shape=(3, 3), tau=0.8))
+    nonlocal_step, local_step = aa_kernels(name, collision, c, shape3, False)
     rng = np.random.default_rng(0)
     f = lat.w[:, None, None, None] * (1.0 + 0.01 * rng.standard_normal((lat.q,) + tuple(shape3)))
     buf, _ = aa_storage(f)

@@ -1,8 +1,11 @@
 """Lattice Boltzmann solvers for ``problems.lattice_fluid.LatticeFluid`` (the "fluid" family).
 
-``BGK()``, ``TRT(magic=3/16)`` and ``MRT()`` with Guo forcing, run by one fused numba
-stream–collide kernel (float64 or float32 storage, serial or parallel) or by a NumPy
-reference path (``backend="numpy"``), through ``tk.init`` / ``tk.solve``.
+``BGK()``, ``TRT(magic=3/16)`` and ``MRT()`` with Guo forcing, through ``tk.init`` / ``tk.solve``.
+``LatticeIntegrator`` picks a stepper once (``steppers.py``): the generated in-place kernels on
+fully periodic, all-fluid domains (``generated/``, written by ``codegen/gen_lbm_kernels.py``), the
+generic fused numba kernel elsewhere (float64 or float32 storage, serial or parallel), or the
+NumPy reference (``backend="numpy"``). A collision model lives in one file (``bgk.py``, ...)
+that builds its :class:`~.base.Collision`, plus its generated kernels.
 """
 
 from __future__ import annotations

@@ -2,34 +2,52 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 import toolkit as tk
 from toolkit import validate as v
 
-__all__ = ["LatticeSolver", "Collision"]
+__all__ = ["LatticeSolver", "Collision", "BGK_BRANCH", "TRT_BRANCH", "LINEAR_BRANCH"]
 
 
+#: Branches of the generic kernel (``kernels.stream_collide``'s ``model`` argument and its NumPy
+#: reference): BGK and TRT have loops of their own; LINEAR_BRANCH applies any linear collision
+#: f − A(f − f^eq) + B F from its (Q, Q) matrices, so a new linear model needs no new branch.
+BGK_BRANCH, TRT_BRANCH, LINEAR_BRANCH = 0, 1, 2
+
+
+@dataclass(frozen=True, eq=False)
 class Collision:
-    """Collision parameters handed to the kernels: model code, rates, MRT matrices."""
+    """What a collision model hands the steppers (``LatticeSolver.collision(problem)``).
 
-    def __init__(self, model: int, omega: float, omega_m: float = 0.0, M=None, S=None):
-        self.model = int(model)
-        self.omega = float(omega)
-        self.omega_m = float(omega_m)
-        if M is None:
-            self.M = np.zeros((1, 1))
-            self.Minv = np.zeros((1, 1))
-            self.S = np.zeros(1)
-        else:
-            # kernels take A = M⁻¹ S M and B = M⁻¹ (I − S/2) M (in the M, Minv slots)
-            M = np.asarray(M, dtype=np.float64)
-            S = np.asarray(S, dtype=np.float64)
-            Minv = np.linalg.inv(M)
-            self.basis = M
-            self.S = np.ascontiguousarray(S)
-            self.M = np.ascontiguousarray(Minv @ np.diag(S) @ M)
-            self.Minv = np.ascontiguousarray(Minv @ np.diag(1.0 - 0.5 * S) @ M)
+    ``kernels``: the name of its generated unrolled kernels
+    (``generated/<lattice>_<kernels>.py``, written by ``codegen/gen_lbm_kernels.py``), or None
+    when it has none (then every domain runs the generic kernel). ``rates``: the arguments those
+    kernels take between ``w`` and ``F``. ``branch``, ``omega``, ``omega_m``, ``A``, ``B``, ``S``:
+    the generic kernel's arguments (:attr:`generic`); ``A`` = M⁻¹SM and ``B`` = M⁻¹(I − S/2)M for
+    the linear branch.
+    """
+
+    kernels: str | None
+    rates: tuple
+    branch: int
+    omega: float
+    omega_m: float = 0.0
+    A: np.ndarray = field(default_factory=lambda: np.zeros((1, 1)))
+    B: np.ndarray = field(default_factory=lambda: np.zeros((1, 1)))
+    S: np.ndarray = field(default_factory=lambda: np.zeros(1))
+
+    @property
+    def generic(self) -> tuple:
+        """``(model, omega, omega_m, M, Minv, S)`` of ``kernels.stream_collide``."""
+        return (self.branch, self.omega, self.omega_m, self.A, self.B, self.S)
+
+    def fits(self, module) -> bool:
+        """Whether the generated kernel ``module`` computes this collision (subclasses check what
+        their kernels assume, e.g. MRT's basis)."""
+        return True
 
 
 class LatticeSolver(tk.Solver):

@@ -8,7 +8,7 @@ sits at a τ-dependent distance from the half-way point (exact only at τ = sqrt
 
 from __future__ import annotations
 
-from .base import Collision, LatticeSolver
+from .base import BGK_BRANCH, Collision, LatticeSolver
 
 __all__ = ["BGK"]
 
@@ -17,4 +17,5 @@ class BGK(LatticeSolver):
     """Bhatnagar–Gross–Krook collision with Guo forcing."""
 
     def collision(self, problem) -> Collision:
-        return Collision(0, 1.0 / problem.tau)
+        omega = 1.0 / problem.tau
+        return Collision("bgk", (omega,), BGK_BRANCH, omega)

@@ -13,15 +13,17 @@ pass them explicitly to reproduce the paper; with them the slit-flow wall error 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 import toolkit as tk
 from toolkit import validate as v
 
-from .base import Collision, LatticeSolver
+from .base import LINEAR_BRANCH, Collision, LatticeSolver
 from .lattices import mrt_basis
 
-__all__ = ["MRT"]
+__all__ = ["MRT", "MRTCollision"]
 
 _DEFAULTS = {"D2Q9": {"e": 1.64, "eps": 1.54}, "D3Q19": {"e": 1.19, "eps": 1.4, "pi": 1.4, "m": 1.98}}
 
@@ -73,7 +75,24 @@ class MRT(LatticeSolver):
                 S.append(rate["m"])
         return np.array(S)
 
-    def collision(self, problem) -> Collision:
-        M, _ = mrt_basis(problem.lattice) if problem.lattice in _DEFAULTS else (None, None)
-        S = self.rates(problem.lattice, problem.tau)
-        return Collision(2, 1.0 / problem.tau, M=M, S=S)
+    def collision(self, problem) -> "MRTCollision":
+        S = np.ascontiguousarray(self.rates(problem.lattice, problem.tau))
+        M, _ = mrt_basis(problem.lattice)
+        Minv = np.linalg.inv(M)
+        # the generic kernel's linear branch: A = M⁻¹ S M, B = M⁻¹ (I − S/2) M
+        A = np.ascontiguousarray(Minv @ np.diag(S) @ M)
+        B = np.ascontiguousarray(Minv @ np.diag(1.0 - 0.5 * S) @ M)
+        return MRTCollision("mrt", (S,), LINEAR_BRANCH, 1.0 / problem.tau, A=A, B=B, S=S, basis=M)
+
+
+@dataclass(frozen=True, eq=False)
+class MRTCollision(Collision):
+    """MRT's collision: the moment basis ``basis`` (rows = moments) besides the generic arguments.
+    The generated kernels are written for one integer basis with unrelaxed ρ and j."""
+
+    basis: np.ndarray = None
+
+    def fits(self, module) -> bool:
+        M, S = module.BASIS, np.asarray(self.S)
+        return (self.basis.shape == M.shape and np.array_equal(self.basis, M) and S.shape == (len(M),)
+                and not np.any(S[module.CONSERVED] != 0.0))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import toolkit as tk
 from toolkit import validate as v
 
-from .base import Collision, LatticeSolver
+from .base import TRT_BRANCH, Collision, LatticeSolver
 
 __all__ = ["TRT"]
 
@@ -30,4 +30,4 @@ class TRT(LatticeSolver):
     def collision(self, problem) -> Collision:
         omega_p = 1.0 / problem.tau
         omega_m = 1.0 / (self.magic / (problem.tau - 0.5) + 0.5)
-        return Collision(1, omega_p, omega_m)
+        return Collision("trt", (omega_p, omega_m), TRT_BRANCH, omega_p, omega_m)

@@ -93,7 +93,7 @@ def test_resume_at_an_odd_step_of_the_aa_pattern_is_bit_identical(tmp_path, latt
     p = LatticeFluid(shape=shape, lattice=lattice, tau=0.7, velocity=u, force=[1e-5] * len(shape), steps=12,
                      save_every=3)
     full = tk.init(p, solver, progress=False)
-    assert full.g is None
+    assert full.stepper.in_place
     full.run()
     integ = tk.init(p, solver, progress=False)
     integ.step(7)

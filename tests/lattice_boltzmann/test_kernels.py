@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 import toolkit as tk
 from problems.lattice_fluid import LatticeFluid
 from solvers.lattice_boltzmann import BGK, MRT, TRT
+from solvers.lattice_boltzmann.steppers import AAStepper
 
 SOLVERS = [BGK, TRT, MRT]
 
@@ -123,7 +124,7 @@ def test_parallel_kernels_equal_serial_bit_for_bit(case):
         for n in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
             numba.set_num_threads(n)
             b = tk.init(p, solver(parallel=True), progress=False)
-            assert (b._aa is not None) == case.startswith("periodic")
+            assert b.stepper.in_place == case.startswith("periodic")
             b.run()
             runs.append(b.populations.copy())
     finally:
@@ -154,7 +155,7 @@ def test_float32_in_place_within_its_tolerance(lattice, shape, solver):
                      save_every=20)
     a = tk.init(p, solver(), progress=False)
     b = tk.init(p, solver(precision="float32"), progress=False)
-    assert b._aa is not None and b.g is None and b.f.dtype == np.float32
+    assert isinstance(b.stepper, AAStepper) and b.stepper.arrays()[0].dtype == np.float32
     a.run(), b.run()
     sa, sb = a.solution(), b.solution()
     assert np.abs(sa.velocity - sb.velocity).max() < 1e-6
@@ -220,33 +221,36 @@ def test_mirror_symmetry(seed, lattice, solver):
 @pytest.mark.parametrize("lattice,shape", [("D2Q9", (6, 1, 9)), ("D3Q19", (5, 4, 6)), ("D3Q19", (3, 1, 3))])
 @pytest.mark.parametrize("forced", [True, False])
 def test_unrolled_periodic_bgk_equals_generic_kernel(lattice, shape, forced):
-    """The generated all-fluid periodic BGK kernels (fastpath.py) against the generic numba kernel,
-    the serial and parallel kernels bit for bit (one compiled row kernel), and a bad density
-    counted."""
-    from solvers.lattice_boltzmann.fastpath import periodic_bgk_kernel
+    """The generated all-fluid periodic BGK kernels (generated/*_bgk.py) against the generic numba
+    kernel, the serial and parallel kernels bit for bit (one compiled row kernel), and a bad
+    density counted."""
+    from solvers.lattice_boltzmann.base import BGK_BRANCH
     from solvers.lattice_boltzmann.kernels import stream_collide
+    from solvers.lattice_boltzmann.unrolled import two_array_kernel
 
     lat, c, f = near_equilibrium(lattice, shape, 11)
     F = np.array([2e-5, 0.0 if lattice == "D2Q9" else -1e-5, 3e-5]) if forced else np.zeros(3)
-    omega = 1 / 0.83
+    col = BGK().collision(LatticeFluid(shape=(3, 3), tau=0.83))
+    omega = col.omega
     expect = np.zeros_like(f)
     flag = np.zeros(shape, dtype=np.int8)
     simple = np.ones(shape[:2], dtype=bool)
     Q = lat.q
-    assert stream_collide(f, expect, flag, simple, np.zeros((3, 1, 1, 1)), c, lat.w, lat.opp, 0, omega, omega,
-                          np.zeros((Q, Q)), np.zeros((Q, Q)), np.zeros(Q), F) == 0
-    serial = periodic_bgk_kernel(lattice, c, shape, False, enabled=("D2Q9", "D3Q19"))
-    par = periodic_bgk_kernel(lattice, c, shape, True, enabled=("D2Q9", "D3Q19"))
+    assert stream_collide(f, expect, flag, simple, np.zeros((3, 1, 1, 1)), c, lat.w, lat.opp, BGK_BRANCH, omega,
+                          omega, np.zeros((Q, Q)), np.zeros((Q, Q)), np.zeros(Q), F) == 0
+    serial = two_array_kernel(lattice, col, c, shape, False)
+    par = two_array_kernel(lattice, col, c, shape, True)
     a, b = np.zeros_like(f), np.zeros_like(f)
-    assert serial(f, a, lat.w, omega, F) == 0 and par(f, b, lat.w, omega, F) == 0
+    assert serial(f, a, lat.w, *col.rates, F) == 0 and par(f, b, lat.w, *col.rates, F) == 0
     assert np.abs(a - expect).max() < 1e-14
     assert np.array_equal(a, b)
     bad = f.copy()
     bad[:, 1, 0, 2] = -1.0
-    assert serial(bad, a, lat.w, omega, F) >= 1
-    # other orderings or too short a contiguous axis fall back to the generic kernel
-    assert periodic_bgk_kernel(lattice, c[::-1].copy(), shape, False, enabled=("D2Q9", "D3Q19")) is None
-    assert periodic_bgk_kernel(lattice, c, shape[:2] + (2,), False, enabled=("D2Q9", "D3Q19")) is None
+    assert serial(bad, a, lat.w, *col.rates, F) >= 1
+    # other orderings or too short a contiguous axis fall back to the generic kernel; TRT has none
+    assert two_array_kernel(lattice, col, c[::-1].copy(), shape, False) is None
+    assert two_array_kernel(lattice, col, c, shape[:2] + (2,), False) is None
+    assert two_array_kernel(lattice, TRT().collision(LatticeFluid(shape=(3, 3), tau=0.83)), c, shape, False) is None
 
 
 @settings(max_examples=16, deadline=None)
@@ -265,7 +269,7 @@ def test_aa_pattern_equals_numpy_reference(lattice, nx, ny, nz, tau, steps, forc
     p = LatticeFluid(shape=shape, lattice=lattice, tau=tau, velocity=u, density=rho, force=force, steps=steps,
                      save_every=1)
     a = tk.init(p, solver, progress=False)
-    assert a._aa is not None and a.g is None          # one population array
+    assert isinstance(a.stepper, AAStepper) and len(a.stepper.arrays()) == 1   # one population array
     ab = tk.init(p, solver, progress=False)
     ab.use_two_arrays()
     b = tk.init(p, tk.remake(solver, backend="numpy"), progress=False)
@@ -288,31 +292,33 @@ def test_aa_kernels_equal_numpy_aa_step(lattice, shape):
     NumPy AA step (aa.aa_step_numpy: the reference A–B step between swaps); serial and parallel
     kernels bit for bit (the padded buffer changes nothing); a bad density counted."""
     from solvers.lattice_boltzmann.aa import aa_step_numpy, aa_storage, aa_swap
-    from solvers.lattice_boltzmann.fastpath import periodic_bgk_aa_kernels, periodic_trt_aa_kernels
+    from solvers.lattice_boltzmann.unrolled import aa_kernels
 
     lat, c, f = near_equilibrium(lattice, shape, 5)
     assert np.array_equal(aa_swap(aa_swap(f.copy(), c, lat.opp), c, lat.opp), f)   # an involution
-    omega = 1 / 0.77
     Q = lat.q
-    for get, rates in ((periodic_bgk_aa_kernels, (omega,)), (periodic_trt_aa_kernels, (omega, 1 / 0.6))):
-        serial = get(lattice, c, shape, False)
-        par = get(lattice, c, shape, True)
-        trt = {"omega_m": rates[1]} if len(rates) == 2 else {}
+    problem = LatticeFluid(shape=(3, 3), tau=0.77)
+    # TRT with Λ = 0.027 at τ = 0.77: ω⁻ ≈ 1/0.6
+    collisions = (BGK().collision(problem), TRT(magic=0.027).collision(problem))
+    for col in collisions:
+        serial = aa_kernels(lattice, col, c, shape, False)
+        par = aa_kernels(lattice, col, c, shape, True)
         for F in (np.zeros(3), np.array([2e-5, 0.0 if lattice == "D2Q9" else -1e-5, 3e-5])):
             ref, a = f.copy(), f.copy()
             buf, b = aa_storage(f)                   # the padded buffer (parallel twin) vs unpadded
             for phase in (0, 1, 0):
-                assert aa_step_numpy(ref, phase, c, lat.w, lat.opp, omega, F, **trt) == 0
-                assert serial[phase](a.reshape(Q, -1), *shape, lat.w, *rates, F) == 0
-                assert par[phase](buf, *shape, lat.w, *rates, F) == 0
+                assert aa_step_numpy(ref, phase, c, lat.w, lat.opp, col, F) == 0
+                assert serial[phase](a.reshape(Q, -1), *shape, lat.w, *col.rates, F) == 0
+                assert par[phase](buf, *shape, lat.w, *col.rates, F) == 0
                 assert np.abs(a - ref).max() < 1e-14
                 assert np.array_equal(a, b)
-    for get, rates in ((periodic_bgk_aa_kernels, (omega,)), (periodic_trt_aa_kernels, (omega, 1 / 0.6))):
+    for col in collisions:
         bad = f.copy()
         bad[:, 1, 0, 2] = -1.0
-        assert get(lattice, c, shape, False)[0](bad.reshape(Q, -1), *shape, lat.w, *rates, np.zeros(3)) >= 1
-        assert get(lattice, c[::-1].copy(), shape, False) is None
-        assert get(lattice, c, shape[:2] + (2,), False) is None
+        assert aa_kernels(lattice, col, c, shape, False)[0](bad.reshape(Q, -1), *shape, lat.w, *col.rates,
+                                                            np.zeros(3)) >= 1
+        assert aa_kernels(lattice, col, c[::-1].copy(), shape, False) is None
+        assert aa_kernels(lattice, col, c, shape[:2] + (2,), False) is None
 
 
 @pytest.mark.parametrize("lattice,shape", [("D2Q9", (5, 1, 7)), ("D3Q19", (4, 3, 5)), ("D3Q19", (2, 2, 67))])
@@ -321,29 +327,31 @@ def test_aa_mrt_kernels_equal_numpy_aa_step(lattice, shape):
     the NumPy AA step with the generic MRT collision f − M⁻¹[S M(f − f^eq) − (I − S/2) M F];
     serial and parallel kernels bit for bit. The getter refuses another basis, a conserved
     moment with a non-zero rate, and a lattice without an MRT basis."""
+    from dataclasses import replace
+
     from solvers.lattice_boltzmann.aa import aa_step_numpy, aa_storage
-    from solvers.lattice_boltzmann.fastpath import periodic_mrt_aa_kernels
+    from solvers.lattice_boltzmann.unrolled import aa_kernels
 
     lat, c, f = near_equilibrium(lattice, shape, 11)
     problem = LatticeFluid(shape=(3, 3) if lattice == "D2Q9" else (3, 3, 3), lattice=lattice, tau=0.71)
     col = MRT(s_e=1.3, s_eps=1.1).collision(problem)
-    serial = periodic_mrt_aa_kernels(lattice, c, shape, False, col.basis, col.S)
-    par = periodic_mrt_aa_kernels(lattice, c, shape, True, col.basis, col.S)
+    serial = aa_kernels(lattice, col, c, shape, False)
+    par = aa_kernels(lattice, col, c, shape, True)
     for F in (np.zeros(3), np.array([2e-5, 0.0 if lattice == "D2Q9" else -1e-5, 3e-5])):
         ref, a = f.copy(), f.copy()
         buf, b = aa_storage(f)
         for phase in (0, 1, 0):
-            assert aa_step_numpy(ref, phase, c, lat.w, lat.opp, col.omega, F, mrt=col) == 0
-            assert serial[phase](a.reshape(lat.q, -1), *shape, lat.w, col.S, F) == 0
-            assert par[phase](buf, *shape, lat.w, col.S, F) == 0
+            assert aa_step_numpy(ref, phase, c, lat.w, lat.opp, col, F) == 0
+            assert serial[phase](a.reshape(lat.q, -1), *shape, lat.w, *col.rates, F) == 0
+            assert par[phase](buf, *shape, lat.w, *col.rates, F) == 0
             assert np.abs(a - ref).max() < 1e-14
             assert np.array_equal(a, b)
     bad = f.copy()
     bad[:, 1, 0, 2] = -1.0
-    assert serial[0](bad.reshape(lat.q, -1), *shape, lat.w, col.S, np.zeros(3)) >= 1
+    assert serial[0](bad.reshape(lat.q, -1), *shape, lat.w, *col.rates, np.zeros(3)) >= 1
     other = col.S.copy()
     other[0] = 0.5                                       # ρ relaxing: not the conserving kernel
-    assert periodic_mrt_aa_kernels(lattice, c, shape, False, col.basis, other) is None
-    assert periodic_mrt_aa_kernels(lattice, c, shape, False, 2 * col.basis, col.S) is None
-    assert periodic_mrt_aa_kernels(lattice, c[::-1].copy(), shape, False, col.basis, col.S) is None
-    assert periodic_mrt_aa_kernels("D3Q27", c, shape, False, col.basis, col.S) is None
+    assert aa_kernels(lattice, replace(col, S=other, rates=(other,)), c, shape, False) is None
+    assert aa_kernels(lattice, replace(col, basis=2 * col.basis), c, shape, False) is None
+    assert aa_kernels(lattice, col, c[::-1].copy(), shape, False) is None
+    assert aa_kernels("D3Q27", col, c, shape, False) is None
