@@ -81,6 +81,8 @@ def _summary(spec_name: str, solution, wall: float) -> str:
              f"retcode   {solution.retcode}", f"wall time {wall:.3f} s"]
     if solution.message:
         lines.append(f"message   {solution.message}")
+    for warning in solution.stats.get("warnings", ()):
+        lines.append(f"warning   {warning}")
     lines.append(f"solution  {solution!r}")
     return "\n".join(lines)
 

@@ -67,7 +67,11 @@ def real_array(name: str, value, *, ndim=None, shape=None, finite: bool = True,
                lower: float | None = None, upper: float | None = None,
                error: _Error = InvalidProblemError) -> np.ndarray:
     """A float64, C-contiguous, writeable copy of ``value``; checks shape, finiteness, bounds."""
-    if np.iscomplexobj(value):
+    try:
+        complex_values = np.iscomplexobj(value)
+    except (TypeError, ValueError):  # ragged nested lists
+        _fail(error, name, value, "give a rectangular array of numbers (rows of equal length)")
+    if complex_values:
         _fail(error, name, value, "values must be real (got complex numbers)")
     arr = _as_array(name, value, np.float64, error)
     _check_shape(name, arr, ndim, shape, error)

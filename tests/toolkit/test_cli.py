@@ -93,3 +93,10 @@ def test_compare_and_list_and_tour(tmp_path, capsys):
 def test_console_script_runs():
     result = subprocess.run([sys.executable, "-m", "toolkit.cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "tour" in result.stdout
+
+
+def test_summary_prints_the_solution_warnings():
+    sol = tk.solve(toy.Total(values=[1.0]), toy.NumpySum())
+    sol.stats["warnings"] = ["energy drift 2 % exceeds warn_drift = 1 %"]
+    text = cli._summary("x.toml", sol, 0.1)
+    assert "warning   energy drift 2 % exceeds warn_drift = 1 %" in text

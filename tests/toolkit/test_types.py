@@ -151,3 +151,10 @@ def test_remake_clears_the_alternatives_of_a_changed_field():
     fluid = Fluid(viscosity=0.1)
     assert tk.remake(fluid, tau=1.0).tau == 1.0
     assert tk.remake(fluid, viscosity=0.2).tau == pytest.approx(1.1)
+
+
+def test_ragged_arrays_are_refused_by_name():
+    from toolkit import validate as v
+
+    with pytest.raises(tk.InvalidProblemError, match="x = .* rectangular"):
+        v.real_array("x", [[1.0, 2.0], [3.0]])
