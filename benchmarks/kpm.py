@@ -13,7 +13,8 @@
    fused sweep), interleaved; the local sweep's time against the moment sweep's (target <= 2x).
 5. Solve cache (issue 16): a 48 x 48 triangular Kondo lattice (4,608 orbitals), forces by KPM;
    ``cache.update(spins=...)`` + ``cache.solve()`` against the bare KPM sweeps of that solve
-   (target: at most 5 % more) and against ``tk.solve(tk.remake(problem, spins=...))``.
+   (target: at most 5 % more) and against ``tk.solve(tk.remake(problem, spins=...))``; and the
+   force-provider call a spin-dynamics driver makes, ``cache.energy_gradient(spins)``.
 
 Each line says which step ran: ``pieces`` (constant-coefficient diagonal pieces,
 ``toolkit.kernels.sparse.cheb_step_pieces``) or ``csr`` (padded block), and whether temporal
@@ -197,9 +198,11 @@ def cache_benchmark(L, order, count, steps, seed=0):
     solver = KPM(order=order, estimator=RandomVectors(count=count), seed=seed)
     cache = tk.init(problem, solver)
     cache.solve()                                                      # compile
+    provider = tk.init(problem, solver)                                # the force-provider contract (issue 16.2)
+    provider.energy_gradient(problem.spins)
     rng = np.random.default_rng(seed + 1)
     S = problem.spins
-    rows = {k: [] for k in ("cached", "sweep", "remade", "overhead")}
+    rows = {k: [] for k in ("cached", "sweep", "remade", "overhead", "gradient")}
     for _ in range(steps):
         S = S + 0.002 * rng.normal(size=S.shape)
         S /= np.linalg.norm(S, axis=1, keepdims=True)
@@ -209,6 +212,9 @@ def cache_benchmark(L, order, count, steps, seed=0):
         t = time.perf_counter()
         tk.solve(tk.remake(problem, spins=S), solver)
         rows["remade"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        provider.energy_gradient(S)
+        rows["gradient"].append(time.perf_counter() - t)
         rows["cached"].append(cached)
         rows["sweep"].append(sol.stats["sweep_time"])
         rows["overhead"].append(cached / sol.stats["sweep_time"] - 1.0)
@@ -255,6 +261,8 @@ def main(argv=None):
           f"update(spins) + solve() {c['cached'] * 1e3:.1f} ms against the bare KPM sweeps {c['sweep'] * 1e3:.1f} ms "
           f"(+{100 * c['overhead']:.1f} %, target <= 5 %); tk.solve(tk.remake(...)) {c['remade'] * 1e3:.1f} ms "
           f"(Lanczos runs in the cache: {c['lanczos_runs']})  load {os.getloadavg()[0]:.2f}")
+    print(f"  force provider: cache.energy_gradient(spins) -> (Omega, dOmega/dS) {c['gradient'] * 1e3:.1f} ms "
+          f"(the same update + solve, read off)  load {os.getloadavg()[0]:.2f}")
 
     for name, (wall, cpu) in sweep_variants(L, order, count, rounds).items():
         print(f"  moment sweep {L}x{L}, {order} moments, S = {count}, {name}: median {wall:.3f} s wall, "

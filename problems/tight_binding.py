@@ -18,9 +18,17 @@ cubic, triangular, honeycomb and kagome lattices, periodic or open, with hopping
 2nd and 3rd neighbour shells, on-site energies and seeded Anderson disorder
 (Anderson, Phys. Rev. 109, 1492 (1958), doi:10.1103/PhysRev.109.1492). Hopping ``t`` gives the
 matrix element ``-t``.
+
+Limits (issue 17): every energy (matrix elements, ``mu``, ``kT``, ``J``, hoppings, on-site
+energies, disorder) is at most :data:`MAX_ENERGY` = 1e100 in magnitude: beyond it the
+thermodynamic sums (``Omega ~ -M kT ln 2``, ``sum_k (E_k - mu)``) and the Lanczos norms overflow
+float64. Rescale the energy unit instead. The builders refuse a lattice whose construction would
+not fit the available memory, with the estimate, before allocating.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,10 +36,13 @@ import scipy.sparse as sp
 import toolkit as tk
 from toolkit import validate as v
 
-__all__ = ["LATTICES", "lattice_geometry", "lattice_hamiltonian", "lattice_problem", "kondo_hamiltonian",
+__all__ = ["MAX_ENERGY", "build_bytes", "LATTICES", "lattice_geometry", "lattice_hamiltonian", "lattice_problem", "kondo_hamiltonian",
            "kondo_onsite", "TightBinding", "random_spins"]
 
 _S3 = np.sqrt(3.0)
+
+#: Largest magnitude of any energy (matrix element, mu, kT, J); see the module docstring.
+MAX_ENERGY = 1e100
 
 #: Lattices: primitive vectors (rows) and basis positions (rows), nearest-neighbour distance.
 LATTICES = {
@@ -55,14 +66,41 @@ def _shape_for(kind, shape):
     return v.shape_tuple("shape", shape, ndim=dim)
 
 
+def build_bytes(sites: int, dim: int, shells: int) -> int:
+    """Peak bytes the builders take for a lattice of ``sites`` sites (an upper estimate).
+
+    Measured with tracemalloc, spins and Kondo matrix included: 990 B/site (square, 1 shell),
+    2,300 (square, 3 shells), 2,600 (kagome, 3), 4,500 (cubic, 3), 1,300 (chain, 3); the
+    estimate ``600 + 700 shells dim`` bytes per site lies above each."""
+    return int(sites) * (600 + 700 * int(shells) * int(dim))
+
+
+def _check_build_memory(kind, shape, shells):
+    from toolkit import memory
+
+    dim, nb = LATTICES[kind][0].shape[0], LATTICES[kind][1].shape[0]
+    sites = nb
+    for n in shape:
+        sites *= int(n)
+    need, available = build_bytes(sites, dim, shells), memory.available_memory()
+    if need > available:
+        raise _ERR(f"shape = {tuple(shape)} is not allowed here: the {kind} lattice has {sites:,} sites and "
+                   f"building it needs about {need / 2**30:.3g} GiB, but {available / 2**30:.3g} GiB is available; "
+                   "give a smaller shape")
+
+
 def lattice_geometry(kind: str, shape, periodic: bool = True, shells: int = 3):
     """Neighbour shells of a lattice: ``(positions, bonds)``.
 
     ``positions`` is (N, d); ``bonds[k]`` is an int64 array (nb, 2) of directed pairs (i, j) in the
     (k+1)-th neighbour shell (both directions present). Site index = cell_linear * n_basis + sub.
+    Refuses (InvalidProblemError naming ``shape``) a lattice whose construction would not fit
+    the available memory (:func:`build_bytes`), before allocating.
     """
     v.choice("kind", kind, LATTICES)
     shape = _shape_for(kind, shape)
+    shells = v.integer("shells", shells, lower=1, upper=3)
+    _check_build_memory(kind, shape, shells)
     vectors, basis = LATTICES[kind]
     dim, nb = vectors.shape[0], basis.shape[0]
     # candidate (sub_a, sub_b, offset) triples and their distances, within +-3 cells
@@ -112,18 +150,30 @@ def lattice_hamiltonian(kind: str, shape, *, periodic: bool = True, hoppings=(1.
     ``u_i`` uniform in [-1/2, 1/2] from ``numpy.random.default_rng(seed)`` (Anderson disorder of width
     ``disorder = W``). On a small periodic lattice a bond that wraps onto itself twice is counted twice.
     """
-    hoppings = v.real_array("hoppings", np.atleast_1d(hoppings), ndim=1)
+    hoppings = np.atleast_1d(v.real_array("hoppings", hoppings, ndim=(0, 1), lower=-MAX_ENERGY, upper=MAX_ENERGY))
     if not 1 <= len(hoppings) <= 3:
         raise _ERR(f"hoppings = {tuple(hoppings)} is not allowed: give 1 to 3 hoppings (1st, 2nd, 3rd neighbours).")
-    disorder = v.real_scalar("disorder", disorder, lower=0)
-    seed = v.integer("seed", seed, lower=0)
+    disorder = v.real_scalar("disorder", disorder, lower=0, upper=MAX_ENERGY)
+    seed = v.integer("seed", seed, lower=0, upper=2**63 - 1)
+    try:
+        scalar_onsite = np.ndim(onsite) == 0
+    except ValueError:              # a ragged list: real_array below names it
+        scalar_onsite = False
+    if scalar_onsite:
+        onsite = v.real_scalar("onsite", onsite, lower=-MAX_ENERGY, upper=MAX_ENERGY)
     positions, bonds = lattice_geometry(kind, shape, periodic, shells=len(hoppings))
     n = len(positions)
     rows, cols, vals = [], [], []
     for t, pairs in zip(hoppings, bonds):
         if t != 0.0:
             rows.append(pairs[:, 0]), cols.append(pairs[:, 1]), vals.append(np.full(len(pairs), -t))
-    eps = np.broadcast_to(v.real_array("onsite", onsite), (n,)).copy() if np.ndim(onsite) else np.full(n, float(onsite))
+    if not scalar_onsite:
+        arr = v.real_array("onsite", onsite, lower=-MAX_ENERGY, upper=MAX_ENERGY)
+        if arr.shape not in ((n,), (1,)):
+            raise _ERR(f"onsite has shape {arr.shape}, which is not allowed: give a number or one energy per site ({n},).")
+        eps = np.broadcast_to(arr, (n,)).copy()
+    else:
+        eps = np.full(n, float(onsite))
     if disorder:
         eps += disorder * (np.random.default_rng(seed).random(n) - 0.5)
     if np.any(eps != 0):
@@ -202,6 +252,9 @@ def _to_csr(name, value):
     H.indptr = H.indptr.astype(np.int64)
     if not np.all(np.isfinite(H.data)):
         raise _ERR(f"{name} has NaN or Inf entries, which is not allowed: every matrix element must be finite.")
+    if H.nnz and np.abs(H.data).max() > MAX_ENERGY:
+        raise _ERR(f"{name} has an entry of magnitude {np.abs(H.data).max():.3g}, which is not allowed: matrix elements "
+                   f"must be at most {MAX_ENERGY:g} (beyond, the thermodynamic sums overflow); rescale the energy unit.")
     if complex_ and H.nnz and np.all(H.data.imag == 0):
         H = sp.csr_matrix((H.data.real.copy(), H.indices, H.indptr), shape=H.shape)
     scale = float(np.abs(H.data).max()) if H.nnz else 0.0
@@ -222,7 +275,10 @@ class TightBinding(tk.Problem):
         With ``spins`` it is the spin-independent hopping part of the Kondo model.
     mu, filling: give at most one. ``filling`` in [0, 1] is the occupied fraction of all states
         (per spin orbital); the solver then finds ``mu``. Neither: ``mu = 0``.
-    kT: temperature >= 0 (energy units). Zero: a sharp Fermi surface.
+    kT: temperature >= 0 (energy units). Zero: a sharp Fermi surface. With ``filling`` 0 or 1 it
+        must be 0 (at kT > 0 no finite mu empties or fills every level).
+    Energies (``hamiltonian`` entries, ``mu``, ``kT``, ``J``) are at most ``MAX_ENERGY`` = 1e100
+    in magnitude (see the module docstring).
     spins: optional (N, 3) classical unit vectors; the model becomes the 2N x 2N Kondo model with
         coupling ``J`` (with ``local=True`` the solution carries the spin forces ``-dOmega/dS_i``).
     dos_points: number of energies on which the density of states is returned.
@@ -254,13 +310,22 @@ class TightBinding(tk.Problem):
         H = _to_csr("hamiltonian", self.hamiltonian)
         self._set("hamiltonian", H)
         if self.mu is not None and self.filling is not None:
-            raise _ERR(f"mu = {self.mu!r} and filling = {self.filling!r} were both given: give one of them "
+            raise _ERR(f"mu = {v.show(self.mu)} and filling = {v.show(self.filling)} were both given: give one of them "
                        "(filling fixes mu).")
-        self._set("mu", v.real_scalar("mu", self.mu, allow_none=True))
+        E = MAX_ENERGY
+        self._set("mu", v.real_scalar("mu", self.mu, lower=-E, upper=E, allow_none=True))
         if self.filling is not None:
             self._set("filling", v.probability("filling", self.filling))
-        self._set("kT", v.real_scalar("kT", self.kT, lower=0.0))
-        self._set("J", v.real_scalar("J", self.J))
+        self._set("kT", v.real_scalar("kT", self.kT, lower=0.0, upper=E))
+        self._set("J", v.real_scalar("J", self.J, lower=-E, upper=E))
+        if self.filling is not None and self.kT > 0:
+            M = 2 * H.shape[0] if self.spins is not None else H.shape[0]
+            target = self.filling * M
+            if not 0.0 < target < M:
+                raise _ERR(f"filling = {self.filling!r} with kT = {self.kT!r} > 0 is not allowed: at a positive "
+                           "temperature every level is partly occupied, so no finite chemical potential empties or "
+                           f"fills all {M} of them; give 0 < filling < 1 (filling * {M} strictly between 0 and {M}), "
+                           "or kT = 0")
         self._set("dos_points", v.integer("dos_points", self.dos_points, lower=2, upper=1_000_000))
         if not isinstance(self.local, (bool, np.bool_)):
             raise _ERR(f"local = {v.show(self.local)} is not allowed: give True or False.")
@@ -277,14 +342,15 @@ class TightBinding(tk.Problem):
         M = 2 * n if self.spins is not None else n
         if self.lattice is not None:
             lat = self.lattice
-            ok = isinstance(lat, (tuple, list)) and len(lat) == 3 and lat[0] in LATTICES
+            ok = (isinstance(lat, (tuple, list)) and len(lat) == 3 and isinstance(lat[0], str) and lat[0] in LATTICES
+                  and isinstance(lat[2], (bool, np.bool_)))
             if not ok:
                 raise _ERR(f"lattice = {v.show(lat)} is not allowed: give (kind, shape, periodic) with kind one of "
                            f"{', '.join(LATTICES)}, or None.")
             shape = _shape_for(lat[0], lat[1])
             nb = LATTICES[lat[0]][1].shape[0]
-            if int(np.prod(shape)) * nb != n:
-                raise _ERR(f"lattice = {v.show(lat)} has {int(np.prod(shape)) * nb} sites but the Hamiltonian has "
+            if math.prod(shape) * nb != n:
+                raise _ERR(f"lattice = {v.show(lat)} has {math.prod(shape) * nb} sites but the Hamiltonian has "
                            f"{n}: give the lattice the matrix was built from, or None.")
             self._set("lattice", (str(lat[0]), tuple(shape), bool(lat[2])))
         if isinstance(self.pattern, str):

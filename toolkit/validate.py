@@ -101,6 +101,11 @@ def index_array(name: str, value, *, ndim=None, shape=None, lower: int | None = 
     if raw.size and raw.dtype.kind not in "iub":
         if raw.dtype.kind != "f" or not np.all(np.isfinite(raw)) or np.any(raw != np.round(raw)):
             _fail(error, name, raw, "values must be integers")
+        if np.any(np.abs(raw) >= 2.0**53):
+            _fail(error, name, raw, "values must be integers of magnitude below 2**53 (floats above it "
+                  "are not exact)")
+    if raw.size and raw.dtype.kind == "u" and raw.max() >= 2**63:
+        _fail(error, name, raw, "values must be below 2**63")
     arr = np.ascontiguousarray(raw, dtype=np.int64)
     _check_shape(name, arr, ndim, shape, error)
     if lower is not None and arr.size and arr.min() < lower:

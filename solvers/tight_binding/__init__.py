@@ -12,6 +12,7 @@ from .cache import EDCache, KPMCache
 from .exact import ExactDiagonalization
 from .kpm import KPM
 from .solution import TightBindingSolution
+from . import memory  # noqa: F401  (registers the memory estimates of both pairs)
 from .tour import register
 
 __all__ = ["TightBinding", "TightBindingSolution", "ExactDiagonalization", "KPM", "Estimator", "Exact",

@@ -25,6 +25,11 @@ on each side (default 2 %), so the next small updates need no Lanczos. Never sil
 price is that a cached solution equals ``tk.solve(tk.remake(problem, ...), solver)`` with
 ``bounds = tuple(solution.bounds)`` (identical numbers), and equals the plain remade solve only
 until the first widening (``bounds_margin = 0`` runs Lanczos whenever the proof fails).
+
+Force providers (issue 16.2): ``KPM`` and ``ExactDiagonalization`` are :class:`toolkit.ForceProvider`
+with ``configuration = "spins"``, and both caches are :class:`toolkit.ForceCache`:
+``cache.energy_gradient(spins) -> (E, dE/dS)`` (see :class:`SpinForceCache`), what a spin-dynamics
+driver (Langevin, Landau-Lifshitz on KPM forces) calls every step.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from .kondo import KondoBlocks, entry_positions
 from .kpm import KPM, estimator_blocks, kpm_sweeps, spectral_bounds
 from .solution import density_pattern
 
-__all__ = ["KPMCache", "EDCache"]
+__all__ = ["KPMCache", "EDCache", "SpinForceCache"]
 
 #: Fields whose change needs nothing rebuilt (the sweeps read them from the problem).
 _SCALAR = frozenset({"mu", "filling", "kT", "dos_points"})
@@ -83,7 +88,50 @@ def _strict(solution, strict):
     return solution
 
 
-class KPMCache(tk.SolveCache):
+class SpinForceCache(tk.ForceCache):
+    """The force-provider contract of the tight-binding caches: the configuration is the spins.
+
+    ``energy_gradient(spins)`` updates the spins (validated like ``tk.remake``: an (N, 3) array of
+    unit vectors), solves with local quantities and returns ``(E, dE/dS)``, ``dE/dS`` of shape
+    (N, 3), the derivative with respect to the three components of each spin (H is linear in
+    ``J S_i``), equal to minus the Kondo spin forces of :mod:`.kondo` (Hellmann-Feynman).
+
+    Which energy ``E``:
+
+    * the problem fixes ``mu``: ``E = Omega(S) = Tr omega(H(S))``, the grand potential. Its
+      gradient at fixed mu is ``Tr[rho dH/dS_i]`` = minus the forces.
+    * the problem fixes ``filling``: mu then moves with the spins, and the energy whose gradient
+      the forces are is the free energy at fixed particle number, ``F = Omega + mu N``
+      (the ground-state energy at kT = 0; ``solution.energy``): dF/dS = dOmega/dS|_mu +
+      (dOmega/dmu + N) dmu/dS, and dOmega/dmu = -N, so the mu term drops out. Omega itself
+      would not be a potential of these forces there.
+
+    The first call on a problem with ``local=False`` switches the cache to ``local=True`` (the
+    density matrix is what the forces are read from); ``pattern="onsite"`` is the cheapest pattern
+    for force evaluations (the forces need only the on-site 2x2 blocks). A solve that does not
+    succeed raises :class:`toolkit.UnstableError` with its message (a driver must not step on
+    NaN forces). For KPM with a stochastic or truncated estimator the gradient is the one the
+    estimator gives (``GradientProbing``: the exact gradient of the estimated Omega; direct
+    estimators: converging to it with the order).
+    """
+
+    def energy_gradient(self, configuration):
+        if not self.problem.spinful:
+            raise tk.InvalidProblemError(
+                "energy_gradient(spins) needs a Kondo problem: this TightBinding has spins = None. Give "
+                "spins (N x 3 unit vectors) when building the problem, e.g. lattice_problem(..., spins='random')")
+        changes = {"spins": configuration}
+        if not self.problem.local:
+            changes["local"] = True
+        solution = self.update(**changes).solve()
+        if not solution.successful:
+            raise tk.UnstableError(f"{type(self.solver).__name__} could not give the spin forces "
+                                   f"({solution.retcode}): {solution.message}")
+        energy = solution.grand_potential if self.problem.filling is None else solution.energy
+        return float(energy), -np.array(solution.forces, dtype=np.float64)
+
+
+class KPMCache(SpinForceCache):
     """What ``tk.init(problem, KPM(...))`` keeps between solves (see the module docstring).
 
     ``bounds_margin``: fraction of the spectral width added on each side when a Lanczos interval
@@ -187,7 +235,7 @@ class KPMCache(tk.SolveCache):
         return _strict(solution, strict)
 
 
-class EDCache(tk.SolveCache):
+class EDCache(SpinForceCache):
     """What ``tk.init(problem, ExactDiagonalization())`` keeps: the dense matrix (its on-site 2x2
     blocks rewritten on a spin update), the density-matrix pattern and block positions. Solutions
     are identical to ``tk.solve`` of the remade problem."""

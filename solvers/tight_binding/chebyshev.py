@@ -189,7 +189,9 @@ def grand_coefficients(order, a, b, mu, kT) -> np.ndarray:
     """Coefficients of ``omega(E) = -kT ln(1 + e^{-(E - mu)/kT})`` (``(E - mu) theta(mu - E)`` at kT = 0)."""
     if kT == 0.0:
         return chebyshev_coefficients(lambda x: np.minimum(a * x + b - mu, 0.0), order)
-    return chebyshev_coefficients(lambda x: -kT * np.logaddexp(0.0, -(a * x + b - mu) / kT), order)
+    # min(E - mu, 0) - kT log1p(e^{-|E - mu|/kT}): the same function, finite for every kT > 0
+    return chebyshev_coefficients(lambda x: np.minimum(a * x + b - mu, 0.0)
+                                  - kT * np.log1p(np.exp(-np.abs(a * x + b - mu) / kT)), order)
 
 
 def dos_from_moments(moments, g, energies, a, b, total: float) -> np.ndarray:

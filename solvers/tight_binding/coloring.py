@@ -30,8 +30,11 @@ def distance_graph(matrix, distance: int) -> sp.csr_matrix:
     G = sp.csr_matrix((np.ones(matrix.nnz, dtype=np.int8), matrix.indices, matrix.indptr), shape=matrix.shape)
     G = ((G + sp.identity(n, dtype=np.int8, format="csr")) != 0).astype(np.int8)
     B = sp.identity(n, dtype=np.int8, format="csr")
-    for _ in range(int(distance)):
-        B = ((B @ G) != 0).astype(np.int8)
+    for _ in range(min(int(distance), n)):       # the diameter is below n: B is complete by then
+        grown = ((B @ G) != 0).astype(np.int8)
+        if grown.nnz == B.nnz:                   # nothing new within one more hop: B is closed
+            break
+        B = grown
     B = B.tocsr()
     B.sort_indices()
     return B

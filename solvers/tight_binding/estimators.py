@@ -28,7 +28,9 @@ _E = tk.InvalidSolverError
 
 
 class Estimator(tk.Struct):
-    """Base of the KPM trace estimators."""
+    """Base of the KPM trace estimators (hyperparameters of a solver: bad values raise InvalidSolverError)."""
+
+    _error = _E
 
     #: the density matrix is the gradient of the estimated grand potential
     gradient = False
@@ -40,17 +42,20 @@ class Exact(Estimator):
     block: int = 64
 
     def _validate(self):
-        self._set("block", v.integer("block", self.block, lower=1, error=_E))
+        self._set("block", v.integer("block", self.block, lower=1, upper=1_000_000, error=_E))
 
 
 class RandomVectors(Estimator):
-    """``count`` random vectors: ``kind = "z2"`` (entries +-1) or ``"phase"`` (e^{i phi})."""
+    """``count`` random vectors (1 to 10^9): ``kind = "z2"`` (entries +-1) or ``"phase"`` (e^{i phi}).
+
+    The M x count block is allocated at once: ``tk.solve`` refuses a count whose vectors do not
+    fit the available memory, with the estimate (:mod:`.memory`)."""
 
     count: int = 10
     kind: str = "z2"
 
     def _validate(self):
-        self._set("count", v.integer("count", self.count, lower=1, error=_E))
+        self._set("count", v.integer("count", self.count, lower=1, upper=10**9, error=_E))
         v.choice("kind", self.kind, ("z2", "phase"), error=_E)
 
 
@@ -60,7 +65,10 @@ class Probing(Estimator):
     ``colors``: an (N,) int array of site colours, or None for the lattice's periodic colouring
     (problems built by ``lattice_problem``) or else a greedy distance-k colouring. ``kind``:
     signs on the vector entries, ``"z2"``, ``"phase"`` or ``"none"``. For spinful models each
-    spin orbital gets its own colour (S doubles).
+    spin orbital gets its own colour (S doubles). Colours are labels: any integers, renumbered
+    0, 1, ... in order. ``distance`` (0 to 10^6) past the graph's diameter colours every site
+    apart (the exact trace); the colouring stops growing there, so a large distance costs no more
+    than the diameter.
     """
 
     distance: int = 2
@@ -68,9 +76,20 @@ class Probing(Estimator):
     kind: str = "z2"
 
     def _validate(self):
-        self._set("distance", v.integer("distance", self.distance, lower=0, error=_E))
+        self._set("distance", v.integer("distance", self.distance, lower=0, upper=1_000_000, error=_E))
         if self.colors is not None:
-            self._set("colors", v.index_array("colors", self.colors, ndim=1, error=_E))
+            raw = self.colors
+            try:
+                arr = np.asarray(raw)
+            except (TypeError, ValueError):
+                arr = None                 # index_array below names what is wrong
+            if arr is not None and arr.dtype.kind == "f" and arr.size and not np.all(np.abs(arr) < 2.0**53):
+                raise _E(f"colors = {v.show(raw)} is not allowed: colours are integer labels; floats must be whole "
+                         "numbers below 2**53 in magnitude (give an int array)")
+            colors = v.index_array("colors", raw, ndim=1, lower=None, error=_E)
+            if colors.size == 0:
+                raise _E("colors = [] is not allowed: give one colour per site, or None")
+            self._set("colors", np.unique(colors, return_inverse=True)[1].reshape(-1).astype(np.int64))
         v.choice("kind", self.kind, ("z2", "phase", "none"), error=_E)
 
 

@@ -19,25 +19,37 @@ from scipy.optimize import brentq
 from scipy.special import expit
 
 import toolkit as tk
-from problems.tight_binding import TightBinding
+from problems.tight_binding import MAX_ENERGY, TightBinding
 from toolkit import validate as v
 from toolkit.dispatch import dispatch
 
 from .kondo import forces_from_blocks, spin_forces
-from .solution import TightBindingSolution, density_pattern
+from .solution import TightBindingSolution, density_pattern, finite_or_unstable
 
 __all__ = ["ExactDiagonalization", "occupations", "grand_terms", "chemical_potential", "ed_from_dense"]
 
 
-class ExactDiagonalization(tk.Solver):
-    """Dense diagonalisation (O(M^3)); refuses M > ``max_size`` (use KPM there)."""
+class ExactDiagonalization(tk.ForceProvider):
+    """Dense diagonalisation (O(M^3)); refuses M > ``max_size`` (use KPM there).
+
+    ``broadening``: Gaussian width of the DOS (None: 1 % of the bandwidth), 1e-100 to 1e100.
+    Its memory (the dense matrix, eigenvectors and density-matrix products, about 4 M^2 numbers
+    with ``local=True``) is estimated before anything is allocated (:mod:`.memory`).
+
+    A force provider for classical spins (``configuration = "spins"``), the exact reference for
+    KPM's: ``tk.init(kondo_problem, ExactDiagonalization()).energy_gradient(spins)``.
+    """
+
+    abstract = False
+    configuration = "spins"
 
     max_size: int = 6000
     broadening: float | None = None
 
     def _validate(self):
-        self._set("max_size", v.integer("max_size", self.max_size, lower=1, error=tk.InvalidSolverError))
-        self._set("broadening", v.real_scalar("broadening", self.broadening, lower=0, lower_open=True,
+        self._set("max_size", v.integer("max_size", self.max_size, lower=1, upper=2**31 - 1,
+                                        error=tk.InvalidSolverError))
+        self._set("broadening", v.real_scalar("broadening", self.broadening, lower=1e-100, upper=MAX_ENERGY,
                                               allow_none=True, error=tk.InvalidSolverError))
 
 
@@ -45,21 +57,35 @@ def occupations(eps, mu, kT):
     """Fermi occupations f(eps) (a level exactly at mu counts 1/2 at kT = 0)."""
     if kT == 0.0:
         return np.where(np.abs(eps - mu) <= 1e-12, 0.5, (eps < mu).astype(float))
-    return expit(-(eps - mu) / kT)
+    with np.errstate(over="ignore", divide="ignore"):      # |eps - mu| / kT -> inf: f = 0 or 1, exactly
+        return expit(-(eps - mu) / kT)
 
 
 def grand_terms(eps, mu, kT):
-    """omega(eps_k) = -kT ln(1 + e^{-(eps - mu)/kT}), (eps - mu) theta(mu - eps) at kT = 0."""
-    if kT == 0.0:
-        return np.minimum(eps - mu, 0.0)
-    return -kT * np.logaddexp(0.0, -(eps - mu) / kT)
+    """omega(eps_k) = -kT ln(1 + e^{-(eps - mu)/kT}), (eps - mu) theta(mu - eps) at kT = 0.
 
+    Evaluated as ``min(x, 0) - kT log1p(e^{-|x|/kT})``, x = eps - mu: the same function, finite
+    for every kT > 0 (at a subnormal kT it is the kT -> 0 limit; ``-kT ln(1 + e^{-x/kT})`` would
+    be ``-kT * inf``)."""
+    x = np.asarray(eps) - mu
+    if kT == 0.0:
+        return np.minimum(x, 0.0)
+    with np.errstate(over="ignore", divide="ignore", under="ignore"):
+        return np.minimum(x, 0.0) - kT * np.log1p(np.exp(-np.abs(x) / kT))
+
+
+def step_limit(kT, scale) -> bool:
+    """Whether the Fermi function at ``kT`` is the step to float64 precision on energies of
+    magnitude ``scale``: levels a rounding unit (1.1e-16 scale) from mu then differ from the step by
+    less than e^{-100}. The chemical potential is then found as at kT = 0 (exactly, not by a
+    root search on a function that is flat but for one jump)."""
+    return kT == 0.0 or kT < 1e-18 * scale
 
 def chemical_potential(eps, filling, kT):
     """mu for which the levels hold ``filling * M`` electrons (mid-gap at kT = 0)."""
     M = len(eps)
     target = filling * M
-    if kT == 0.0:
+    if step_limit(kT, max(abs(float(eps[0])), abs(float(eps[-1])), 1e-300)):
         ne = int(round(target))
         if abs(target - ne) > 1e-9:              # a partially filled level: mu sits on it
             return float(eps[min(int(np.floor(target)), M - 1)])
@@ -68,8 +94,18 @@ def chemical_potential(eps, filling, kT):
         if ne >= M:
             return float(eps[-1]) + 1e-9 * max(1.0, abs(eps[-1]))
         return 0.5 * float(eps[ne - 1] + eps[ne])
-    lo, hi = eps[0] - 50 * kT - 1.0, eps[-1] + 50 * kT + 1.0
-    return float(brentq(lambda m: occupations(eps, m, kT).sum() - target, lo, hi, xtol=1e-14, rtol=1e-14))
+    # N(mu) <= M e^{(mu - eps_0)/kT} and M - N(mu) <= M e^{-(mu - eps_max)/kT}: this bracket encloses
+    # the root for every 0 < filling < 1 (the problem refuses 0 and 1 at kT > 0)
+    lo = eps[0] + kT * (np.log(filling) - 1.0)
+    hi = eps[-1] - kT * (np.log1p(-filling) - 1.0)
+
+    def excess(m):
+        return occupations(eps, m, kT).sum() - target
+
+    f_lo, f_hi = excess(lo), excess(hi)
+    if f_lo >= 0 or f_hi <= 0:            # underflow at a bracket end: that end is the root to rounding
+        return float(lo if abs(f_lo) <= abs(f_hi) else hi)
+    return float(brentq(excess, lo, hi, xtol=1e-14, rtol=1e-14))
 
 
 def _refused(problem, solver):
@@ -99,12 +135,15 @@ def ed_from_dense(problem, solver, H, pattern, forces_at=None, *, start):
         eps, V = scipy.linalg.eigh(H)
     else:
         eps, V = scipy.linalg.eigvalsh(H), None
+    # a kT at which the Fermi function is the step to float64 precision is the kT -> 0 limit, taken
+    # with the kT = 0 conventions (a level within 1e-12 of mu half filled)
+    kT = 0.0 if step_limit(problem.kT, max(abs(float(eps[0])), abs(float(eps[-1])), 1e-300)) else problem.kT
     if problem.filling is not None:
-        mu = chemical_potential(eps, problem.filling, problem.kT)
+        mu = chemical_potential(eps, problem.filling, kT)
     else:
         mu = 0.0 if problem.mu is None else problem.mu
-    occ = occupations(eps, mu, problem.kT)
-    omega = float(grand_terms(eps, mu, problem.kT).sum())
+    occ = occupations(eps, mu, kT)
+    omega = float(grand_terms(eps, mu, kT).sum())
     particles = float(occ.sum())
     lo, hi = float(eps[0]), float(eps[-1])
     width = max(hi - lo, 1e-6)
@@ -121,7 +160,7 @@ def ed_from_dense(problem, solver, H, pattern, forces_at=None, *, start):
                   else forces_from_blocks(problem.J, rho, *forces_at))
         fields = dict(density=np.real(np.einsum("ik,k,ik->i", V, occ, V.conj())), dm_rows=rows, dm_cols=cols,
                       density_matrix=rho, forces=forces)
-    return TightBindingSolution(problem=problem, solver=solver, energies=energies, dos=dos, mu=float(mu),
-                                particles=particles, grand_potential=omega, energy=omega + mu * particles,
-                                bounds=np.array([lo, hi]), stats={"wall_time": time.perf_counter() - start},
-                                **fields)
+    return finite_or_unstable(TightBindingSolution(
+        problem=problem, solver=solver, energies=energies, dos=dos, mu=float(mu), particles=particles,
+        grand_potential=omega, energy=omega + mu * particles, bounds=np.array([lo, hi]),
+        stats={"wall_time": time.perf_counter() - start}, **fields))

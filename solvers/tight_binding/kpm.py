@@ -23,14 +23,15 @@ import numpy as np
 from scipy.optimize import brentq
 
 import toolkit as tk
-from problems.tight_binding import TightBinding
+from problems.tight_binding import MAX_ENERGY, TightBinding
 from toolkit import validate as v
 from toolkit.dispatch import dispatch
 
 from . import chebyshev as cb
 from .estimators import Estimator, Exact, RandomVectors, vector_blocks
 from .kondo import forces_from_blocks, spin_forces
-from .solution import TightBindingSolution, density_pattern
+from .exact import step_limit
+from .solution import TightBindingSolution, density_pattern, finite_or_unstable
 
 __all__ = ["KPM", "kpm_sweeps", "spectral_bounds", "estimator_blocks"]
 
@@ -38,8 +39,11 @@ _E = tk.InvalidSolverError
 KERNELS = ("auto", "jackson", "lorentz", "none")
 
 
-class KPM(tk.Solver):
+class KPM(tk.ForceProvider):
     """Kernel polynomial method with ``order`` Chebyshev moments.
+
+    A force provider for classical spins (``configuration = "spins"``): ``tk.init(kondo_problem,
+    KPM(...)).energy_gradient(spins)`` gives ``(E, dE/dS)`` (:class:`~.cache.SpinForceCache`).
 
     ``kernel``: ``"auto"``, ``"jackson"``, ``"lorentz"`` or ``"none"`` (None works too);
     ``estimator``: ``Exact()``, ``RandomVectors(count)``, ``Probing(distance)`` or
@@ -47,6 +51,13 @@ class KPM(tk.Solver):
     (``lanczos_steps`` steps, padded), ``"gershgorin"`` or a known ``(emin, emax)`` enclosing the
     spectrum (too narrow an interval makes the recursion diverge: the solve then returns
     ``Unstable``); ``parallel``: threaded kernels.
+
+    Ranges (issue 17): ``order`` 2 to 10^7, ``seed`` 0 to 2^63 - 1, ``lanczos_steps`` 2 to
+    10^5, ``lorentz_lambda`` 1e-3 to 700 (``sinh`` overflows beyond), ``bounds`` within
+    +-``MAX_ENERGY``. The memory a solve needs (vectors x count x M, the density-matrix pattern,
+    the Kondo matrix, the coefficient quadrature) is estimated before anything is allocated
+    (:mod:`.memory`), and a solution that would hold a non-finite number is ``Unstable`` with
+    empty fields instead.
     """
 
     order: int = 256
@@ -59,6 +70,8 @@ class KPM(tk.Solver):
     parallel: bool = False
 
     stochastic = True
+    abstract = False
+    configuration = "spins"
 
     def _validate(self):
         self._set("order", v.integer("order", self.order, lower=2, upper=10_000_000, error=_E))
@@ -67,17 +80,17 @@ class KPM(tk.Solver):
         if not isinstance(self.estimator, Estimator):
             raise _E(f"estimator = {v.show(self.estimator)} is not allowed: give Exact(), RandomVectors(count), "
                      "Probing(distance) or GradientProbing(distance)")
-        self._set("seed", v.integer("seed", self.seed, lower=0, error=_E))
+        self._set("seed", v.integer("seed", self.seed, lower=0, upper=2**63 - 1, error=_E))
         if isinstance(self.bounds, str):
             v.choice("bounds", self.bounds, ("lanczos", "gershgorin"), error=_E)
         else:
-            lohi = v.real_array("bounds", self.bounds, shape=(2,), error=_E)
+            lohi = v.real_array("bounds", self.bounds, shape=(2,), lower=-MAX_ENERGY, upper=MAX_ENERGY, error=_E)
             if not lohi[0] < lohi[1]:
                 raise _E(f"bounds = {tuple(lohi)} is not allowed: give (emin, emax) with emin < emax, 'lanczos' "
                          "or 'gershgorin'")
             self._set("bounds", (float(lohi[0]), float(lohi[1])))
-        self._set("lanczos_steps", v.integer("lanczos_steps", self.lanczos_steps, lower=2, error=_E))
-        self._set("lorentz_lambda", v.real_scalar("lorentz_lambda", self.lorentz_lambda, lower=0, lower_open=True,
+        self._set("lanczos_steps", v.integer("lanczos_steps", self.lanczos_steps, lower=2, upper=100_000, error=_E))
+        self._set("lorentz_lambda", v.real_scalar("lorentz_lambda", self.lorentz_lambda, lower=1e-3, upper=700.0,
                                                   error=_E))
         if not isinstance(self.parallel, (bool, np.bool_)):
             raise _E(f"parallel = {v.show(self.parallel)} is not allowed: give True or False")
@@ -94,9 +107,13 @@ class KPM(tk.Solver):
         return cb.damping(None if kind == "none" else kind, self.order, self.lorentz_lambda)
 
 
-def _bad(problem, solver, message, **stats):
-    return TightBindingSolution(problem=problem, solver=solver, retcode=tk.ReturnCode.Unstable, message=message,
+def _failed(problem, solver, retcode, message, **stats):
+    return TightBindingSolution(problem=problem, solver=solver, retcode=retcode, message=message,
                                 energies=np.zeros(0), dos=np.zeros(0), stats=stats)
+
+
+def _bad(problem, solver, message, **stats):
+    return _failed(problem, solver, tk.ReturnCode.Unstable, message, **stats)
 
 
 def vector_dtype(problem, solver):
@@ -164,20 +181,24 @@ def kpm_sweeps(problem, solver, ops, emin, emax, blocks, pattern, forces_at=None
     if not np.all(np.isfinite(moments)) or np.abs(moments).max() > 1.5 * max(abs(moments[0]), 1e-300):
         return _bad(problem, solver, "the Chebyshev moments diverged: the spectral bounds do not enclose the spectrum; "
                     "use bounds='gershgorin' or more lanczos_steps", **stats)
-    g_dos = solver.damping("dos", problem.kT)
-    g_th = solver.damping("thermo", problem.kT)
+    # a kT at which the Fermi function is the step to float64 precision is the kT -> 0 limit
+    kT = 0.0 if step_limit(problem.kT, max(abs(emin), abs(emax), 1e-300)) else problem.kT
+    g_dos = solver.damping("dos", kT)
+    g_th = solver.damping("thermo", kT)
     energies = np.linspace(emin, emax, problem.dos_points)
     dos = cb.dos_from_moments(moments, g_dos, energies, a, b, M)
-    kT = problem.kT
     order = solver.order
 
     def particles_at(mu):
         return float(np.dot(cb.fermi_coefficients(order, a, b, mu, kT) * g_th, moments))
 
     if problem.filling is not None:
-        target = problem.filling * M
-        lo, hi = b - a - 40 * kT, b + a + 40 * kT
-        mu = float(brentq(lambda m: particles_at(m) - target, lo, hi, xtol=1e-13 * a, rtol=1e-14))
+        mu = _chemical_potential(particles_at, problem.filling * M, a, b, kT, M)
+        if mu is None:
+            return _failed(problem, solver, tk.ReturnCode.ConvergenceFailure,
+                           f"no chemical potential gives filling = {problem.filling!r}: the order-{order} series of the "
+                           "particle number does not reach it between the spectral bounds; raise order or use a "
+                           "filling further from 0 and 1", **stats)
     else:
         mu = 0.0 if problem.mu is None else problem.mu
     fermi = cb.fermi_coefficients(order, a, b, mu, kT) * g_th
@@ -215,9 +236,26 @@ def kpm_sweeps(problem, solver, ops, emin, emax, blocks, pattern, forces_at=None
                       forces=forces)
     stats["sweep_time"] = sweep_time
     stats["wall_time"] = time.perf_counter() - t0
-    return TightBindingSolution(problem=problem, solver=solver, energies=energies, dos=dos, mu=mu,
-                                particles=particles, grand_potential=omega, energy=omega + mu * particles,
-                                moments=moments, bounds=np.array([emin, emax]), stats=stats, **fields)
+    return finite_or_unstable(TightBindingSolution(
+        problem=problem, solver=solver, energies=energies, dos=dos, mu=mu, particles=particles,
+        grand_potential=omega, energy=omega + mu * particles, moments=moments, bounds=np.array([emin, emax]),
+        stats=stats, **fields))
+
+
+def _chemical_potential(particles_at, target, a, b, kT, M):
+    """mu with ``particles_at(mu) = target`` (brentq), or None when the series cannot reach it.
+
+    The bracket runs 40 kT past the scaled interval [b - a, b + a]; the truncated series is
+    not exactly 0 and M there, so a target within ``1e-9 M`` of an end that the series misses
+    takes that end (the filling is met to the series' accuracy)."""
+    lo, hi = b - a - 40 * kT, b + a + 40 * kT
+    f_lo, f_hi = particles_at(lo) - target, particles_at(hi) - target
+    if not (np.isfinite(f_lo) and np.isfinite(f_hi)):
+        return None
+    if f_lo < 0 < f_hi:
+        return float(brentq(lambda m: particles_at(m) - target, lo, hi, xtol=1e-13 * a, rtol=1e-14))
+    end, miss = (lo, f_lo) if abs(f_lo) <= abs(f_hi) else (hi, f_hi)
+    return float(end) if abs(miss) <= 1e-9 * M else None
 
 
 def _complex_vectors(est):

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 import toolkit as tk
 
-__all__ = ["TightBindingSolution", "density_pattern"]
+__all__ = ["TightBindingSolution", "density_pattern", "finite_or_unstable"]
 
 
 def _empty(*shape, dtype=float):
@@ -95,3 +95,24 @@ def density_pattern(problem):
     P.sum_duplicates()                       # canonical CSR: rows in order, columns sorted in each
     rows = np.repeat(np.arange(M, dtype=np.int64), np.diff(P.indptr))
     return rows, P.indices.astype(np.int64)
+
+
+def finite_or_unstable(solution: TightBindingSolution) -> TightBindingSolution:
+    """``solution`` if every number in it is finite; otherwise an ``Unstable`` result with empty
+    fields and a message naming the fields that were not (no NaN is ever handed back, issue 17.5).
+
+    The problem's validation bounds every energy (``MAX_ENERGY``) so that this does not happen;
+    this is the last line that keeps a case nobody foresaw from being called ``Success``."""
+    bad = []
+    for name, value in solution.data_fields().items():
+        arr = np.asarray(value)
+        if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+            bad.append(name)
+    if not bad:
+        return solution
+    return TightBindingSolution(
+        problem=solution.problem, solver=solution.solver, retcode=tk.ReturnCode.Unstable,
+        energies=np.zeros(0), dos=np.zeros(0), stats={**solution.stats, "non_finite": bad},
+        message=f"{type(solution.solver).__name__} produced non-finite {', '.join(bad)}; the fields are left "
+                "empty. Check that the energies are moderate (rescale the energy unit) and the spectral bounds "
+                "enclose the spectrum")

@@ -158,3 +158,13 @@ def test_ragged_arrays_are_refused_by_name():
 
     with pytest.raises(tk.InvalidProblemError, match="x = .* rectangular"):
         v.real_array("x", [[1.0, 2.0], [3.0]])
+
+
+def test_index_arrays_refuse_values_that_do_not_fit_int64():
+    from toolkit import validate as v
+
+    with pytest.raises(tk.InvalidProblemError, match="below 2\\*\\*53"):
+        v.index_array("i", [1e308])
+    with pytest.raises(tk.InvalidProblemError, match="below 2\\*\\*63"):
+        v.index_array("i", np.array([2**64 - 1], dtype=np.uint64))
+    assert v.index_array("i", [3.0, 4.0]).tolist() == [3, 4]
