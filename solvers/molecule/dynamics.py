@@ -45,6 +45,7 @@ import numpy as np
 
 import toolkit as tk
 from problems.molecule import FS, KB_EV, MAX_COORDINATE, MolecularDynamics
+from toolkit import memory
 from toolkit import validate as v
 from toolkit.dispatch import dispatch
 
@@ -461,3 +462,19 @@ class MDIntegrator(tk.Integrator):
 @dispatch
 def _init(problem: MolecularDynamics, solver: VelocityVerlet | Langevin | NoseHoover) -> MDIntegrator:
     return MDIntegrator(problem, solver)
+
+
+#: Neighbours per atom the estimate allows for (a liquid at rc + skin = 2.8 sigma has about 80).
+_NEIGHBOURS_PER_ATOM = 200
+
+
+@memory.estimate.dispatch
+def _(problem: MolecularDynamics, solver: VelocityVerlet | Langevin | NoseHoover) -> dict:
+    """Peak bytes of a run: saved frames (positions and velocities, kept as lists and joined once
+    more for the solution), thermo records (scalars and two 3x3 tensors), the per-atom state
+    (about ten float64 (n, 3) arrays) and a neighbour list of ``_NEIGHBOURS_PER_ATOM`` per atom."""
+    n = problem.molecule.n_atoms
+    frames = problem.steps // problem.save_every + 2
+    thermo = problem.steps // problem.thermo_every + 2
+    return {"frames": 2 * 2 * frames * n * 3 * 8, "thermo": 2 * thermo * 23 * 8,
+            "atom state": 10 * n * 3 * 8, "neighbour list": n * (_NEIGHBOURS_PER_ATOM + 2) * 8}

@@ -141,3 +141,15 @@ def test_checkpoint_with_bad_scalars_or_rng_is_refused(change, tmp_path):
     with pytest.raises(tk.FileFormatError, match=name):
         tk.resume(bad, progress=False)
     json.dumps(record_of(path))   # the original is untouched
+
+
+def test_absurd_runs_are_refused_by_their_memory_estimate():
+    from problems.molecule import MolecularDynamics
+    from solvers.molecule import VelocityVerlet
+
+    problem = MolecularDynamics.example(0)
+    parts = tk.memory_estimate(problem, VelocityVerlet())
+    assert set(parts) == {"frames", "thermo", "atom state", "neighbour list"} and all(v > 0 for v in parts.values())
+    huge = tk.remake(problem, steps=10**12, save_every=1)
+    with pytest.raises(tk.InvalidProblemError, match="needs about .* frames"):
+        tk.init(huge, VelocityVerlet())
