@@ -17,6 +17,10 @@ This module holds data, validation and the problem builders (:func:`kac_landau_f
 products on a grid, steppers, saddle searches) live in ``solvers.density_field``. The
 component classes carry their defining formulas (pointwise f, f', f'' and the analytic
 Fourier transform of the interaction), which is the physics each one stands for.
+
+Every field has a physical range (:data:`MAX_PARAMETER`, :data:`LENGTH_RANGE`, :data:`MAX_DENSITY`,
+:data:`MAX_STEPS`), and a grid that would not fit the memory available is refused, naming the field
+or builder argument, before anything is allocated (:func:`check_grid_memory`).
 """
 
 from __future__ import annotations
@@ -32,10 +36,28 @@ from toolkit import validate as v
 __all__ = ["KacStep", "SwiftHohenberg", "LatticeGas", "Landau", "Functional", "DensityField",
            "Relaxation", "FieldDynamics", "NucleationBarrier", "wavevectors", "MIN_POINTS_PER_RANGE",
            "kac_landau_field", "kac_lattice_gas_field", "swift_hohenberg_field", "relaxation", "onion_barrier",
-           "bcc_lattice_constant", "bcc_droplet_seed"]
+           "bcc_lattice_constant", "bcc_droplet_seed", "MAX_PARAMETER", "LENGTH_RANGE", "MAX_DENSITY", "MAX_STEPS",
+           "MAX_SEED", "GRID_COPIES", "check_grid_memory"]
 
 #: The interaction range R (or a Swift-Hohenberg wavelength / 2) must span this many grid spacings.
 MIN_POINTS_PER_RANGE = 3.0
+
+# Physical ranges. The functional is written in reduced units (lengths in units of the interaction
+# range, energies in units of the interaction strength), so every coupling, temperature, mobility and
+# time step of order 1e6 or more means a unit error, and past these bounds F, δF/δphi or the noise
+# overflow float64 on any grid (phi^4 of a density 1e77 is inf).
+#: Largest magnitude of a coupling (J, eps, g, T, h), temperature, mobility or time step.
+MAX_PARAMETER = 1e6
+#: Allowed box lengths, interaction ranges R and Swift-Hohenberg pattern half-wavelengths pi/k0.
+LENGTH_RANGE = (1e-6, 1e6)
+#: Largest |density| of an initial, metastable or stable field (its F stays finite on any grid).
+MAX_DENSITY = 1e6
+#: Most time steps of a FieldDynamics run (a tiny 1D grid takes ~20 µs a step: 10^9 steps is ~6 hours).
+MAX_STEPS = 10 ** 9
+#: Seeds are stored as int64 in checkpoints and solution files.
+MAX_SEED = 2 ** 63 - 1
+#: Float64 copies of the grid a problem's construction holds at once (``initial`` and its conversions).
+GRID_COPIES = 3
 
 
 # -------------------------------------------------------------------------------------------
@@ -56,8 +78,8 @@ class KacStep:
     J: float = 1.0
 
     def __post_init__(self):
-        object.__setattr__(self, "R", v.real_scalar("R", self.R, lower=0, lower_open=True))
-        object.__setattr__(self, "J", v.real_scalar("J", self.J))
+        object.__setattr__(self, "R", v.real_scalar("R", self.R, lower=LENGTH_RANGE[0], upper=LENGTH_RANGE[1]))
+        object.__setattr__(self, "J", v.real_scalar("J", self.J, lower=-MAX_PARAMETER, upper=MAX_PARAMETER))
 
     def hat(self, k: np.ndarray, ndim: int) -> np.ndarray:
         """V(k) at wavenumbers ``k = |k|`` for a ``ndim``-dimensional field."""
@@ -99,7 +121,8 @@ class SwiftHohenberg:
     k0: float = 1.0
 
     def __post_init__(self):
-        object.__setattr__(self, "k0", v.real_scalar("k0", self.k0, lower=0, lower_open=True))
+        object.__setattr__(self, "k0", v.real_scalar("k0", self.k0, lower=math.pi / LENGTH_RANGE[1],
+                                                      upper=math.pi / LENGTH_RANGE[0]))
 
     def hat(self, k: np.ndarray, ndim: int) -> np.ndarray:
         k = np.asarray(k, dtype=np.float64)
@@ -123,8 +146,8 @@ class LatticeGas:
     domain = (0.0, 1.0)
 
     def __post_init__(self):
-        object.__setattr__(self, "T", v.real_scalar("T", self.T, lower=0, lower_open=True))
-        object.__setattr__(self, "h", v.real_scalar("h", self.h))
+        object.__setattr__(self, "T", v.real_scalar("T", self.T, lower=0, lower_open=True, upper=MAX_PARAMETER))
+        object.__setattr__(self, "h", v.real_scalar("h", self.h, lower=-MAX_PARAMETER, upper=MAX_PARAMETER))
 
     def params(self) -> tuple[float, float]:
         return (self.T, self.h)
@@ -152,8 +175,8 @@ class Landau:
     domain = (-math.inf, math.inf)
 
     def __post_init__(self):
-        object.__setattr__(self, "eps", v.real_scalar("eps", self.eps))
-        object.__setattr__(self, "g", v.real_scalar("g", self.g))
+        object.__setattr__(self, "eps", v.real_scalar("eps", self.eps, lower=-MAX_PARAMETER, upper=MAX_PARAMETER))
+        object.__setattr__(self, "g", v.real_scalar("g", self.g, lower=-MAX_PARAMETER, upper=MAX_PARAMETER))
 
     def params(self) -> tuple[float, float]:
         return (self.eps, self.g)
@@ -223,6 +246,37 @@ def wavevectors(shape, length, real: bool = True) -> np.ndarray:
     return np.sqrt(k2)
 
 
+def check_grid_memory(name: str, value, shape, copies: int = GRID_COPIES, error=tk.InvalidProblemError) -> None:
+    """Refuse a grid whose ``copies`` float64 arrays would not fit the memory available now (before allocating).
+
+    ``name = value`` is the field or argument that set the grid; the message gives the estimate and the
+    memory available (:func:`toolkit.memory.available_memory`).
+    """
+    from toolkit.memory import available_memory
+
+    cells = math.prod(int(n) for n in shape)
+    need = copies * cells * 8
+    available = available_memory()
+    if need > available:
+        raise error(
+            f"{name} = {v.show(value)} is not allowed: a grid of {cells:.4g} cells needs about "
+            f"{need / 2**30:.3g} GiB ({copies} float64 copies) but {available / 2**30:.3g} GiB is available; "
+            "use a coarser grid")
+
+
+def _density(name, value, shape, local):
+    """A uniform density (a number) or an array of ``shape``, |value| <= MAX_DENSITY, inside the domain."""
+    try:
+        scalar = np.ndim(value) == 0
+    except (TypeError, ValueError):       # ragged nested lists
+        scalar = False
+    if scalar:
+        value = np.full(shape, v.real_scalar(name, value, lower=-MAX_DENSITY, upper=MAX_DENSITY))
+    arr = v.real_array(name, value, shape=shape, lower=-MAX_DENSITY, upper=MAX_DENSITY)
+    _check_domain(name, arr, local)
+    return arr
+
+
 def _check_domain(name, arr, local):
     lo, hi = local.domain
     if np.isfinite(lo) and (arr.size and (arr.min() <= lo or arr.max() >= hi)):
@@ -251,6 +305,7 @@ class DensityField(tk.Problem):
 
     def _validate(self):
         shape = v.shape_tuple("shape", self.shape, ndim=(1, 2, 3), minimum=4)
+        check_grid_memory("shape", shape, shape)
         self._set("shape", shape)
         length = self.length
         if isinstance(length, (int, float, np.integer, np.floating)) and not isinstance(length, bool):
@@ -259,32 +314,29 @@ class DensityField(tk.Problem):
             raise tk.InvalidProblemError(
                 f"length = {v.show(self.length)} is not allowed: give one box length or one per axis "
                 f"({len(shape)} numbers)")
-        length = tuple(v.real_scalar(f"length[{i}]", L, lower=0, lower_open=True) for i, L in enumerate(length))
+        length = tuple(v.real_scalar(f"length[{i}]", L, lower=LENGTH_RANGE[0], upper=LENGTH_RANGE[1])
+                       for i, L in enumerate(length))
         self._set("length", length)
         if not isinstance(self.functional, Functional):
             raise tk.InvalidProblemError(
                 f"functional = {v.show(self.functional)} is not allowed: give "
                 "Functional(interaction=KacStep(R=...), local=LatticeGas(T=...))")
         R = self.functional.interaction.range_length()
+        what = "R" if isinstance(self.functional.interaction, KacStep) else "pi/k0"
         dx = max(L / n for L, n in zip(length, shape))
         if R < MIN_POINTS_PER_RANGE * dx:
-            what = "R" if isinstance(self.functional.interaction, KacStep) else "pi/k0"
             raise tk.InvalidProblemError(
                 f"functional.interaction: {what} = {R:g} is not allowed: it must span at least "
                 f"{MIN_POINTS_PER_RANGE:g} grid spacings (dx = max(length / shape) = {dx:g}); refine the "
                 "grid (shape) or shorten the box (length)")
         if 2 * R > min(length):
             raise tk.InvalidProblemError(
-                f"length = {length} is not allowed: the interaction range {R:g} must fit in half the "
-                "box; enlarge the box")
+                f"length = {length} is not allowed with functional.interaction {what} = {R:g}: the "
+                "interaction range must fit in half the box; enlarge the box or shorten the range")
         initial = self.initial
         if initial is None:
             initial = self.functional.default_density()
-        if np.ndim(initial) == 0:
-            initial = np.full(shape, v.real_scalar("initial", initial))
-        initial = v.real_array("initial", initial, shape=shape)
-        _check_domain("initial", initial, self.functional.local)
-        self._set("initial", initial)
+        self._set("initial", _density("initial", initial, shape, self.functional.local))
 
     # geometry helpers (no numerics beyond the grid)
     @property
@@ -310,11 +362,23 @@ class DensityField(tk.Problem):
     def noisy(cls, shape, length, functional, mean=None, amplitude=0.01, seed=0):
         """A field with uniform density ``mean`` plus seeded white noise of ``amplitude``."""
         shape = v.shape_tuple("shape", shape, ndim=(1, 2, 3), minimum=4)
-        mean = functional.default_density() if mean is None else v.real_scalar("mean", mean)
-        amplitude = v.real_scalar("amplitude", amplitude, lower=0)
-        rng = np.random.default_rng(v.integer("seed", seed, lower=0))
-        return cls(shape=shape, length=length, functional=functional,
-                   initial=mean + amplitude * rng.standard_normal(shape))
+        if not isinstance(functional, Functional):
+            raise tk.InvalidProblemError(
+                f"functional = {v.show(functional)} is not allowed: give "
+                "Functional(interaction=KacStep(R=...), local=LatticeGas(T=...))")
+        mean = functional.default_density() if mean is None else \
+            v.real_scalar("mean", mean, lower=-MAX_DENSITY, upper=MAX_DENSITY)
+        amplitude = v.real_scalar("amplitude", amplitude, lower=0, upper=MAX_DENSITY)
+        rng = np.random.default_rng(v.integer("seed", seed, lower=0, upper=MAX_SEED))
+        check_grid_memory("shape", shape, shape, GRID_COPIES + 2)
+        initial = mean + amplitude * rng.standard_normal(shape)
+        lo, hi = functional.local.domain
+        if np.isfinite(lo) and (initial.min() <= lo or initial.max() >= hi):
+            raise tk.InvalidProblemError(
+                f"mean = {mean:g} with amplitude = {amplitude:g} is not allowed: the noisy field spans "
+                f"{initial.min():.3g} to {initial.max():.3g}, but the {type(functional.local).__name__} entropy needs "
+                f"every density strictly inside ({lo:g}, {hi:g}); move the mean inside or lower the amplitude")
+        return cls(shape=shape, length=length, functional=functional, initial=initial)
 
     @classmethod
     def example(cls, seed: int = 0):
@@ -335,7 +399,7 @@ class Relaxation(tk.Problem):
     def _validate(self):
         if not isinstance(self.field, DensityField):
             raise tk.InvalidProblemError(f"field = {v.show(self.field)} is not allowed: give a DensityField")
-        self._set("conserved", bool(self.conserved))
+        self._set("conserved", v.flag("conserved", self.conserved))
 
     @classmethod
     def example(cls, seed: int = 0):
@@ -365,11 +429,11 @@ class FieldDynamics(tk.TimeProblem):
         if not isinstance(self.field, DensityField):
             raise tk.InvalidProblemError(f"field = {v.show(self.field)} is not allowed: give a DensityField")
         self._set("dynamics", v.choice("dynamics", self.dynamics, ("A", "B")))
-        self._set("temperature", v.real_scalar("temperature", self.temperature, lower=0))
-        self._set("dt", v.real_scalar("dt", self.dt, lower=0, lower_open=True))
-        self._set("steps", v.integer("steps", self.steps, lower=1))
-        self._set("save_every", v.integer("save_every", self.save_every, lower=1))
-        self._set("mobility", v.real_scalar("mobility", self.mobility, lower=0, lower_open=True))
+        self._set("temperature", v.real_scalar("temperature", self.temperature, lower=0, upper=MAX_PARAMETER))
+        self._set("dt", v.real_scalar("dt", self.dt, lower=0, lower_open=True, upper=MAX_PARAMETER))
+        self._set("steps", v.integer("steps", self.steps, lower=1, upper=MAX_STEPS))
+        self._set("save_every", v.integer("save_every", self.save_every, lower=1, upper=MAX_STEPS))
+        self._set("mobility", v.real_scalar("mobility", self.mobility, lower=0, lower_open=True, upper=MAX_PARAMETER))
         noise = self.temperature > 0 if self.noise is None else self.noise
         if not isinstance(noise, (bool, np.bool_)):
             raise tk.InvalidProblemError(f"noise = {v.show(self.noise)} is not allowed: give True or False")
@@ -402,16 +466,9 @@ class NucleationBarrier(tk.Problem):
         if not isinstance(self.field, DensityField):
             raise tk.InvalidProblemError(f"field = {v.show(self.field)} is not allowed: give a DensityField")
         shape, local = self.field.shape, self.field.functional.local
-        meta = self.metastable
-        if np.ndim(meta) == 0:
-            meta = np.full(shape, v.real_scalar("metastable", meta))
-        meta = v.real_array("metastable", meta, shape=shape)
-        _check_domain("metastable", meta, local)
-        self._set("metastable", meta)
+        self._set("metastable", _density("metastable", self.metastable, shape, local))
         if self.stable is not None:
-            stable = v.real_array("stable", self.stable, shape=shape)
-            _check_domain("stable", stable, local)
-            self._set("stable", stable)
+            self._set("stable", _density("stable", self.stable, shape, local))
 
     @property
     def metastable_density(self) -> float:
@@ -447,6 +504,14 @@ class NucleationBarrier(tk.Problem):
 # -------------------------------------------------------------------------------------------
 # Problem builders (the spec vocabulary's ``type = "..."`` names, the tour's and tutorials' fields)
 
+def _grid(n, ndim) -> tuple:
+    """The builders' ``(n,) * ndim`` grid, checked before any tuple or array is made."""
+    ndim = v.integer("ndim", ndim, lower=1, upper=3)
+    n = v.integer("n", n, lower=4)
+    check_grid_memory("n", n, (n,) * ndim, GRID_COPIES + 2)
+    return (n,) * ndim
+
+
 def kac_landau_field(n: int = 48, ndim: int = 2, length: float = 48.0, R: float = 4.0, J: float = 1.0,
                      eps: float = 0.05, g: float = 0.0, mean: float = 0.0, amplitude: float = 0.05,
                      seed: int = 0) -> DensityField:
@@ -455,7 +520,7 @@ def kac_landau_field(n: int = 48, ndim: int = 2, length: float = 48.0, R: float 
     Keep the local part convex (eps > 0, g^2 < 3 eps): V(k) -> 0 at large k, so a non-convex
     f would let grid-scale modes grow (the Kac mean-field theory needs a convex local part).
     """
-    return DensityField.noisy((n,) * ndim, length, Functional(KacStep(R=R, J=J), Landau(eps=eps, g=g)),
+    return DensityField.noisy(_grid(n, ndim), length, Functional(KacStep(R=R, J=J), Landau(eps=eps, g=g)),
                               mean=mean, amplitude=amplitude, seed=seed)
 
 
@@ -463,7 +528,7 @@ def kac_lattice_gas_field(n: int = 48, ndim: int = 2, length: float = 48.0, R: f
                           T: float = 0.05, h: float = 0.0, mean: float = 0.5, amplitude: float = 0.02,
                           seed: int = 0) -> DensityField:
     """A noisy uniform field with a repulsive Kac step and the lattice-gas (clump) entropy."""
-    return DensityField.noisy((n,) * ndim, length, Functional(KacStep(R=R, J=J), LatticeGas(T=T, h=h)),
+    return DensityField.noisy(_grid(n, ndim), length, Functional(KacStep(R=R, J=J), LatticeGas(T=T, h=h)),
                               mean=mean, amplitude=amplitude, seed=seed)
 
 
@@ -471,7 +536,7 @@ def swift_hohenberg_field(n: int = 48, ndim: int = 2, length: float = 48.0, k0: 
                           eps: float = -0.3, g: float = 0.0, mean: float = 0.0, amplitude: float = 0.05,
                           seed: int = 0) -> DensityField:
     """A noisy uniform field with the Swift-Hohenberg operator and the Landau polynomial."""
-    return DensityField.noisy((n,) * ndim, length, Functional(SwiftHohenberg(k0=k0), Landau(eps=eps, g=g)),
+    return DensityField.noisy(_grid(n, ndim), length, Functional(SwiftHohenberg(k0=k0), Landau(eps=eps, g=g)),
                               mean=mean, amplitude=amplitude, seed=seed)
 
 
@@ -488,6 +553,11 @@ def onion_barrier(eps: float = 0.09, g: float = 0.5, R: float = 1.0, n: int = 24
     about the box centre, k* the minimum of V(k) (Barros & Klein 2013, doi:10.1063/1.4827397).
     """
     functional = Functional(KacStep(R=R), Landau(eps=eps, g=g))
+    n = _grid(n, 3)[0]
+    check_grid_memory("n", n, (n,) * 3, GRID_COPIES + 6)              # the meshgrid, r and the guess
+    length = v.real_scalar("length", length, lower=LENGTH_RANGE[0], upper=LENGTH_RANGE[1])
+    amplitude = v.real_scalar("amplitude", amplitude, lower=-MAX_DENSITY, upper=MAX_DENSITY)
+    width = v.real_scalar("width", width, lower=LENGTH_RANGE[0], upper=LENGTH_RANGE[1])
     x = (np.arange(n) + 0.5) * length / n - length / 2
     r = np.sqrt(sum(c ** 2 for c in np.meshgrid(x, x, x, indexing="ij")))
     kstar = functional.interaction.hat_min(3)[0]
@@ -513,6 +583,12 @@ def bcc_droplet_seed(shape, length, a: float, radius: float, width: float = 0.5,
     units of ``a``): ``(0.5, 0, 0)`` centres it on an octahedral interstitial, for instance.
     A seed for ``DensityField(initial=metastable + amplitude * seed)``.
     """
+    shape = v.shape_tuple("shape", shape, ndim=3, minimum=1)
+    check_grid_memory("shape", shape, shape, 10)                       # X, Y, Z, the wave, r, the envelope
+    if not isinstance(length, (tuple, list, np.ndarray)) or len(length) != 3:
+        raise tk.InvalidProblemError(f"length = {v.show(length)} is not allowed: give three box lengths")
+    length = [v.real_scalar(f"length[{i}]", L, lower=LENGTH_RANGE[0], upper=LENGTH_RANGE[1])
+              for i, L in enumerate(length)]
     xs = [np.arange(n) * L / n for n, L in zip(shape, length)]
     X, Y, Z = np.meshgrid(*xs, indexing="ij")
     q = 2 * np.pi / a

@@ -38,6 +38,7 @@ from .dimer import DimerMethod, lowest_mode
 from .finite_difference import ExplicitFD
 from .functional import SpectralOps
 from .grid_newton import GridNewtonKrylov
+from . import memory  # noqa: F401  (registers the pairs' memory estimates)
 from .radial_newton import RadialNewtonKrylov
 from .saddle import hessian_eigenvalues, newton_polish
 from .size_scan import SizeConstrainedMinimizer, SizeScan, descend_to_index_one, droplet_size, size_scan_saddle

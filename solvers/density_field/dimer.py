@@ -35,7 +35,9 @@ from toolkit.dispatch import dispatch
 
 from problems.density_field import NucleationBarrier
 
-from .functional import SpectralOps
+from .functional import SpectralOps, diverged
+from .limits import MAX_PARAMETER, MAX_ROTATION_STEPS, MAX_SADDLE_ITERS, MAX_SEED
+from .accuracy import saddle_warnings, with_warnings
 from .saddle import empty_solution, saddle_solution, serial_blas
 from .solution import BarrierSolution
 
@@ -65,13 +67,15 @@ class DimerMethod(tk.Solver):
 
     def _validate(self):
         err = tk.InvalidSolverError
-        self._set("dt", v.real_scalar("dt", self.dt, lower=0, lower_open=True, error=err))
-        self._set("max_step", v.real_scalar("max_step", self.max_step, lower=0, lower_open=True, error=err))
-        self._set("rotation_steps", v.integer("rotation_steps", self.rotation_steps, lower=2, error=err))
+        self._set("dt", v.real_scalar("dt", self.dt, lower=0, lower_open=True, upper=MAX_PARAMETER, error=err))
+        self._set("max_step", v.real_scalar("max_step", self.max_step, lower=0, lower_open=True, upper=MAX_PARAMETER,
+                                            error=err))
+        self._set("rotation_steps", v.integer("rotation_steps", self.rotation_steps, lower=2, upper=MAX_ROTATION_STEPS,
+                                              error=err))
         self._set("tol", v.real_scalar("tol", self.tol, lower=0, lower_open=True, error=err))
-        self._set("max_iters", v.integer("max_iters", self.max_iters, lower=1, error=err))
+        self._set("max_iters", v.integer("max_iters", self.max_iters, lower=1, upper=MAX_SADDLE_ITERS, error=err))
         self._set("direction", v.choice("direction", self.direction, ("droplet", "random"), error=err))
-        self._set("seed", v.integer("seed", self.seed, lower=0, error=err))
+        self._set("seed", v.integer("seed", self.seed, lower=0, upper=MAX_SEED, error=err))
 
     @classmethod
     def example(cls):
@@ -109,7 +113,8 @@ def lowest_mode(hvp, v0, steps: int):
 @dispatch
 def _solve(problem: NucleationBarrier, solver: DimerMethod) -> BarrierSolution:
     with serial_blas():
-        return _dimer(problem, solver)
+        sol = _dimer(problem, solver)
+    return with_warnings(sol, saddle_warnings(sol, solver.tol))
 
 
 def _dimer(problem, solver):
@@ -140,7 +145,7 @@ def dimer_iterate(ops: SpectralOps, phi0, metastable, solver: DimerMethod):
     good = phi
     for it in range(1, solver.max_iters + 1):
         d1, status = ops.local_derivative(phi)
-        if status or not np.all(np.isfinite(phi)):
+        if status or diverged(phi):
             return good, tk.ReturnCode.Unstable, \
                 f"the dimer left the functional's domain at iteration {it}; lower dt or max_step", {}
         good = phi

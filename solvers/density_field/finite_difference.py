@@ -20,6 +20,9 @@ from toolkit.dispatch import dispatch
 from problems.density_field import FieldDynamics, KacStep, Relaxation
 
 from .kernels import apply_local
+from .limits import MAX_PARAMETER, MAX_RELAX_ITERS, MAX_SEED
+from .functional import DIVERGED, diverged
+from .accuracy import energy_increase, explicit_stability, with_warnings
 from .integrator import FieldIntegrator
 from .solution import RelaxationSolution
 
@@ -42,10 +45,11 @@ class ExplicitFD(tk.Solver):
 
     def _validate(self):
         err = tk.InvalidSolverError
-        self._set("seed", v.integer("seed", self.seed, lower=0, error=err))
-        self._set("relax_dt", v.real_scalar("relax_dt", self.relax_dt, lower=0, lower_open=True, error=err))
+        self._set("seed", v.integer("seed", self.seed, lower=0, upper=MAX_SEED, error=err))
+        self._set("relax_dt", v.real_scalar("relax_dt", self.relax_dt, lower=0, lower_open=True, upper=MAX_PARAMETER,
+                                            error=err))
         self._set("tol", v.real_scalar("tol", self.tol, lower=0, lower_open=True, error=err))
-        self._set("max_iters", v.integer("max_iters", self.max_iters, lower=1, error=err))
+        self._set("max_iters", v.integer("max_iters", self.max_iters, lower=1, upper=MAX_RELAX_ITERS, error=err))
 
 
 def step_stencil(R: float, J: float, spacing) -> np.ndarray:
@@ -99,7 +103,8 @@ class FDOps:
         return amp * out
 
 
-_STATUS = {1: "a non-finite density appeared", 2: "a density left the functional's domain (0 < phi < 1)"}
+_STATUS = {1: "a non-finite density appeared", 2: "a density left the functional's domain (0 < phi < 1)",
+           3: f"a density passed ±{DIVERGED:g}"}
 
 
 class FDIntegrator(FieldIntegrator):
@@ -117,6 +122,12 @@ class FDIntegrator(FieldIntegrator):
         self.phi = phi
         self.mu, _ = self.ops.mu(phi)
 
+    def _accuracy_warnings(self, sol) -> list:
+        """F rising without noise, and a step above forward Euler's linear stability bound (:mod:`.accuracy`)."""
+        p = self.problem
+        return super()._accuracy_warnings(sol) + [explicit_stability(self.ops, self.phi, p.dt, p.dynamics,
+                                                                      p.mobility)]
+
     def _advance(self, n):
         p = self.problem
         for j in range(n):
@@ -130,8 +141,10 @@ class FDIntegrator(FieldIntegrator):
                 if self.noise_amp:
                     new += self.ops.conserved_noise(self.rng, self.noise_amp)
             new_mu, status = self.ops.mu(new)
-            if status or not np.all(np.isfinite(new_mu)) or np.abs(new).max() > 1e12:
-                self.message = _STATUS[status or 1]
+            if not status and (diverged(new) or not np.all(np.isfinite(new_mu))):
+                status = 3 if diverged(new) else 1
+            if status:
+                self.message = _STATUS[status]
                 return j
             if not self._save_frame(self.step_index + j + 1, new):
                 return j
@@ -163,9 +176,11 @@ def _solve(problem: Relaxation, solver: ExplicitFD) -> RelaxationSolution:
             g = mu - mu.mean() if problem.conserved else mu
             new = phi - solver.relax_dt * g
             new_mu, status = ops.mu(new)
-            if status or not np.all(np.isfinite(new_mu)):
+            if not status and (diverged(new) or not np.all(np.isfinite(new_mu))):
+                status = 3 if diverged(new) else 1
+            if status:
                 retcode = tk.ReturnCode.Unstable
-                message = f"diverged at iteration {it + 1}: {_STATUS[status or 1]}; lower relax_dt"
+                message = f"diverged at iteration {it + 1}: {_STATUS[status]}; lower relax_dt"
                 break
             phi, mu, it = new, new_mu, it + 1
         if retcode is tk.ReturnCode.Unstable:
@@ -178,8 +193,14 @@ def _solve(problem: Relaxation, solver: ExplicitFD) -> RelaxationSolution:
             retcode = tk.ReturnCode.Success
         else:
             message = f"max |dF/dphi| = {residuals[-1]:.3g} > tol after {it} iterations; " + retcode.advice
-    return RelaxationSolution(problem=problem, solver=solver, retcode=retcode, message=message,
-                              stats={"wall_time": time.perf_counter() - t0, "steps": it},
-                              phi=phi,
-                              iterations=np.array(its, dtype=np.int64), free_energy=np.array(energies),
-                              residual=np.array(residuals))
+    sol = RelaxationSolution(problem=problem, solver=solver, retcode=retcode, message=message,
+                             stats={"wall_time": time.perf_counter() - t0, "steps": it},
+                             phi=phi,
+                             iterations=np.array(its, dtype=np.int64), free_energy=np.array(energies),
+                             residual=np.array(residuals))
+    if retcode is tk.ReturnCode.Unstable:
+        return sol
+    return with_warnings(sol, [
+        energy_increase(energies, [f"iteration {i}" for i in its], problem.field.volume,
+                        "lower relax_dt; the minimum found may not be the one nearest the start"),
+        explicit_stability(ops, phi, solver.relax_dt, "conserved" if problem.conserved else "A")])

@@ -18,7 +18,16 @@ from problems.density_field import DensityField, wavevectors
 
 from .kernels import apply_local, energy_sum
 
-__all__ = ["SpectralOps"]
+__all__ = ["SpectralOps", "DIVERGED", "diverged"]
+
+#: A density this large has diverged: no physical field of the functionals' reduced units comes near
+#: it, and below it F, δF/δphi and the Hessian stay finite (a Landau phi^4 overflows only past 1e77).
+DIVERGED = 1e12
+
+
+def diverged(phi) -> bool:
+    """Whether ``phi`` holds a NaN, an infinity or a density beyond ±:data:`DIVERGED`."""
+    return not (float(np.max(phi)) < DIVERGED and float(np.min(phi)) > -DIVERGED)
 
 
 class SpectralOps:

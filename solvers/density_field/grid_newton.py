@@ -20,6 +20,8 @@ from toolkit.dispatch import dispatch
 from problems.density_field import NucleationBarrier
 
 from .functional import SpectralOps
+from .limits import MAX_NEWTON_ITERS
+from .accuracy import saddle_warnings, with_warnings
 from .saddle import newton_polish, saddle_solution, serial_blas
 from .solution import BarrierSolution
 
@@ -40,7 +42,7 @@ class GridNewtonKrylov(tk.Solver):
     def _validate(self):
         err = tk.InvalidSolverError
         self._set("f_tol", v.real_scalar("f_tol", self.f_tol, lower=0, lower_open=True, error=err))
-        self._set("max_iters", v.integer("max_iters", self.max_iters, lower=1, error=err))
+        self._set("max_iters", v.integer("max_iters", self.max_iters, lower=1, upper=MAX_NEWTON_ITERS, error=err))
 
     @classmethod
     def example(cls):
@@ -50,7 +52,8 @@ class GridNewtonKrylov(tk.Solver):
 @dispatch
 def _solve(problem: NucleationBarrier, solver: GridNewtonKrylov) -> BarrierSolution:
     with serial_blas():
-        return _grid_newton(problem, solver)
+        sol = _grid_newton(problem, solver)
+    return with_warnings(sol, saddle_warnings(sol, solver.f_tol))
 
 
 def _grid_newton(problem, solver):

@@ -12,12 +12,16 @@ import numpy as np
 
 import toolkit as tk
 
+from .accuracy import energy_increase, with_warnings
 from .checkpoints import checked_state
 from .solution import FieldSolution
 
 
 class FieldIntegrator(tk.Integrator):
     """Base of the field integrators: subclasses set ``ops`` and implement ``_set_phi``/``_advance``."""
+
+    #: What to change when F rises (the accuracy warning of :func:`.accuracy.energy_increase`).
+    energy_advice = "lower dt"
 
     def _set_phi(self, phi) -> None:
         """Store ``phi`` and whatever the stepper derives from it (e.g. the local derivative)."""
@@ -66,5 +70,15 @@ class FieldIntegrator(tk.Integrator):
         if self.step_index > steps[-1]:
             frames, steps = frames + [self.phi], steps + [self.step_index]
             energies = energies + [self.ops.free_energy(self.phi)]
-        return FieldSolution(**self._common(), times=np.array(steps) * self.problem.dt,
-                             phi=np.array(frames), free_energy=np.array(energies))
+        sol = FieldSolution(**self._common(), times=np.array(steps) * self.problem.dt,
+                            phi=np.array(frames), free_energy=np.array(energies))
+        if sol.retcode in (tk.ReturnCode.Unstable, tk.ReturnCode.Failure):
+            return sol
+        return with_warnings(sol, self._accuracy_warnings(sol))
+
+    def _accuracy_warnings(self, sol) -> list:
+        """Past an accuracy limit (:mod:`.accuracy`): F rising in a run without noise (a gradient flow)."""
+        if self.problem.noise:
+            return []
+        labels = [f"t = {t:g}" for t in sol.times]
+        return [energy_increase(sol.free_energy, labels, self.problem.field.volume, self.energy_advice)]

@@ -22,9 +22,12 @@ import toolkit as tk
 from toolkit import validate as v
 from toolkit.dispatch import dispatch
 
-from problems.density_field import NucleationBarrier
+from problems.density_field import LENGTH_RANGE, MAX_DENSITY, NucleationBarrier
 
+from .functional import diverged
+from .limits import MAX_NEWTON_ITERS, MAX_RADIAL_POINTS
 from .radial import RadialOps
+from .accuracy import saddle_warnings, with_warnings
 from .saddle import empty_solution, serial_blas
 from .solution import BarrierSolution
 
@@ -49,19 +52,23 @@ class RadialNewtonKrylov(tk.Solver):
 
     def _validate(self):
         err = tk.InvalidSolverError
-        self._set("points", v.integer("points", self.points, lower=16, error=err))
-        self._set("r_max", v.real_scalar("r_max", self.r_max, lower=0, lower_open=True, allow_none=True, error=err))
+        self._set("points", v.integer("points", self.points, lower=16, upper=MAX_RADIAL_POINTS, error=err))
+        self._set("r_max", v.real_scalar("r_max", self.r_max, lower=LENGTH_RANGE[0], upper=LENGTH_RANGE[1],
+                                         allow_none=True, error=err))
         self._set("f_tol", v.real_scalar("f_tol", self.f_tol, lower=0, lower_open=True, error=err))
-        self._set("max_iters", v.integer("max_iters", self.max_iters, lower=1, error=err))
+        self._set("max_iters", v.integer("max_iters", self.max_iters, lower=1, upper=MAX_NEWTON_ITERS, error=err))
         self._set("guess", v.choice("guess", self.guess, ("initial", "onion"), error=err))
-        self._set("amplitude", v.real_scalar("amplitude", self.amplitude, error=err))
-        self._set("width", v.real_scalar("width", self.width, lower=0, lower_open=True, error=err))
+        self._set("amplitude", v.real_scalar("amplitude", self.amplitude, lower=-MAX_DENSITY, upper=MAX_DENSITY,
+                                             error=err))
+        self._set("width", v.real_scalar("width", self.width, lower=LENGTH_RANGE[0], upper=LENGTH_RANGE[1],
+                                         error=err))
 
 
 @dispatch
 def _solve(problem: NucleationBarrier, solver: RadialNewtonKrylov) -> BarrierSolution:
     with serial_blas():
-        return _radial_newton(problem, solver)
+        sol = _radial_newton(problem, solver)
+    return with_warnings(sol, saddle_warnings(sol, solver.f_tol))
 
 
 def _radial_newton(problem, solver):
@@ -95,7 +102,7 @@ def _radial_newton(problem, solver):
                               f"Newton-Krylov failed ({exc}); start from another guess", t0)
     lo, hi = field.functional.local.domain
     profile = phi_m + u / ops.r
-    if not (np.all(np.isfinite(u)) and np.all(profile > lo) and np.all(profile < hi)):
+    if not (np.all(np.isfinite(u)) and not diverged(profile) and np.all(profile > lo) and np.all(profile < hi)):
         return empty_solution(problem, solver, tk.ReturnCode.Unstable,
                               "Newton-Krylov diverged or left the functional's domain; start closer (guess "
                               "amplitude, width) or from another guess", t0)

@@ -25,7 +25,7 @@ import scipy.sparse.linalg as sla
 
 import toolkit as tk
 
-from .functional import SpectralOps
+from .functional import SpectralOps, diverged
 from .solution import BarrierSolution
 
 __all__ = ["serial_blas", "hessian_eigenvalues", "newton_polish", "saddle_solution", "empty_solution",
@@ -55,9 +55,10 @@ def hessian_eigenvalues(ops: SpectralOps, phi, k: int = 3, tol: float = 1e-8):
 
 
 def usable_state(ops: SpectralOps, phi) -> bool:
-    """Whether ``phi`` is finite and inside the functional's domain (so F, δF/δphi and H are finite)."""
+    """Whether ``phi`` is finite, below the divergence bound and inside the functional's domain (so F,
+    δF/δphi and H are finite)."""
     phi = np.asarray(phi)
-    return bool(np.all(np.isfinite(phi))) and not ops.local_derivative(np.asarray(phi, dtype=np.float64))[1]
+    return phi.size > 0 and not diverged(phi) and not ops.local_derivative(np.asarray(phi, dtype=np.float64))[1]
 
 
 def newton_polish(ops: SpectralOps, phi, f_tol: float, max_iters: int):

@@ -52,6 +52,9 @@ from problems.density_field import DensityField, NucleationBarrier
 
 from .dimer import DimerMethod, dimer_iterate
 from .functional import SpectralOps
+from .limits import (MAX_BRACKETS, MAX_DESCENTS, MAX_LBFGS_ITERS, MAX_NEWTON_ITERS, MAX_PARAMETER, MAX_REFINEMENTS,
+                     MAX_SADDLE_ITERS, MAX_SEED)
+from .accuracy import saddle_warnings, with_warnings
 from .saddle import empty_solution, hessian_eigenvalues, newton_polish, serial_blas, usable_state
 from .solution import BarrierSolution
 
@@ -205,23 +208,26 @@ class SizeScan(tk.Solver):
 
     def _validate(self):
         err = tk.InvalidSolverError
-        self._set("noise", v.real_scalar("noise", self.noise, lower=0, error=err))
-        self._set("seed", v.integer("seed", self.seed, lower=0, error=err))
+        self._set("noise", v.real_scalar("noise", self.noise, lower=0, upper=MAX_PARAMETER, error=err))
+        self._set("seed", v.integer("seed", self.seed, lower=0, upper=MAX_SEED, error=err))
         self._set("step", v.real_scalar("step", self.step, lower=0, upper=1, lower_open=True, upper_open=True,
                                         error=err))
-        self._set("brackets", v.integer("brackets", self.brackets, lower=1, error=err))
-        self._set("refinements", v.integer("refinements", self.refinements, lower=0, error=err))
+        self._set("brackets", v.integer("brackets", self.brackets, lower=1, upper=MAX_BRACKETS, error=err))
+        self._set("refinements", v.integer("refinements", self.refinements, lower=0, upper=MAX_REFINEMENTS, error=err))
         self._set("close", v.real_scalar("close", self.close, lower=0, lower_open=True, error=err))
-        self._set("shift", v.real_scalar("shift", self.shift, lower=0, error=err))
-        self._set("lbfgs_iters", v.integer("lbfgs_iters", self.lbfgs_iters, lower=1, error=err))
+        self._set("shift", v.real_scalar("shift", self.shift, lower=0, upper=MAX_PARAMETER, error=err))
+        self._set("lbfgs_iters", v.integer("lbfgs_iters", self.lbfgs_iters, lower=1, upper=MAX_LBFGS_ITERS, error=err))
         self._set("f_tol", v.real_scalar("f_tol", self.f_tol, lower=0, lower_open=True, error=err))
-        self._set("newton_iters", v.integer("newton_iters", self.newton_iters, lower=1, error=err))
-        self._set("descents", v.integer("descents", self.descents, lower=0, error=err))
+        self._set("newton_iters", v.integer("newton_iters", self.newton_iters, lower=1, upper=MAX_NEWTON_ITERS,
+                                            error=err))
+        self._set("descents", v.integer("descents", self.descents, lower=0, upper=MAX_DESCENTS, error=err))
         self._set("kick", v.real_scalar("kick", self.kick, lower=0, upper=1, lower_open=True, error=err))
-        self._set("jump", v.real_scalar("jump", self.jump, lower=1, error=err))
-        self._set("dimer_dt", v.real_scalar("dimer_dt", self.dimer_dt, lower=0, lower_open=True, error=err))
+        self._set("jump", v.real_scalar("jump", self.jump, lower=1, upper=MAX_PARAMETER, error=err))
+        self._set("dimer_dt", v.real_scalar("dimer_dt", self.dimer_dt, lower=0, lower_open=True, upper=MAX_PARAMETER,
+                                            error=err))
         self._set("dimer_tol", v.real_scalar("dimer_tol", self.dimer_tol, lower=0, lower_open=True, error=err))
-        self._set("dimer_iters", v.integer("dimer_iters", self.dimer_iters, lower=1, error=err))
+        self._set("dimer_iters", v.integer("dimer_iters", self.dimer_iters, lower=1, upper=MAX_SADDLE_ITERS,
+                                           error=err))
 
     @classmethod
     def example(cls):
@@ -252,7 +258,8 @@ def size_scan_saddle(field: DensityField, metastable: float, start, *, max_iters
 @dispatch
 def _solve(problem: NucleationBarrier, solver: SizeScan) -> BarrierSolution:
     with serial_blas():
-        return _size_scan(problem, solver)
+        sol = _size_scan(problem, solver)
+    return with_warnings(sol, saddle_warnings(sol, solver.f_tol))
 
 
 def _scan(cm, phi, solver, history):

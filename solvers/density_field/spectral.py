@@ -20,8 +20,10 @@ from toolkit.dispatch import dispatch
 
 from problems.density_field import FieldDynamics, Relaxation
 
-from .functional import SpectralOps
+from .functional import DIVERGED, SpectralOps, diverged
+from .accuracy import energy_increase, with_warnings
 from .integrator import FieldIntegrator
+from .limits import MAX_PARAMETER, MAX_RELAX_ITERS, MAX_SEED, MAX_THREADS
 from .solution import RelaxationSolution
 
 __all__ = ["SemiImplicit", "SpectralIntegrator", "mobility_symbol"]
@@ -48,12 +50,14 @@ class SemiImplicit(tk.Solver):
 
     def _validate(self):
         err = tk.InvalidSolverError
-        self._set("stabilization", v.real_scalar("stabilization", self.stabilization, lower=0, error=err))
-        self._set("seed", v.integer("seed", self.seed, lower=0, error=err))
-        self._set("threads", v.integer("threads", self.threads, lower=1, error=err))
-        self._set("relax_dt", v.real_scalar("relax_dt", self.relax_dt, lower=0, lower_open=True, error=err))
+        self._set("stabilization", v.real_scalar("stabilization", self.stabilization, lower=0, upper=MAX_PARAMETER,
+                                                 error=err))
+        self._set("seed", v.integer("seed", self.seed, lower=0, upper=MAX_SEED, error=err))
+        self._set("threads", v.integer("threads", self.threads, lower=1, upper=MAX_THREADS, error=err))
+        self._set("relax_dt", v.real_scalar("relax_dt", self.relax_dt, lower=0, lower_open=True, upper=MAX_PARAMETER,
+                                            error=err))
         self._set("tol", v.real_scalar("tol", self.tol, lower=0, lower_open=True, error=err))
-        self._set("max_iters", v.integer("max_iters", self.max_iters, lower=1, error=err))
+        self._set("max_iters", v.integer("max_iters", self.max_iters, lower=1, upper=MAX_RELAX_ITERS, error=err))
 
 
 def mobility_symbol(ops: SpectralOps, dynamics: str, mobility: float = 1.0) -> np.ndarray:
@@ -94,11 +98,14 @@ class _Stepper:
         return new, dnew, status
 
 
-_STATUS = {1: "a non-finite density appeared", 2: "a density left the functional's domain (0 < phi < 1)"}
+_STATUS = {1: "a non-finite density appeared", 2: "a density left the functional's domain (0 < phi < 1)",
+           3: f"a density passed ±{DIVERGED:g}"}
 
 
 class SpectralIntegrator(FieldIntegrator):
     """Steps :class:`FieldDynamics` with :class:`SemiImplicit` (state: phi, RNG, frames)."""
+
+    energy_advice = "lower dt or raise the solver's stabilization (c >= half the largest f'')"
 
     def __init__(self, problem: FieldDynamics, solver: SemiImplicit):
         super().__init__(problem, solver)
@@ -127,6 +134,8 @@ class SpectralIntegrator(FieldIntegrator):
     def _advance(self, n):
         for j in range(n):
             new, dnew, status = self.stepper.step(self.phi, self.dfdphi, self._noise())
+            if not status and diverged(new):
+                status = 3
             if status:
                 self.message = _STATUS[status]
                 return j
@@ -170,6 +179,8 @@ def _solve(problem: Relaxation, solver: SemiImplicit) -> RelaxationSolution:
             break
         for _ in range(min(CHECK_EVERY, solver.max_iters - it)):
             new, dnew, status = stepper.step(phi, dfdphi)
+            if not status and diverged(new):
+                status = 3
             if status:
                 retcode = tk.ReturnCode.Unstable
                 message = (f"diverged at iteration {it + 1}: {_STATUS[status]}; lower relax_dt or raise "
@@ -187,7 +198,12 @@ def _solve(problem: Relaxation, solver: SemiImplicit) -> RelaxationSolution:
     if retcode is tk.ReturnCode.MaxIters:
         message = (f"max |dF/dphi| = {residuals[-1]:.3g} > tol = {solver.tol:g} after {it} iterations; "
                    + retcode.advice)
-    return RelaxationSolution(problem=problem, solver=solver, retcode=retcode, message=message,
-                              stats={"wall_time": time.perf_counter() - t0, "steps": it},
-                              phi=phi, iterations=np.array(its, dtype=np.int64),
-                              free_energy=np.array(energies), residual=np.array(residuals))
+    sol = RelaxationSolution(problem=problem, solver=solver, retcode=retcode, message=message,
+                             stats={"wall_time": time.perf_counter() - t0, "steps": it},
+                             phi=phi, iterations=np.array(its, dtype=np.int64),
+                             free_energy=np.array(energies), residual=np.array(residuals))
+    if retcode is tk.ReturnCode.Unstable:
+        return sol
+    return with_warnings(sol, [energy_increase(
+        energies, [f"iteration {i}" for i in its], problem.field.volume,
+        "lower relax_dt or raise stabilization; the minimum found may not be the one nearest the start")])

@@ -27,7 +27,9 @@ from toolkit.dispatch import dispatch
 
 from problems.density_field import NucleationBarrier
 
-from .functional import SpectralOps
+from .functional import SpectralOps, diverged
+from .limits import MAX_IMAGES, MAX_PARAMETER, MAX_SADDLE_ITERS, MAX_ZOOMS
+from .accuracy import saddle_warnings, with_warnings
 from .saddle import empty_solution, newton_polish, saddle_solution, serial_blas, usable_state
 from .solution import BarrierSolution
 from .spectral import _Stepper, mobility_symbol
@@ -61,15 +63,17 @@ class StringMethod(tk.Solver):
 
     def _validate(self):
         err = tk.InvalidSolverError
-        self._set("images", v.integer("images", self.images, lower=3, error=err))
-        self._set("relax_dt", v.real_scalar("relax_dt", self.relax_dt, lower=0, lower_open=True, error=err))
-        self._set("stabilization", v.real_scalar("stabilization", self.stabilization, lower=0, error=err))
-        self._set("max_iters", v.integer("max_iters", self.max_iters, lower=1, error=err))
-        self._set("climb_after", v.integer("climb_after", self.climb_after, lower=0, error=err))
-        self._set("zooms", v.integer("zooms", self.zooms, lower=0, error=err))
+        self._set("images", v.integer("images", self.images, lower=3, upper=MAX_IMAGES, error=err))
+        self._set("relax_dt", v.real_scalar("relax_dt", self.relax_dt, lower=0, lower_open=True, upper=MAX_PARAMETER,
+                                            error=err))
+        self._set("stabilization", v.real_scalar("stabilization", self.stabilization, lower=0, upper=MAX_PARAMETER,
+                                                 error=err))
+        self._set("max_iters", v.integer("max_iters", self.max_iters, lower=1, upper=MAX_SADDLE_ITERS, error=err))
+        self._set("climb_after", v.integer("climb_after", self.climb_after, lower=0, upper=MAX_SADDLE_ITERS, error=err))
+        self._set("zooms", v.integer("zooms", self.zooms, lower=0, upper=MAX_ZOOMS, error=err))
         self._set("tol", v.real_scalar("tol", self.tol, lower=0, lower_open=True, error=err))
         self._set("path", v.choice("path", self.path, ("droplet", "linear"), error=err))
-        self._set("polish", bool(self.polish))
+        self._set("polish", v.flag("polish", self.polish, error=err))
 
     @classmethod
     def example(cls):
@@ -145,7 +149,8 @@ def _last_good(ops, images, climb):
 @dispatch
 def _solve(problem: NucleationBarrier, solver: StringMethod) -> BarrierSolution:
     with serial_blas():
-        return _string(problem, solver)
+        sol = _string(problem, solver)
+    return with_warnings(sol, saddle_warnings(sol, solver.tol))
 
 
 def _string(problem, solver):
@@ -181,7 +186,7 @@ def _string(problem, solver):
         if np.all(np.isfinite(new)):
             with np.errstate(over="ignore", invalid="ignore"):
                 new = _reparametrize(new, climb)
-        if not np.all(np.isfinite(new)):
+        if diverged(new):
             return empty_solution(problem, solver, tk.ReturnCode.Unstable,
                                   f"the string diverged at iteration {it}; lower relax_dt", t0,
                                   phi=_last_good(ops, images, climb))
