@@ -2,11 +2,14 @@
 
 Potentials (solvers of ``PotentialEnergy``, usable inside any dynamics or optimisation):
 :class:`LennardJones`, :class:`Morse` (numba, cell and Verlet lists), :class:`PySCF` (HF/DFT,
-optional ``quantum`` extra), :class:`ASECalculator` (any ASE calculator); the reverse bridge is
+optional ``quantum`` extra), :class:`TBLite` (GFN2-xTB, optional ``xtb`` extra), :class:`ASECalculator`
+(in-process ASE calculators); the reverse bridge is
 :func:`as_ase_calculator`. Dynamics (solvers of ``MolecularDynamics``): :class:`VelocityVerlet`,
 :class:`Langevin`, :class:`NoseHoover`. Optimisers (``GeometryOptimization``): :class:`LBFGS`,
 :class:`FIRE`. Observables in :mod:`.observables`, published references in :mod:`.reference`.
-Units: Å, eV, amu, fs, K (see ``problems.molecule``).
+Data: :func:`load_qm9` (QM9 from the ``qm9pack`` wheel, ``data`` extra) into
+``problems.datasets.AtomisticDataset``; :func:`sample_configurations` labels MD snapshots with any
+potential. Units: Å, eV, amu, fs, K (see ``problems.molecule``).
 """
 
 from __future__ import annotations
@@ -23,10 +26,15 @@ from .pair import LennardJones, Morse
 from .potential import Evaluator, Potential, PotentialCache, PotentialEnergySolution
 from .quantum import PySCF
 from .trajectory import MDSolution
+from . import qm9, sampling
+from .qm9 import load_qm9
+from .sampling import label_dataset, molecule_of, sample_configurations
+from .xtb import TBLite
 
 __all__ = ["LennardJones", "Morse", "PySCF", "ASECalculator", "as_ase_calculator", "Potential", "Evaluator",
            "PotentialCache", "PotentialEnergySolution", "VelocityVerlet", "Langevin", "NoseHoover", "MDIntegrator", "MDSolution",
-           "LBFGS", "FIRE", "OptimizationSolution", "observables", "reference"]
+           "LBFGS", "FIRE", "OptimizationSolution", "observables", "reference",
+           "TBLite", "load_qm9", "sample_configurations", "label_dataset", "molecule_of", "qm9", "sampling"]
 
 
 def _lj_fluid_md(cells: int = 3, density: float = 0.8442, temperature: float = 0.722, steps: int = 200,
@@ -46,6 +54,7 @@ def _tour():
         tk.TourCase("argon cluster, Langevin 30 K", MolecularDynamics.example(0),
                     Langevin(dt=5.0, temperature=30.0, friction=0.01)),
         tk.TourCase("water energy and forces, HF/STO-3G (PySCF)", PotentialEnergy(water()), PySCF()),
+        tk.TourCase("water energy and forces, GFN2-xTB (tblite)", PotentialEnergy(water()), TBLite()),
         tk.TourCase("Ar13 relaxation, L-BFGS", GeometryOptimization.example(0), LBFGS()),
     ]
 
@@ -65,9 +74,9 @@ tk.register_family(tk.Family(
     title="Molecules, potentials and molecular dynamics",
     tour=_tour,
     builders={"lj_fluid": lj_fluid, "water": water, "organic": organic, "argon_cluster": argon_cluster,
-              "lj_fluid_md": _lj_fluid_md},
+              "lj_fluid_md": _lj_fluid_md, "qm9": load_qm9},
     components={"Molecule": Molecule, "LennardJones": LennardJones, "Morse": Morse, "PySCF": PySCF,
-                "ASECalculator": ASECalculator,
+                "ASECalculator": ASECalculator, "TBLite": TBLite,
                 "PotentialEnergy": PotentialEnergy, "MolecularDynamics": MolecularDynamics,
                 "GeometryOptimization": GeometryOptimization},
 ))

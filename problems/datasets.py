@@ -1,0 +1,576 @@
+"""Atomistic datasets: many structures of varying size, with energies and (where known) forces.
+
+An :class:`AtomisticDataset` holds ``n`` structures as flat arrays plus offsets, never as Python
+lists of arrays: structure ``k`` owns atoms ``offsets[k]:offsets[k + 1]`` of
+
+* ``species`` — atomic numbers (int64, 1..118);
+* ``positions`` — Å (float64, one row per atom);
+* ``forces`` — eV/Å (float64, one row per atom), or ``None`` for a dataset without forces
+  (QM9 has none; the GFN2-xTB sampler gives them);
+
+and owns entry ``k`` of ``energies`` (eV), ``ids`` (an integer label, e.g. the QM9 index), and,
+for crystals or boxed liquids, ``cells`` (Å, three row vectors) and ``pbc`` (three booleans).
+Units are eV and Å throughout (the molecule family's convention); :meth:`AtomisticDataset.from_structures`
+converts from Hartree, kcal/mol, kJ/mol, Bohr or nm with the CODATA 2018 constants below.
+
+Validation refuses, naming the field, the structure and what is allowed: ragged or mis-shaped
+arrays, NaN or infinite values, unknown atomic numbers, and two atoms of one structure closer
+than :data:`DATASET_MIN_DISTANCE` (0.1 Å; periodic images included), which almost always means
+duplicated atoms or positions in the wrong unit.
+
+Files: ``write(path)`` / ``AtomisticDataset.read(path)`` pick the format from the suffix —
+``.nc`` (NetCDF-4 through ``toolkit.io``'s checksummed records, arrays bit for bit),
+``.npz`` (NumPy, no pickle) and ``.xyz`` / ``.extxyz`` (extended XYZ through ASE, energies and
+forces as ASE's single-point results, ~1e-8 text precision).
+
+Splits: :meth:`AtomisticDataset.split` permutes the structures with
+``numpy.random.default_rng(numpy.random.SeedSequence(seed)).permutation(n)`` and cuts the
+permutation at ``floor(n * c_k)`` with ``c_k`` the cumulative fractions (the last cut is ``n``
+when the fractions sum to one); each part keeps its structures in their original order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+import toolkit as tk
+from toolkit import records
+from toolkit import validate as v
+
+__all__ = ["AtomisticDataset", "AtomicStructure", "DATASET_MIN_DISTANCE", "HARTREE_EV", "BOHR_ANGSTROM"]
+
+#: Two atoms of one structure closer than this (Å) are refused as overlapping.
+DATASET_MIN_DISTANCE = 0.1
+#: One Hartree in eV (CODATA 2018: 27.211 386 245 988 eV).
+HARTREE_EV = 27.211386245988
+#: One Bohr radius in Å (CODATA 2018: 0.529 177 210 903 Å).
+BOHR_ANGSTROM = 0.529177210903
+#: eV per kcal/mol and per kJ/mol, from the exact SI e and N_A (thermochemical calorie, 4.184 J).
+_MOLAR_EV = 1.0 / (1.602176634e-19 * 6.02214076e23)
+ENERGY_UNITS = {"eV": 1.0, "Hartree": HARTREE_EV, "kcal/mol": 4184.0 * _MOLAR_EV, "kJ/mol": 1000.0 * _MOLAR_EV,
+                "meV": 1e-3}
+LENGTH_UNITS = {"Å": 1.0, "Angstrom": 1.0, "Bohr": BOHR_ANGSTROM, "nm": 10.0}
+#: Largest coordinate or cell entry (Å) and largest |energy| per atom (eV) / |force| (eV/Å) accepted.
+_MAX_COORDINATE, _MAX_ENERGY_PER_ATOM, _MAX_FORCE = 1e8, 1e7, 1e7
+#: Pair-distance blocks of the overlap check hold at most this many entries.
+_BLOCK = 1 << 21
+#: Farthest pair distance (Å) searched for in a periodic structure.
+_PERIODIC_REACH = 16.0
+#: Structures with more atoms than this use a k-d tree for the overlap check.
+_DENSE_LIMIT = 256
+
+_E = tk.InvalidProblemError
+
+
+def _fail(name, value, allowed):
+    v._fail(_E, name, value, allowed)
+
+
+@records.register
+@dataclasses.dataclass(frozen=True, eq=False)
+class AtomicStructure:
+    """One structure of a dataset: views into its arrays (see :class:`AtomisticDataset`)."""
+
+    species: np.ndarray
+    positions: np.ndarray
+    energy: float
+    forces: np.ndarray | None
+    cell: np.ndarray | None
+    pbc: tuple
+    id: int
+
+    @property
+    def n_atoms(self) -> int:
+        return len(self.species)
+
+    @property
+    def symbols(self) -> tuple:
+        from ase.data import chemical_symbols
+
+        return tuple(chemical_symbols[z] for z in self.species)
+
+    def to_ase(self):
+        """An ``ase.Atoms`` carrying the energy and forces as single-point results."""
+        from ase import Atoms
+        from ase.calculators.singlepoint import SinglePointCalculator
+
+        atoms = Atoms(numbers=self.species, positions=self.positions,
+                      cell=np.zeros((3, 3)) if self.cell is None else self.cell, pbc=self.pbc)
+        atoms.info["id"] = int(self.id)
+        results = {"energy": float(self.energy)}
+        if self.forces is not None:
+            results["forces"] = np.array(self.forces)
+        atoms.calc = SinglePointCalculator(atoms, **results)
+        return atoms
+
+    def __repr__(self) -> str:
+        return f"AtomicStructure(id={self.id}, n_atoms={self.n_atoms}, energy={self.energy:.6g})"
+
+
+class AtomisticDataset(tk.Struct):
+    """Structures with energies (eV) and optional forces (eV/Å); see the module docstring.
+
+    Build one with :meth:`from_structures` (lists of per-structure arrays, any unit),
+    :meth:`from_ase` (``ase.Atoms`` frames with single-point results) or :meth:`read`; the
+    constructor takes the flat arrays themselves.
+    """
+
+    species: np.ndarray
+    positions: np.ndarray
+    offsets: np.ndarray
+    energies: np.ndarray
+    forces: np.ndarray | None = None
+    cells: np.ndarray | None = None
+    pbc: np.ndarray | None = None
+    ids: np.ndarray | None = None
+    source: str = ""
+
+    _error = _E
+
+    # -- validation ---------------------------------------------------------------------
+    def _validate(self):
+        offsets = v.index_array("offsets", self.offsets, ndim=1, error=_E)
+        if len(offsets) < 2 or offsets[0] != 0 or np.any(np.diff(offsets) < 1):
+            _fail("offsets", offsets, "give n + 1 increasing atom offsets starting at 0 (structure k owns atoms "
+                  "offsets[k]:offsets[k+1]; every structure needs at least one atom)")
+        n, atoms = len(offsets) - 1, int(offsets[-1])
+        self._set("offsets", offsets)
+        self._set("species", _atomic_numbers(self.species, atoms))
+        positions = _finite_rows("positions", self.positions, atoms, offsets, "Å")
+        if np.abs(positions).max() > _MAX_COORDINATE:
+            _fail("positions", positions, f"every coordinate must be within ±{_MAX_COORDINATE:g} Å")
+        self._set("positions", positions)
+        energies = _finite_values("energies", self.energies, n, "eV (one energy per structure)")
+        per_atom = np.abs(energies) / np.diff(offsets)
+        if per_atom.max() > _MAX_ENERGY_PER_ATOM:
+            k = int(per_atom.argmax())
+            _fail("energies", energies, f"structure {k} has {per_atom[k]:.4g} eV per atom, past "
+                  f"{_MAX_ENERGY_PER_ATOM:g}: energies are in eV (convert with from_structures(energy_unit=...))")
+        self._set("energies", energies)
+        if self.forces is not None:
+            forces = _finite_rows("forces", self.forces, atoms, offsets, "eV/Å")
+            if np.abs(forces).max() > _MAX_FORCE:
+                _fail("forces", forces, f"every component must be within ±{_MAX_FORCE:g} eV/Å (forces are in eV/Å)")
+            self._set("forces", forces)
+        self._set("cells", _cells(self.cells, n))
+        self._set("pbc", _pbc(self.pbc, n, self.cells))
+        self._set("ids", np.arange(n, dtype=np.int64) if self.ids is None else
+                  v.index_array("ids", self.ids, shape=(n,), lower=None, error=_E))
+        closest = self.closest_distances()
+        if closest.min() < DATASET_MIN_DISTANCE:
+            k = int(closest.argmin())
+            raise _E(f"positions put two atoms of structure {k} (id {self.ids[k]}) {closest[k]:.3g} Å apart: atoms "
+                     f"closer than {DATASET_MIN_DISTANCE} Å overlap. Remove duplicated atoms or check the units "
+                     "(positions are in Å; from_structures(length_unit='Bohr' or 'nm') converts).")
+
+    # -- sizes and access --------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def n_structures(self) -> int:
+        return len(self)
+
+    @property
+    def n_atoms(self) -> np.ndarray:
+        """Atoms per structure (int64[n])."""
+        return np.diff(self.offsets)
+
+    @property
+    def has_forces(self) -> bool:
+        return self.forces is not None
+
+    @property
+    def periodic(self) -> np.ndarray:
+        """Whether each structure is periodic along any direction (bool[n])."""
+        return np.zeros(len(self), dtype=bool) if self.pbc is None else self.pbc.any(axis=1)
+
+    def structure(self, k: int) -> AtomicStructure:
+        """Structure ``k`` (negative counts from the end); its arrays are read-only views."""
+        n = len(self)
+        k = v.integer("index", k, lower=-n, upper=n - 1, error=IndexError)
+        k %= n
+        a, b = self.offsets[k], self.offsets[k + 1]
+        return AtomicStructure(species=_view(self.species[a:b]), positions=_view(self.positions[a:b]),
+                               energy=float(self.energies[k]),
+                               forces=None if self.forces is None else _view(self.forces[a:b]),
+                               cell=None if self.cells is None else _view(self.cells[k]),
+                               pbc=(False,) * 3 if self.pbc is None else tuple(bool(p) for p in self.pbc[k]),
+                               id=int(self.ids[k]))
+
+    def __getitem__(self, key):
+        """``ds[k]`` is one :class:`AtomicStructure`; ``ds[a:b]`` and ``ds[[i, j]]`` are subsets."""
+        if isinstance(key, slice):
+            return self.subset(np.arange(len(self))[key])
+        if isinstance(key, (list, tuple, np.ndarray)):
+            return self.subset(key)
+        return self.structure(key)
+
+    def __iter__(self):
+        return (self.structure(k) for k in range(len(self)))
+
+    def composition(self, species=None) -> tuple[np.ndarray, np.ndarray]:
+        """``(counts int64[n, s], species int64[s])``: how many atoms of each element each structure has.
+
+        ``species`` (atomic numbers) fixes the columns; by default the elements present, ascending.
+        """
+        present = np.unique(self.species)
+        columns = present if species is None else np.asarray(
+            _atomic_numbers(species, len(np.atleast_1d(species))), dtype=np.int64)
+        missing = np.setdiff1d(present, columns)
+        if missing.size:
+            _fail("species", columns, f"list every element of the dataset (missing {missing.tolist()})")
+        column = np.searchsorted(columns, self.species) if np.all(np.diff(columns) > 0) else \
+            np.array([int(np.flatnonzero(columns == z)[0]) for z in self.species])
+        structure = np.repeat(np.arange(len(self)), self.n_atoms)
+        counts = np.zeros((len(self), len(columns)), dtype=np.int64)
+        np.add.at(counts, (structure, column), 1)
+        return counts, columns
+
+    def closest_distances(self) -> np.ndarray:
+        """The smallest interatomic distance of each structure (Å; inf for one isolated atom), periodic
+        images included along periodic directions (inf when no pair lies within 16 Å)."""
+        n_atoms = self.n_atoms
+        out = np.full(len(self), np.inf)
+        periodic = self.periodic
+        for count in np.unique(n_atoms):
+            if count < 2:
+                continue
+            members = np.flatnonzero((n_atoms == count) & ~periodic)
+            if count > _DENSE_LIMIT:
+                from scipy.spatial import cKDTree
+
+                for k in members:
+                    x = self.positions[self.offsets[k]:self.offsets[k + 1]]
+                    out[k] = float(cKDTree(x).query(x, k=2)[0][:, 1].min())
+                continue
+            chunk = max(1, _BLOCK // (count * count))
+            for start in range(0, len(members), chunk):
+                block = members[start:start + chunk]
+                x = self.positions[self.offsets[block][:, None] + np.arange(count)]        # (m, c, 3)
+                d2 = np.einsum("mijx,mijx->mij", x[:, :, None] - x[:, None], x[:, :, None] - x[:, None])
+                d2[:, np.arange(count), np.arange(count)] = np.inf
+                out[block] = np.sqrt(d2.reshape(len(block), -1).min(axis=1))
+        for k in np.flatnonzero(periodic):
+            from ase.neighborlist import neighbor_list
+
+            atoms, reach = self.structure(k).to_ase(), 2.0
+            while reach <= _PERIODIC_REACH:      # widen the search until a pair is found
+                d = neighbor_list("d", atoms, reach)
+                if d.size:
+                    out[k] = float(d.min())
+                    break
+                reach *= 2.0
+        return out
+
+    # -- subsets and splits ----------------------------------------------------------------
+    def subset(self, indices) -> "AtomisticDataset":
+        """The structures at ``indices`` (any order; repeats allowed, e.g. for bootstrap committees)."""
+        n = len(self)
+        if isinstance(indices, (bool, np.bool_)) or indices is None:
+            _fail("indices", indices, "give structure indices (integers)")
+        raw = np.asarray(indices)
+        if raw.dtype == np.bool_:
+            if raw.shape != (n,):
+                _fail("indices", raw, f"a boolean mask needs one entry per structure ({n})")
+            raw = np.flatnonzero(raw)
+        idx = v.index_array("indices", raw, ndim=1, lower=-n, upper=n, error=_E) % max(n, 1)
+        if idx.size == 0:
+            _fail("indices", raw, "select at least one structure")
+        counts = self.n_atoms[idx]
+        offsets = np.zeros(len(idx) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        atoms = np.repeat(self.offsets[idx] - offsets[:-1], counts) + np.arange(offsets[-1])
+        return self._trusted(
+            species=self.species[atoms], positions=self.positions[atoms], offsets=offsets,
+            energies=self.energies[idx], forces=None if self.forces is None else self.forces[atoms],
+            cells=None if self.cells is None else self.cells[idx], pbc=None if self.pbc is None else self.pbc[idx],
+            ids=self.ids[idx], source=self.source)
+
+    def split(self, fractions, seed: int = 0) -> tuple["AtomisticDataset", ...]:
+        """Disjoint parts holding ``fractions`` of the structures, drawn by the seeded rule of the module
+        docstring (``SeedSequence(seed)``; the same seed always gives the same parts)."""
+        if isinstance(fractions, (int, float, np.number)) and not isinstance(fractions, bool):
+            fractions = (fractions, 1.0 - float(fractions))
+        f = v.real_array("fractions", fractions, ndim=1, lower=0.0, upper=1.0, error=_E)
+        total = float(f.sum())
+        if len(f) < 1 or np.any(f <= 0) or total > 1.0 + 1e-9:
+            _fail("fractions", fractions, "give positive fractions summing to at most 1, e.g. (0.8, 0.1, 0.1)")
+        seed = v.integer("seed", seed, lower=0, upper=2 ** 63 - 1, error=_E)
+        n = len(self)
+        order = np.random.default_rng(np.random.SeedSequence(seed)).permutation(n)
+        cuts = np.floor(n * np.cumsum(f) + 1e-9).astype(np.int64)
+        if abs(total - 1.0) <= 1e-9:
+            cuts[-1] = n
+        bounds = np.concatenate([[0], np.minimum(cuts, n)])
+        parts = []
+        for k in range(len(f)):
+            chosen = np.sort(order[bounds[k]:bounds[k + 1]])
+            if chosen.size == 0:
+                _fail("fractions", fractions, f"part {k} gets no structure out of {n}; raise its fraction or use "
+                      "more data")
+            parts.append(self.subset(chosen))
+        return tuple(parts)
+
+    @classmethod
+    def concatenate(cls, datasets) -> "AtomisticDataset":
+        """One dataset of all the structures of ``datasets``, in order (all with forces, or all without)."""
+        datasets = list(datasets)
+        if not datasets or not all(isinstance(d, AtomisticDataset) for d in datasets):
+            _fail("datasets", datasets, "give a non-empty sequence of AtomisticDataset")
+        with_forces = {d.has_forces for d in datasets}
+        if len(with_forces) > 1:
+            _fail("datasets", datasets, "give datasets that all have forces or all lack them")
+        boxed = any(d.cells is not None for d in datasets)
+        offsets = np.concatenate([[0], np.cumsum(np.concatenate([d.n_atoms for d in datasets]))])
+        sources = list(dict.fromkeys(d.source for d in datasets if d.source))
+        return cls._trusted(
+            species=np.concatenate([d.species for d in datasets]),
+            positions=np.concatenate([d.positions for d in datasets]), offsets=offsets.astype(np.int64),
+            energies=np.concatenate([d.energies for d in datasets]),
+            forces=np.concatenate([d.forces for d in datasets]) if with_forces == {True} else None,
+            cells=np.concatenate([d.cells if d.cells is not None else np.zeros((len(d), 3, 3))
+                                  for d in datasets]) if boxed else None,
+            pbc=np.concatenate([d.pbc if d.pbc is not None else np.zeros((len(d), 3), dtype=bool)
+                                for d in datasets]) if boxed else None,
+            ids=np.concatenate([d.ids for d in datasets]), source="; ".join(sources))
+
+    @classmethod
+    def _trusted(cls, **fields) -> "AtomisticDataset":
+        """A dataset from arrays cut out of validated datasets (no second validation pass)."""
+        obj = object.__new__(cls)
+        for f in dataclasses.fields(cls):
+            value = fields.get(f.name, f.default)
+            if isinstance(value, np.ndarray):
+                value = np.ascontiguousarray(value)
+            object.__setattr__(obj, f.name, value)
+        return obj
+
+    # -- builders --------------------------------------------------------------------------
+    @classmethod
+    def from_structures(cls, species, positions, energies, forces=None, cells=None, pbc=None, ids=None,
+                        energy_unit: str = "eV", length_unit: str = "Å", source: str = "") -> "AtomisticDataset":
+        """A dataset from per-structure sequences: ``species[k]`` (symbols or atomic numbers),
+        ``positions[k]`` (``(n_k, 3)``), ``energies[k]`` and optionally ``forces[k]``, ``cells[k]``.
+
+        ``energy_unit`` (eV, meV, Hartree, kcal/mol, kJ/mol) and ``length_unit`` (Å, Bohr, nm) convert
+        to eV and Å; forces are taken in ``energy_unit / length_unit``.
+        """
+        e_scale = ENERGY_UNITS.get(energy_unit) if isinstance(energy_unit, str) else None
+        if e_scale is None:
+            _fail("energy_unit", energy_unit, "choose one of " + ", ".join(map(repr, ENERGY_UNITS)))
+        l_scale = LENGTH_UNITS.get(length_unit) if isinstance(length_unit, str) else None
+        if l_scale is None:
+            _fail("length_unit", length_unit, "choose one of " + ", ".join(map(repr, LENGTH_UNITS)))
+        species, positions = list(species), list(positions)
+        n = len(species)
+        if n == 0 or len(positions) != n:
+            _fail("positions", positions, f"give one (n_k, 3) array per structure ({n} species lists)")
+        zs = [_atomic_numbers(s, len(s), name=f"species[{k}]") for k, s in enumerate(species)]
+        xs = [v.real_array(f"positions[{k}]", x, shape=(len(zs[k]), 3), error=_E) for k, x in enumerate(positions)]
+        counts = np.array([len(z) for z in zs], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        f = None
+        if forces is not None:
+            forces = list(forces)
+            if len(forces) != n:
+                _fail("forces", forces, f"give one (n_k, 3) array per structure ({n})")
+            f = np.concatenate([v.real_array(f"forces[{k}]", fk, shape=(counts[k], 3), error=_E)
+                                for k, fk in enumerate(forces)]) * (e_scale / l_scale)
+        c = None if cells is None else np.asarray(_cells(cells, n), dtype=float) * l_scale
+        return cls(species=np.concatenate(zs), positions=np.concatenate(xs) * l_scale, offsets=offsets,
+                   energies=np.asarray(v.real_array("energies", energies, shape=(n,), error=_E)) * e_scale,
+                   forces=f, cells=c, pbc=pbc, ids=ids, source=source)
+
+    @classmethod
+    def from_ase(cls, frames, forces: bool | None = None, energy_key: str = "energy",
+                 source: str = "") -> "AtomisticDataset":
+        """A dataset from ``ase.Atoms`` frames whose energy (eV) is a single-point result or
+        ``atoms.info[energy_key]``; forces from the results or ``atoms.arrays['forces']``.
+
+        ``forces=None`` keeps forces when every frame has them (a mix is refused), ``False`` drops them,
+        ``True`` requires them. Isolated frames (no cell, no pbc) give ``cells=None``.
+        """
+        frames = list(frames)
+        if not frames:
+            _fail("frames", frames, "give at least one ase.Atoms")
+        energies, force_list, ids = [], [], []
+        for k, atoms in enumerate(frames):
+            results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
+            energy = results.get("energy", atoms.info.get(energy_key))
+            if energy is None:
+                _fail(f"frames[{k}]", atoms, f"every frame needs an energy (eV): a single-point result or "
+                      f"atoms.info[{energy_key!r}]")
+            energies.append(float(energy))
+            fk = results.get("forces", atoms.arrays.get("forces"))
+            force_list.append(None if fk is None else np.asarray(fk, dtype=float))
+            ids.append(int(atoms.info.get("id", k)))
+        have = [fk is not None for fk in force_list]
+        if forces is None:
+            if any(have) and not all(have):
+                _fail("forces", None, f"{sum(have)} of {len(have)} frames have forces: pass forces=False to drop "
+                      "them, or label the rest")
+            forces = all(have)
+        elif forces and not all(have):
+            _fail("forces", forces, f"frame {have.index(False)} has no forces; pass forces=False or None")
+        boxed = any(a.cell.rank > 0 or a.pbc.any() for a in frames)
+        return cls.from_structures(
+            [a.numbers for a in frames], [a.positions for a in frames], energies,
+            forces=force_list if forces else None,
+            cells=[a.cell.array for a in frames] if boxed else None,
+            pbc=np.array([a.pbc for a in frames]) if boxed else None, ids=ids, source=source)
+
+    def to_ase(self) -> list:
+        """Every structure as an ``ase.Atoms`` with single-point energy and forces."""
+        return [s.to_ase() for s in self]
+
+    # -- files ----------------------------------------------------------------------------
+    def write(self, path) -> Path:
+        """Write to ``path``: ``.nc`` (NetCDF record), ``.npz`` (NumPy) or ``.xyz`` / ``.extxyz`` (ASE)."""
+        path = Path(path)
+        kind = _format(path)
+        if kind == "nc":
+            from toolkit.io import write_record
+
+            return write_record(path, "atomistic_dataset", self, {"source": self.source})
+        if kind == "npz":
+            arrays = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                      if isinstance(getattr(self, f.name), np.ndarray)}
+            with open(path, "wb") as handle:
+                np.savez_compressed(handle, format=np.array("scalebridge.AtomisticDataset/1"),
+                                    source=np.array(self.source), **arrays)
+            return path
+        from ase.io import write
+
+        write(path, self.to_ase(), format="extxyz")
+        return path
+
+    @classmethod
+    def read(cls, path, **kwargs) -> "AtomisticDataset":
+        """Read what :meth:`write` wrote (extxyz: any ASE extxyz file; ``kwargs`` go to :meth:`from_ase`)."""
+        path = Path(path)
+        kind = _format(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no file at {path}")
+        if kind == "nc":
+            from toolkit.io import read_record
+
+            obj, _ = read_record(path, "atomistic_dataset")
+            if not isinstance(obj, cls):
+                raise tk.FileFormatError(f"{path} holds a {type(obj).__name__}, not an AtomisticDataset")
+            return obj
+        if kind == "npz":
+            with np.load(path, allow_pickle=False) as data:
+                if "format" not in data or str(data["format"]) != "scalebridge.AtomisticDataset/1":
+                    raise tk.FileFormatError(f"{path} is not an AtomisticDataset .npz file (no format tag)")
+                fields = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
+                fields["source"] = str(data["source"])
+            return cls(**fields)
+        from ase.io import read
+
+        return cls.from_ase(read(path, index=":", format="extxyz"), **kwargs)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def _view(array: np.ndarray) -> np.ndarray:
+    out = array.view()
+    out.flags.writeable = False
+    return out
+
+
+def _format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".nc", ".h5", ".netcdf"):
+        return "nc"
+    if suffix == ".npz":
+        return "npz"
+    if suffix in (".xyz", ".extxyz"):
+        return "extxyz"
+    raise tk.InvalidOptionError(f"path = {str(path)!r} has suffix {suffix!r}: use .nc (NetCDF), .npz or "
+                                ".xyz/.extxyz (extended XYZ)")
+
+
+def _atomic_numbers(value, atoms: int, name: str = "species") -> np.ndarray:
+    """Atomic numbers (int64) from numbers or element symbols."""
+    if isinstance(value, (str, bytes)):
+        _fail(name, value, "give a sequence of atomic numbers or element symbols, e.g. [8, 1, 1] or ['O', 'H', 'H']")
+    raw = np.asarray(value) if not isinstance(value, np.ndarray) else value
+    if raw.dtype.kind in "USO":
+        from ase.data import atomic_numbers
+
+        try:
+            raw = np.array([z if isinstance(z, (int, np.integer)) else atomic_numbers[str(z)] for z in raw.ravel()],
+                           dtype=np.int64)
+        except KeyError as exc:
+            _fail(name, value, f"{exc.args[0]!r} is not an element symbol")
+    z = v.index_array(name, raw, shape=(atoms,), lower=1, upper=119, error=_E)
+    return z
+
+
+def _first_bad_structure(bad_rows: np.ndarray, offsets: np.ndarray) -> int:
+    return int(np.searchsorted(offsets, np.flatnonzero(bad_rows)[0], side="right") - 1)
+
+
+def _finite_rows(name, value, atoms, offsets, unit) -> np.ndarray:
+    arr = v.real_array(name, value, shape=(atoms, 3), finite=False, error=_E)
+    bad = ~np.isfinite(arr).all(axis=1)
+    if bad.any():
+        k = _first_bad_structure(bad, offsets)
+        _fail(name, arr, f"structure {k} has NaN or infinite values; every value must be a finite number in {unit} "
+              "(drop the structure with subset(), or label it again)")
+    return arr
+
+
+def _finite_values(name, value, n, unit) -> np.ndarray:
+    arr = v.real_array(name, value, shape=(n,), finite=False, error=_E)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        _fail(name, arr, f"structure {k} has {arr[k]}; give finite values in {unit} (drop unlabelled structures "
+              "with subset())")
+    return arr
+
+
+def _cells(value, n) -> np.ndarray | None:
+    if value is None:
+        return None
+    cells = v.real_array("cells", value, ndim=(2, 3), error=_E)
+    if cells.shape == (n, 3):
+        cells = np.einsum("ki,ij->kij", cells, np.eye(3))
+    if cells.shape != (n, 3, 3):
+        _fail("cells", cells, f"give one cell per structure: shape ({n}, 3, 3) row vectors or ({n}, 3) box "
+              "lengths, in Å")
+    if np.abs(cells).max(initial=0.0) > _MAX_COORDINATE:
+        _fail("cells", cells, f"every entry must be within ±{_MAX_COORDINATE:g} Å")
+    return np.ascontiguousarray(cells)
+
+
+def _pbc(value, n, cells) -> np.ndarray | None:
+    if value is None:
+        return None if cells is None else np.zeros((n, 3), dtype=bool)
+    if isinstance(value, (bool, np.bool_)):
+        value = np.full((n, 3), bool(value))
+    pbc = v.bool_array("pbc", value, error=_E)
+    if pbc.shape == (3,):
+        pbc = np.broadcast_to(pbc, (n, 3)).copy()
+    if pbc.shape != (n, 3):
+        _fail("pbc", pbc, f"give True/False, three booleans, or one row of three per structure, shape ({n}, 3)")
+    if pbc.any():
+        if cells is None:
+            _fail("pbc", pbc, "periodic structures need cells (give cells=..., in Å)")
+        cells = np.asarray(cells, dtype=float)
+        if cells.ndim == 2:
+            cells = np.einsum("ki,ij->kij", cells, np.eye(3))
+        lengths = np.linalg.norm(cells, axis=2)
+        short = pbc & (lengths <= 1e-9)
+        full = pbc.all(axis=1)
+        flat = full & (np.linalg.det(cells) <= 1e-12 * np.maximum(1.0, np.abs(cells).max(axis=(1, 2))) ** 3)
+        if short.any() or flat.any():
+            k = int(np.flatnonzero(short.any(axis=1) | flat)[0])
+            _fail("cells", cells[k], f"structure {k} is periodic but its cell vectors along periodic directions "
+                  "are zero or span no volume; give a right-handed cell in Å")
+    return np.ascontiguousarray(pbc)
