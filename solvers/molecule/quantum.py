@@ -4,7 +4,8 @@
 any dynamics or optimisation of an isolated molecule. Restricted (RHF/RKS) for closed shells,
 unrestricted (UHF/UKS) when ``molecule.spin > 0``. Energies are converted from Hartree to eV and
 gradients from Hartree/Bohr to eV/Å with ``ase.units`` (CODATA 2014 in ASE 3.2x; the tblite and
-dataset modules use CODATA 2018, 8e-9 apart). Each evaluation starts from PySCF's default guess, so a run is reproducible bit for bit (checkpoint/resume included).
+dataset modules use CODATA 2018, 8e-9 apart). Each evaluation starts from PySCF's default guess,
+so a run is reproducible bit for bit (checkpoint/resume included).
 
 Sun et al., "PySCF: the Python-based simulations of chemistry framework", WIREs Comput. Mol.
 Sci. 8, e1340 (2018), doi:10.1002/wcms.1340. PySCF is optional: install it with the
