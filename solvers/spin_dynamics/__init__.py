@@ -1,0 +1,22 @@
+"""Spin-dynamics family: classical unit spins under stochastic Landau-Lifshitz-Gilbert dynamics.
+
+``tk.solve(SpinDynamics(...), StochasticHeun(forces=...) | SIB(...) | ImplicitMidpoint(...))``;
+the problem and the classical builders live in :mod:`problems.spin_dynamics`, the Kondo-lattice
+builder in :mod:`.builders`. Electronic forces come from a held force provider
+(``forces=ExactDiagonalization()`` or ``KPM(...)``) through ``tk.init(model, forces)``. Issue 18.
+"""
+
+from problems.spin_dynamics import SpinDynamics, classical_triangular, triangular_lattice, triangular_state
+
+from .builders import kondo_triangular
+from .integrator import SpinIntegrator
+from .schemes import SIB, ImplicitMidpoint, SpinIntegratorSolver, StochasticHeun
+from .solution import SpinDynamicsSolution
+from . import memory  # noqa: F401  (registers the memory estimates)
+from .tour import register
+
+__all__ = ["SpinDynamics", "SpinDynamicsSolution", "SpinIntegrator", "SpinIntegratorSolver", "StochasticHeun",
+           "SIB", "ImplicitMidpoint", "kondo_triangular", "classical_triangular", "triangular_lattice",
+           "triangular_state"]
+
+register()

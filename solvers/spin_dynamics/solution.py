@@ -1,0 +1,95 @@
+"""``SpinDynamicsSolution``: the saved frames of a spin-dynamics run and their observables."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import toolkit as tk
+
+from .kernels import scalar_chirality
+
+__all__ = ["SpinDynamicsSolution", "chirality_frames"]
+
+
+def chirality_frames(frames: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """``S_i . (S_j x S_k)`` per frame and triangle, (F, T)."""
+    out = np.empty((frames.shape[0], triangles.shape[0]))
+    for f in range(frames.shape[0]):
+        scalar_chirality(frames[f], triangles, out[f])
+    return out
+
+
+class SpinDynamicsSolution(tk.Solution):
+    """Frames of a spin-dynamics run (F frames of N spins, T triangles).
+
+    ``step`` (F,) step numbers and ``time`` (F,) = step * dt; ``spins`` (F, N, 3);
+    ``electronic_energy`` (F,) the electrons' Omega (fixed mu) or F = Omega + mu N (fixed filling),
+    0 without electrons; ``classical_energy`` (F,) the Heisenberg and Zeeman terms; ``energy`` (F,)
+    their sum; ``magnetisation`` (F, 3) the mean spin; ``chirality`` (F, T) the scalar chirality
+    ``S_i . (S_j x S_k)`` of each of the problem's triangles. An unsuccessful run keeps the frames
+    saved before it stopped (never NaN).
+    """
+
+    dims = {"step": ("frame",), "time": ("frame",), "spins": ("frame", "site", "component"),
+            "electronic_energy": ("frame",), "classical_energy": ("frame",), "energy": ("frame",),
+            "magnetisation": ("frame", "component"), "chirality": ("frame", "triangle")}
+    compare_fields = ("spins", "energy")
+
+    step: np.ndarray
+    time: np.ndarray
+    spins: np.ndarray
+    electronic_energy: np.ndarray
+    classical_energy: np.ndarray
+    energy: np.ndarray
+    magnetisation: np.ndarray
+    chirality: np.ndarray
+
+    @property
+    def mean_abs_chirality(self) -> np.ndarray:
+        """Mean |chi| over triangles per frame (F,) (zeros without triangles)."""
+        if self.chirality.shape[1] == 0:
+            return np.zeros(self.chirality.shape[0])
+        return np.abs(self.chirality).mean(axis=1)
+
+    def plot(self, ax=None):
+        """The last frame's spin texture, triangles coloured by chirality and arrows the in-plane spin
+        components (with ``ax``: only that picture); without ``ax`` beside it the energy per site and
+        the mean |chi| against time. Needs 2-d ``positions`` for the texture."""
+        import matplotlib.pyplot as plt
+        from matplotlib.tri import Triangulation
+
+        problem = self.problem
+        texture = problem.positions is not None and problem.positions.shape[1] == 2 and len(self.step)
+        if ax is None:
+            fig, axes = plt.subplots(1, 2 if texture else 1, figsize=(10 if texture else 5, 4), squeeze=False)
+            axes = list(axes[0])
+        else:
+            fig, axes = ax.figure, [ax]
+        if texture:
+            a = axes[0]
+            pos, S = problem.positions, self.spins[-1]
+            tri = problem.triangles
+            if len(tri):
+                # draw only triangles that do not wrap around the periodic box
+                span = np.ptp(pos[tri], axis=1).max(axis=1)
+                keep = span < 2.0
+                if np.any(keep):
+                    mesh = Triangulation(pos[:, 0], pos[:, 1], tri[keep])
+                    art = a.tripcolor(mesh, facecolors=self.chirality[-1][keep], cmap="RdBu_r",
+                                      vmin=-0.8, vmax=0.8)
+                    fig.colorbar(art, ax=a, label="scalar chirality")
+            a.quiver(pos[:, 0], pos[:, 1], S[:, 0], S[:, 1], S[:, 2], cmap="viridis", clim=(-1, 1),
+                     pivot="middle", scale=1.5, scale_units="xy")
+            a.set_aspect("equal")
+            a.set_title(f"spins at t = {self.time[-1]:.3g}")
+            a.set_xticks([]), a.set_yticks([])
+        if ax is None:
+            b = axes[-1]
+            n = self.spins.shape[1] if self.spins.ndim == 3 else 1
+            b.plot(self.time, self.energy / max(n, 1), label="energy per site")
+            if self.chirality.shape[1]:
+                b.plot(self.time, self.mean_abs_chirality, label="mean |chirality|")
+            b.set_xlabel("time")
+            b.legend()
+            fig.tight_layout()
+        return fig

@@ -1,0 +1,63 @@
+"""Every numba kernel of the spin-dynamics family agrees with its NumPy reference."""
+
+import numpy as np
+import pytest
+
+from problems.spin_dynamics import triangular_lattice
+from solvers.spin_dynamics import kernels as k
+
+
+def _spins(n, seed):
+    S = np.random.default_rng(seed).normal(size=(n, 3))
+    return S / np.linalg.norm(S, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_per_spin_kernels_match_their_references(seed):
+    rng = np.random.default_rng(seed)
+    S, P = _spins(7, seed), _spins(7, seed + 10)
+    H, H1 = rng.normal(size=(7, 3)) * 3, rng.normal(size=(7, 3))
+    alpha, dt = 0.3, 0.07
+    out = np.empty_like(S)
+    k.llg_rate(S, H, alpha, out)
+    np.testing.assert_allclose(out, k.llg_rate_reference(S, H, alpha), rtol=1e-13, atol=1e-14)
+    k.sib_vector(S, H, alpha, out)
+    np.testing.assert_allclose(out, k.sib_vector_reference(S, H, alpha), rtol=1e-13, atol=1e-14)
+    k.cayley_midpoint(S, H, 0.5 * dt, out)
+    np.testing.assert_allclose(out, k.cayley_midpoint_reference(S, H, 0.5 * dt), rtol=1e-12, atol=1e-14)
+    # the Cayley step x = 2 y - S is a rotation: |x| = |S| to round-off
+    np.testing.assert_allclose(np.linalg.norm(2 * out - S, axis=1), 1.0, atol=4e-16)
+    f, p = np.empty_like(S), np.empty_like(S)
+    k.heun_predict(S, H, alpha, dt, f, p)
+    f_ref, p_ref = k.heun_predict_reference(S, H, alpha, dt)
+    np.testing.assert_allclose(f, f_ref, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(p, p_ref, rtol=1e-13, atol=1e-14)
+    k.heun_correct(S, f, P, H1, alpha, dt, out)
+    np.testing.assert_allclose(out, k.heun_correct_reference(S, f, P, H1, alpha, dt), rtol=1e-13, atol=1e-14)
+    k.normalise(3 * S, out)
+    np.testing.assert_allclose(out, k.normalise_reference(3 * S), rtol=1e-15)
+
+
+def test_classical_field_and_chirality_match_their_references():
+    positions, bonds, triangles = triangular_lattice((3, 4))
+    n = len(positions)
+    rng = np.random.default_rng(5)
+    S = _spins(n, 5)
+    J = rng.normal(size=len(bonds))
+    B = rng.normal(size=(n, 3))
+    h = np.empty_like(S)
+    e = k.classical_field(S, bonds, J, B, h)
+    e_ref, h_ref = k.classical_field_reference(S, bonds, J, B)
+    assert e == pytest.approx(e_ref, rel=1e-13)
+    np.testing.assert_allclose(h, h_ref, rtol=1e-12, atol=1e-13)
+    # h = -dE/dS: a finite difference of the energy along a Cartesian direction
+    d = 1e-6
+    for i, a in [(0, 0), (5, 2), (n - 1, 1)]:
+        plus, minus = S.copy(), S.copy()
+        plus[i, a] += d
+        minus[i, a] -= d
+        fd = (k.classical_field_reference(plus, bonds, J, B)[0] - k.classical_field_reference(minus, bonds, J, B)[0])
+        assert -fd / (2 * d) == pytest.approx(h[i, a], abs=1e-8)
+    chi = np.empty(len(triangles))
+    k.scalar_chirality(S, triangles, chi)
+    np.testing.assert_allclose(chi, k.scalar_chirality_reference(S, triangles), rtol=1e-13, atol=1e-15)
