@@ -36,7 +36,7 @@ from toolkit import validate as v
 
 __all__ = ["LatticeFluid", "LatticeUnits", "lattice_units", "periodic_box", "channel",
            "lid_driven_cavity", "cylinder_channel", "taylor_green", "FLUID_LATTICES", "MACH_WARN",
-           "MACH_LIMIT", "FACES"]
+           "MACH_LIMIT", "FACES", "DENSITY_RANGE", "FORCE_LIMIT", "TAU_LIMIT", "STEPS_LIMIT"]
 
 #: Lattice name -> number of dimensions.
 FLUID_LATTICES = {"D2Q9": 2, "D3Q19": 3, "D3Q27": 3}
@@ -46,6 +46,15 @@ CS = 1.0 / math.sqrt(3.0)
 MACH_WARN = 0.1
 #: Above this Mach number the problem is refused (second-order equilibria lose stability).
 MACH_LIMIT = 0.5
+#: Lattice densities are relative to a reference density of 1: allowed range.
+DENSITY_RANGE = (1e-8, 1e8)
+#: Largest |force| component: Guo forcing adds F/ρ to the velocity each step, so past this a single
+#: step at ρ = 1 leaves the lattice's speed range.
+FORCE_LIMIT = 1.0
+#: Largest relaxation time (ν = 3.3e5): beyond it the grid resolves nothing of the flow.
+TAU_LIMIT = 1e6
+#: Most steps of one run: each step costs at least microseconds, so more can never finish.
+STEPS_LIMIT = 10 ** 10
 #: Face names per dimension.
 FACES = {2: ("x-", "x+", "y-", "y+"), 3: ("x-", "x+", "y-", "y+", "z-", "z+")}
 _KINDS = ("periodic", "wall", "moving_wall", "velocity", "parabolic_inlet", "pressure")
@@ -69,7 +78,7 @@ def _normalise_boundary(face: str, spec, dim: int):
         raise tk.InvalidProblemError(
             f"{name} = {v.show(spec)} is not allowed: give 'periodic', 'wall', ('moving_wall', (ux, uy)), "
             "('velocity', (ux, uy)) or ('pressure', rho).")
-    v.choice(f"{name} kind", kind, _KINDS)
+    _name(f"{name} kind", kind, _KINDS)
     if kind in ("periodic", "wall"):
         if values:
             raise tk.InvalidProblemError(f"{name} = {v.show(spec)} is not allowed: {kind!r} takes no values")
@@ -78,7 +87,7 @@ def _normalise_boundary(face: str, spec, dim: int):
         if len(values) != 1:
             raise tk.InvalidProblemError(f"{name} = {v.show(spec)} is not allowed: give ('pressure', rho) "
                                          "with one positive density")
-        return (kind, (v.real_scalar(f"{name} density", values[0], lower=0, lower_open=True),))
+        return (kind, (_density_scalar(f"{name} density", values[0]),))
     if len(values) != dim:
         raise tk.InvalidProblemError(f"{name} = {v.show(spec)} is not allowed: give ({kind!r}, velocity) "
                                      f"with {dim} velocity components")
@@ -88,6 +97,33 @@ def _normalise_boundary(face: str, spec, dim: int):
         raise tk.InvalidProblemError(f"{name} = {v.show(spec)} is not allowed: a moving wall slides along "
                                      f"its face; set the {face[0]} component of its velocity to 0")
     return (kind, vel)
+
+
+def _name(name: str, value, allowed: tuple) -> str:
+    """A name among ``allowed`` (any other value, arrays and containers included, refused by name)."""
+    if not isinstance(value, str) or value not in allowed:
+        raise tk.InvalidProblemError(f"{name} = {v.show(value)} is not allowed: choose one of "
+                                     + ", ".join(map(repr, allowed)))
+    return value
+
+
+def _ndim(name: str, value) -> int:
+    """``np.ndim(value)``, or an error naming the field for ragged nested sequences."""
+    try:
+        return np.ndim(value)
+    except (ValueError, TypeError):
+        raise tk.InvalidProblemError(f"{name} = {v.show(value)} is not allowed: give a number or a rectangular "
+                                     "array (rows of equal length)") from None
+
+
+def _density_scalar(name: str, value) -> float:
+    lo, hi = DENSITY_RANGE
+    rho = v.real_scalar(name, value, lower=0, lower_open=True)
+    if not lo <= rho <= hi:
+        raise tk.InvalidProblemError(
+            f"{name} = {v.show(value)} is not allowed: lattice densities are relative to a reference of 1; "
+            f"keep {lo:g} <= density <= {hi:g} (rescale the density, the pressure follows as rho c_s²)")
+    return rho
 
 
 def _check_mach(name: str, speed: float) -> None:
@@ -128,7 +164,7 @@ class LatticeFluid(tk.TimeProblem):
     save_every: int | None = None
 
     def _validate(self):
-        self._set("lattice", v.choice("lattice", self.lattice, tuple(FLUID_LATTICES)))
+        self._set("lattice", _name("lattice", self.lattice, tuple(FLUID_LATTICES)))
         dim = FLUID_LATTICES[self.lattice]
         shape = v.shape_tuple("shape", self.shape, ndim=dim)
         self._set("shape", shape)
@@ -154,24 +190,31 @@ class LatticeFluid(tk.TimeProblem):
             nu = v.real_scalar("viscosity", self.viscosity, lower=0, lower_open=True)
             self._set("viscosity", nu)
             self._set("tau", 3.0 * nu + 0.5)
+        if not self.tau <= TAU_LIMIT:
+            raise tk.InvalidProblemError(
+                f"viscosity = {self.viscosity!r} (tau = {self.tau!r}) is not allowed: keep tau <= {TAU_LIMIT:g} "
+                f"(viscosity <= {(TAU_LIMIT - 0.5) / 3:.3g} in lattice units); a larger lattice viscosity means "
+                "the grid resolves nothing: refine the grid or lengthen the lattice time step")
         if self.tau < 0.5 + 1e-6:
             raise tk.InvalidProblemError(
                 f"viscosity = {self.viscosity!r} (tau = {self.tau!r}) is not allowed: tau = 3 viscosity + 1/2 "
                 "must exceed 0.5 + 1e-6 (viscosity > 3.3e-7) for a stable collision")
         # density
         rho = self.density
-        if np.ndim(rho) == 0:
-            rho = v.real_scalar("density", rho, lower=0, lower_open=True)
+        if _ndim("density", rho) == 0:
+            rho = _density_scalar("density", rho)
         else:
             rho = v.real_array("density", rho, shape=shape)
-            if rho.min() <= 0:
-                raise tk.InvalidProblemError(f"density = {v.show(rho)} is not allowed: every value must be > 0 "
-                                             f"(minimum is {rho.min():g})")
+            lo, hi = DENSITY_RANGE
+            if rho.min() < lo or rho.max() > hi:
+                raise tk.InvalidProblemError(
+                    f"density = {v.show(rho)} is not allowed: every value must lie in [{lo:g}, {hi:g}] (lattice "
+                    f"densities are relative to 1; found {rho.min():g} to {rho.max():g})")
         self._set("density", rho)
         # velocity
         u = self.velocity
         if u is not None:
-            if np.ndim(u) == 1:
+            if _ndim("velocity", u) == 1:
                 u = v.real_array("velocity", u, shape=(dim,))
             else:
                 u = v.real_array("velocity", u, shape=shape + (dim,))
@@ -179,7 +222,7 @@ class LatticeFluid(tk.TimeProblem):
         self._set("velocity", u)
         # force
         if self.force is not None:
-            force = v.real_array("force", self.force, shape=(dim,))
+            force = v.real_array("force", self.force, shape=(dim,), lower=-FORCE_LIMIT, upper=FORCE_LIMIT)
             self._set("force", None if not np.any(force) else force)
         # solid mask
         if self.solid is not None:
@@ -207,7 +250,7 @@ class LatticeFluid(tk.TimeProblem):
             if kind in ("moving_wall", "velocity", "parabolic_inlet"):
                 _check_mach(f"boundaries[{face!r}]", float(np.sqrt(np.sum(np.square(values)))))
         self._set("boundaries", bounds)
-        self._set("steps", v.integer("steps", self.steps, lower=1))
+        self._set("steps", v.integer("steps", self.steps, lower=1, upper=STEPS_LIMIT))
         save = v.integer("save_every", self.save_every, lower=1, allow_none=True)
         self._set("save_every", self.steps if save is None else save)
 
@@ -265,21 +308,48 @@ def lattice_units(*, length: float, velocity: float, viscosity: float, dx: float
     viscosity = v.real_scalar("viscosity", viscosity, lower=0, lower_open=True)
     dx = v.real_scalar("dx", dx, lower=0, lower_open=True)
     dt = v.real_scalar("dt", dt, lower=0, lower_open=True)
-    nu = viscosity * dt / dx ** 2
+    nu = viscosity * dt / dx / dx
     u = velocity * dt / dx
+    reynolds = velocity * length / viscosity
+    if not all(math.isfinite(x) for x in (nu, u, 3 * nu + 0.5, reynolds, u / CS)):
+        raise tk.InvalidProblemError(
+            f"length = {length!r}, velocity = {velocity!r}, viscosity = {viscosity!r}, dx = {dx!r}, dt = {dt!r} is "
+            "not allowed: the lattice viscosity nu dt/dx², speed U dt/dx or Reynolds number U L/nu overflows; "
+            "give physical values in consistent units")
     return LatticeUnits(dx=dx, dt=dt, viscosity=nu, velocity=u, tau=3 * nu + 0.5,
-                        reynolds=velocity * length / viscosity, mach=u / CS)
+                        reynolds=reynolds, mach=u / CS)
 
 
 # ----------------------------------------------------------------------------------------
 # builders
 
 
+def _refuse_oversize(name: str, value, nodes: int, copies: int) -> None:
+    """Refuse a builder call whose arrays (``copies`` float64 values per node, the problem's
+    validated copies included) exceed the memory available now, before building them."""
+    from toolkit import memory
+
+    need = int(nodes) * copies * 8
+    available = memory.available_memory()
+    if need > available:
+        raise tk.InvalidProblemError(
+            f"{name} = {v.show(value)} is not allowed: building its {nodes:,}-node fields needs about "
+            f"{need / 2**30:.3g} GiB but {available / 2**30:.3g} GiB is available; use a smaller grid")
+
+
+def _lattice_for(shape, lattice) -> tuple[tuple, str]:
+    """A builder's grid shape and lattice name (D2Q9 for two sizes, D3Q19 for three by default)."""
+    shape = v.shape_tuple("shape", shape, ndim=(2, 3))
+    if lattice is None:
+        return shape, ("D2Q9" if len(shape) == 2 else "D3Q19")
+    return shape, _name("lattice", lattice, tuple(FLUID_LATTICES))
+
+
 def periodic_box(shape=(64, 64), tau: float = 0.8, velocity=None, density=1.0, steps: int = 1000,
                  save_every: int | None = None, lattice: str | None = None) -> LatticeFluid:
     """A fully periodic box (2D or 3D from ``len(shape)`` unless ``lattice`` says otherwise)."""
-    lattice = lattice or ("D2Q9" if len(shape) == 2 else "D3Q19")
-    return LatticeFluid(shape=tuple(shape), lattice=lattice, tau=tau, velocity=velocity, density=density,
+    shape, lattice = _lattice_for(shape, lattice)
+    return LatticeFluid(shape=shape, lattice=lattice, tau=tau, velocity=velocity, density=density,
                         steps=steps, save_every=save_every)
 
 
@@ -290,6 +360,9 @@ def taylor_green(n: int = 32, tau: float = 0.8, amplitude: float = 0.01, steps: 
     Its velocity decays as exp(−2νk²t) with k = 2π/n (Taylor & Green, Proc. R. Soc. A 158,
     499 (1937), doi:10.1098/rspa.1937.0036).
     """
+    n = v.integer("n", n, lower=1)
+    amplitude = v.real_scalar("amplitude", amplitude, lower=-MACH_LIMIT * CS, upper=MACH_LIMIT * CS)
+    _refuse_oversize("n", n, n * n, 12)      # x, y, u (2), rho and their validated copies
     k = 2 * np.pi / n
     x = np.arange(n)[:, None] * np.ones(n)[None, :]
     y = x.T
@@ -304,9 +377,9 @@ def channel(shape=(32, 16), tau: float = 1.0, force: float = 1e-6, steps: int = 
 
     Steady state (Poiseuille): u_x(y) = g/(2ν) (y + 1/2)(H − 1/2 − y) with H = shape[1].
     """
-    shape = tuple(shape)
-    lattice = lattice or ("D2Q9" if len(shape) == 2 else "D3Q19")
-    dim = FLUID_LATTICES.get(lattice, len(shape))
+    shape, lattice = _lattice_for(shape, lattice)
+    force = v.real_scalar("force", force)
+    dim = FLUID_LATTICES[lattice]
     bounds = {"y-": "wall", "y+": "wall"}
     return LatticeFluid(shape=shape, lattice=lattice, tau=tau, force=[force] + [0.0] * (dim - 1),
                         boundaries=bounds, steps=steps, save_every=save_every)
@@ -319,7 +392,9 @@ def lid_driven_cavity(n: int = 64, reynolds: float = 100.0, lid_velocity: float 
     ν = U n / Re. Reference: Ghia, Ghia & Shin, J. Comput. Phys. 48, 387 (1982),
     doi:10.1016/0021-9991(82)90058-4.
     """
+    n = v.integer("n", n, lower=1)
     reynolds = v.real_scalar("reynolds", reynolds, lower=0, lower_open=True)
+    lid_velocity = v.real_scalar("lid_velocity", lid_velocity)
     nu = lid_velocity * n / reynolds
     bounds = {"x-": "wall", "x+": "wall", "y-": "wall", "y+": ("moving_wall", (lid_velocity, 0.0))}
     return LatticeFluid(shape=(n, n), viscosity=nu, boundaries=bounds, steps=steps, save_every=save_every)
@@ -335,8 +410,14 @@ def cylinder_channel(shape=(160, 40), radius: float = 5.0, center=None, reynolds
     doi:10.1007/978-3-322-89849-4_39). ν = U (2r) / Re. Node (i, j) sits at (i + 1/2, j + 1/2)
     from the inlet and the lower wall; ``center`` is in those coordinates.
     """
-    profile = v.choice("profile", profile, ("uniform", "parabolic"))
-    nx, ny = (int(s) for s in shape)
+    profile = _name("profile", profile, ("uniform", "parabolic"))
+    nx, ny = v.shape_tuple("shape", shape, ndim=2)
+    radius = v.real_scalar("radius", radius, lower=0, upper=float(max(nx, ny)))
+    inflow = v.real_scalar("inflow", inflow, lower=0, lower_open=True)
+    reynolds = v.real_scalar("reynolds", reynolds, lower=0, lower_open=True)
+    if center is not None:
+        center = tuple(v.real_array("center", center, shape=(2,)))
+    _refuse_oversize("shape", (nx, ny), nx * ny, 8)    # velocity (2), solid, their copies, temporaries
     cx, cy = center if center is not None else (ny / 2, ny / 2 + 0.05)
     x = np.arange(nx)[:, None] + 0.5
     y = np.arange(ny)[None, :] + 0.5

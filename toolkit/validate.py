@@ -170,8 +170,8 @@ def choice(name: str, value, allowed: Iterable, *, error: _Error = InvalidProble
     """``value`` if it is one of ``allowed``; otherwise an error listing the choices."""
     allowed = tuple(allowed)
     try:
-        ok = value in allowed
-    except TypeError:
+        ok = bool(value in allowed) and not isinstance(value, np.ndarray)
+    except (TypeError, ValueError):  # unhashable or array-valued comparisons
         ok = False
     if not ok:
         _fail(error, name, value, "choose one of " + ", ".join(repr(a) for a in allowed))

@@ -16,6 +16,7 @@ from problems.lattice_fluid import (LatticeFluid, channel, cylinder_channel, lid
 from toolkit.dispatch import dispatch
 
 from .base import LatticeSolver
+from . import memory as _memory  # noqa: F401  (registers the memory estimate of every pair)
 from .bgk import BGK
 from .integrator import LatticeIntegrator
 from .mrt import MRT

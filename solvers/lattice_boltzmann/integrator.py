@@ -11,6 +11,8 @@ from .domain import MOVING, SOLID, build_domain, momentum_exchange
 from .fields import moments
 from .kernels import equilibrium_fill
 from .lattices import lattice
+from .monitor import CHECK_EVERY, MACH_ACCURACY, MACH_UNSTABLE, CS, Report, count_bad, count_bad_parallel, \
+    count_bad_numpy, field_report
 from .solution import FluidSolution, vorticity
 from .steppers import TWO_ARRAY_STEPPERS, Setup, choose_stepper
 
@@ -24,9 +26,16 @@ class LatticeIntegrator(tk.Integrator):
     ``backend="numpy"``; the generated in-place kernels (AA pattern, one population array,
     float64 or float32 storage) on fully periodic, all-fluid domains; the generic two-array
     kernel everywhere else. ``populations`` gives the post-collision populations whichever
-    stepper holds them. With the AA pattern a step that diverges has already overwritten its
-    populations: the run still stops ``Unstable`` with the step and finite saved frames, but the
-    final populations are not the last good ones (the two-array steppers keep those).
+    stepper holds them.
+
+    Validity (:mod:`.monitor`): the kernels count non-positive or non-finite densities at every
+    step; the Mach number is checked at every saved frame and every ``CHECK_EVERY`` steps. Past
+    Ma = 1 (or ρ ≤ 0, or a non-finite value) the run stops ``Unstable`` at the step; past
+    Ma = 0.3 it finishes with a warning in ``stats["warnings"]`` and the message. Saved frames are
+    checked before they are kept, so the fields of every result are finite. A two-array stepper
+    stopped by the monitor steps back one step and, as after a failed kernel step, holds the last
+    good populations, kept as a last frame; with the AA pattern (one array, updated in place) the
+    failed step has already overwritten them, so the frames end at the last good frame.
     """
 
     def __init__(self, problem, solver):
@@ -44,7 +53,14 @@ class LatticeIntegrator(tk.Integrator):
         self.frames_rho: list[np.ndarray] = []
         self.frames_u: list[np.ndarray] = []
         self.frames_force: list[np.ndarray] = []
-        self._record(0)
+        self._failure = ""
+        self._checker = count_bad_numpy if solver.backend == "numpy" else (
+            count_bad_parallel if solver.parallel else count_bad)
+        self._fluid = ~self.domain.grid(self.domain.obstacle[self.domain.interior], problem.dim)
+        self._last_checked = 0
+        if not self._record(0):
+            raise tk.InvalidProblemError(f"the initial state of {problem!r} is not valid: {self._failure}; "
+                                         "check density, velocity and force")
 
     # -- set-up --------------------------------------------------------------------------
     def _initial(self, dtype) -> np.ndarray:
@@ -83,28 +99,75 @@ class LatticeIntegrator(tk.Integrator):
 
         def after(step):
             if step % save == 0 or step == last:
-                self._record(step)
+                return self._record(step)
+            if step % CHECK_EVERY == 0:
+                return self._check(step)
+            return True
 
+        self._failure = ""
         done = self.stepper.advance(self.step_index, n, after)
         if done < n:
-            self.message = (f"{self.stepper.bad} node(s) got a non-positive or non-finite density (lower the "
-                            "velocity, raise tau or the resolution)")
+            step = self.step_index + done + 1
+            failure = self._failure
+            if not self.stepper.in_place and (not self.frame_steps or self.frame_steps[-1] < step - 1):
+                self._record(step - 1)      # the last good populations, kept when they pass the check
+            self._failure = failure
+            if self._failure:
+                checked = self._last_checked
+                self.message = (f"{self._failure} (monitor: every saved frame and every {CHECK_EVERY} steps; the "
+                                f"last state checked good was at step {checked}); lower the velocity or force, "
+                                "raise tau or the resolution")
+            else:
+                self.message = (f"{self.stepper.bad} node(s) got a non-positive or non-finite density (lower the "
+                                "velocity or force, raise tau or the resolution)")
         return done
+
+    # -- validity ------------------------------------------------------------------------
+    def _check(self, step: int) -> bool:
+        """Check the populations held (the state after ``step``) with one pass of the monitor
+        kernel; False (and ``_failure`` set) past the stability limit, a warning past the
+        accuracy limit."""
+        warned = bool(self.stats.get("warnings"))
+        limit = (MACH_UNSTABLE if warned else MACH_ACCURACY) * CS
+        st, dom = self.stepper, self.domain
+        if self._checker(st.f, dom.c, self.lat.opp, self.F, dom.flag, st.phase, limit * limit) == 0:
+            self._last_checked = step
+            return True
+        rho, u = self.fields()        # rare: something is past a limit; find out what
+        return self._judge(step, field_report(rho, u, self._fluid))
+
+    def _judge(self, step: int, report: Report) -> bool:
+        if report.unstable:
+            self._failure = report.reason()
+            return False
+        self._last_checked = step
+        if report.inaccurate and not self.stats.get("warnings"):
+            text = (f"the Mach number reached {report.mach:.3g} > {MACH_ACCURACY:g} at step {step}: compressibility "
+                    "errors grow as Ma² (a few per cent here); lower the lattice velocity or force and raise the "
+                    "resolution or the number of steps for quantitative results")
+            self.stats["warnings"] = [text]
+            if self.retcode is None:
+                self.message = "warning: " + text
+        return True
 
     def natural(self) -> np.ndarray:
         """The post-collision populations f*_q(x) (layout S0); a converted copy when the AA
         pattern left them in layout S1."""
         return self.stepper.populations()
 
-    def _record(self, step: int) -> None:
+    def _record(self, step: int) -> bool:
+        """Keep a frame of the state after ``step`` when it passes the monitor; False when not."""
         if self.frame_steps and self.frame_steps[-1] == step:
-            return
+            return True
         natural = self.natural()
         rho, u = self._fields(natural)
+        if not self._judge(step, field_report(rho, u, self._fluid)):
+            return False
         self.frame_steps.append(step)
         self.frames_rho.append(rho)
         self.frames_u.append(u)
         self.frames_force.append(momentum_exchange(natural, self.domain, self.lat)[: self.problem.dim])
+        return True
 
     def fields(self) -> tuple[np.ndarray, np.ndarray]:
         """Current density (*shape) and velocity (*shape, D) on the problem's nodes."""
@@ -142,6 +205,7 @@ class LatticeIntegrator(tk.Integrator):
         self.frames_rho = list(np.array(state["density"]))
         self.frames_u = list(np.array(state["velocity"]))
         self.frames_force = list(np.array(state["force"]))
+        self._last_checked = self.frame_steps[-1]
 
     # -- result --------------------------------------------------------------------------
     def solution(self) -> FluidSolution:

@@ -60,9 +60,14 @@ class Stepper:
     ``build(setup)`` returns a stepper or None when it does not apply; ``load(f)`` takes
     populations; ``advance(start, n, after)`` runs steps start+1 … start+n, calling
     ``after(step)`` after each, and returns how many succeeded (``bad`` then holds the count of
-    bad nodes of the failed step); ``populations()`` gives them back; ``arrays()`` lists the
-    arrays held (for memory figures). ``in_place``: one population array.
+    bad nodes of the failed step). ``after`` returning False (the validity monitor found the
+    state bad) stops the run at that step too: a two-array stepper then steps back to the
+    state before it; ``populations()`` gives them back; ``arrays()`` lists the arrays held (for
+    memory figures). ``in_place``: one population array. ``phase``: the layout of the populations
+    held (0: S0; 1: the AA layout S1).
     """
+
+    phase = 0
 
     in_place = False
 
@@ -117,7 +122,9 @@ class TwoArrayStepper(Stepper):
                 self.bad = bad
                 return k
             self.f, self.g = self.g, self.f
-            after(start + k + 1)
+            if after(start + k + 1) is False:
+                self.f, self.g = self.g, self.f      # back to the state before the refused step
+                return k
         return n
 
 
@@ -208,7 +215,8 @@ class AAStepper(Stepper):
             if bad:
                 self.bad = bad
                 return k
-            after(start + k + 1)
+            if after(start + k + 1) is False:
+                return k
         return n
 
 

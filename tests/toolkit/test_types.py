@@ -168,3 +168,12 @@ def test_index_arrays_refuse_values_that_do_not_fit_int64():
     with pytest.raises(tk.InvalidProblemError, match="below 2\\*\\*63"):
         v.index_array("i", np.array([2**64 - 1], dtype=np.uint64))
     assert v.index_array("i", [3.0, 4.0]).tolist() == [3, 4]
+
+
+def test_choice_refuses_arrays_by_name():
+    from toolkit import validate as v
+
+    for bad in (np.zeros(0), np.array(["a", "b"]), ["a"], {"a": 1}):
+        with pytest.raises(tk.InvalidProblemError, match="kind = .* choose one of 'a', 'b'"):
+            v.choice("kind", bad, ("a", "b"))
+    assert v.choice("kind", "a", ("a", "b")) == "a"
