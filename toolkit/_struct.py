@@ -40,6 +40,8 @@ def _values_equal(a, b) -> bool:
             return a.shape == b.shape and abs(a - b).sum() == 0
         except Exception:
             return False
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_values_equal(a[k], b[k]) for k in a)
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
         return type(a) is type(b) and len(a) == len(b) and all(map(_values_equal, a, b))
     try:

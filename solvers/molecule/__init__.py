@@ -2,7 +2,8 @@
 
 Potentials (solvers of ``PotentialEnergy``, usable inside any dynamics or optimisation):
 :class:`LennardJones`, :class:`Morse` (numba, cell and Verlet lists), :class:`PySCF` (HF/DFT,
-optional ``quantum`` extra), :class:`TBLite` (GFN2-xTB, optional ``xtb`` extra), :class:`ASECalculator`
+optional ``quantum`` extra), :class:`TBLite` (GFN2-xTB, optional ``xtb`` extra), :class:`HIPNN` (the hierarchically
+interacting particle neural network in torch), :class:`ASECalculator`
 (in-process ASE calculators); the reverse bridge is
 :func:`as_ase_calculator`. Dynamics (solvers of ``MolecularDynamics``): :class:`VelocityVerlet`,
 :class:`Langevin`, :class:`NoseHoover`. Optimisers (``GeometryOptimization``): :class:`LBFGS`,
@@ -30,11 +31,12 @@ from . import qm9, sampling
 from .qm9 import load_qm9
 from .sampling import label_dataset, molecule_of, sample_configurations
 from .xtb import TBLite
+from .hipnn import HIPNN, fit_composition
 
 __all__ = ["LennardJones", "Morse", "PySCF", "ASECalculator", "as_ase_calculator", "Potential", "Evaluator",
            "PotentialCache", "PotentialEnergySolution", "VelocityVerlet", "Langevin", "NoseHoover", "MDIntegrator", "MDSolution",
            "LBFGS", "FIRE", "OptimizationSolution", "observables", "reference",
-           "TBLite", "load_qm9", "sample_configurations", "label_dataset", "molecule_of", "qm9", "sampling"]
+           "TBLite", "HIPNN", "fit_composition", "load_qm9", "sample_configurations", "label_dataset", "molecule_of", "qm9", "sampling"]
 
 
 def _lj_fluid_md(cells: int = 3, density: float = 0.8442, temperature: float = 0.722, steps: int = 200,
@@ -76,7 +78,7 @@ tk.register_family(tk.Family(
     builders={"lj_fluid": lj_fluid, "water": water, "organic": organic, "argon_cluster": argon_cluster,
               "lj_fluid_md": _lj_fluid_md, "qm9": load_qm9},
     components={"Molecule": Molecule, "LennardJones": LennardJones, "Morse": Morse, "PySCF": PySCF,
-                "ASECalculator": ASECalculator, "TBLite": TBLite,
+                "ASECalculator": ASECalculator, "TBLite": TBLite, "HIPNN": HIPNN,
                 "PotentialEnergy": PotentialEnergy, "MolecularDynamics": MolecularDynamics,
                 "GeometryOptimization": GeometryOptimization},
 ))
