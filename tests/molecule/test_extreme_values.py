@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 import toolkit as tk
 from problems.molecule import (GeometryOptimization, MolecularDynamics, Molecule, PotentialEnergy, argon_cluster,
                                lj_fluid)
-from solvers.molecule import (ASECalculator, FIRE, LBFGS, Langevin, LennardJones, Morse, NoseHoover, PySCF,
-                              VelocityVerlet)
+from problems.molecule import water
+from solvers.molecule import (ASECalculator, FIRE, HIPNN, LBFGS, Langevin, LennardJones, Morse, NoseHoover, PySCF,
+                              TBLite, VelocityVerlet)
 
 EXTREMES = [5e-324, -5e-324, 1e308, -1e308, 2 ** 63, -2 ** 63, 2 ** 63 - 1, 10 ** 12, -(10 ** 12), 0, -1,
             float("nan"), float("inf"), -float("inf"), True, "", "x", None, [], (), {}, set(), {"a": 1},
@@ -51,6 +52,8 @@ def _exercise(obj):
         return                                    # constructing is the check (no SCF in this test)
     elif isinstance(obj, ASECalculator):
         sol = tk.solve(PotentialEnergy(cluster), obj)
+    elif isinstance(obj, (TBLite, HIPNN)):
+        sol = tk.solve(PotentialEnergy(water()), obj)
     elif isinstance(obj, (VelocityVerlet, Langevin, NoseHoover)):
         md = MolecularDynamics(cluster, LennardJones.argon(), steps=3, save_every=1)
         sol = tk.solve(md, obj, progress=False)
@@ -64,7 +67,7 @@ def _exercise(obj):
 
 
 TYPES = [Molecule, PotentialEnergy, MolecularDynamics, GeometryOptimization, LennardJones, Morse, PySCF,
-         ASECalculator, VelocityVerlet, Langevin, NoseHoover, LBFGS, FIRE]
+         ASECalculator, TBLite, HIPNN, VelocityVerlet, Langevin, NoseHoover, LBFGS, FIRE]
 FIELDS = [(cls, f.name) for cls in TYPES for f in dataclasses.fields(cls) if f.init]
 
 

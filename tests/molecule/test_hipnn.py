@@ -312,6 +312,7 @@ def test_equivalent_to_hippynn_on_twenty_molecules():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        torch.manual_seed(0)   # hippynn draws its initial weights from torch's global generator
         graph, net, head = hippynn_model(8, 6, 0.8, 3.5, 4.0, 2, 2)
         torch.manual_seed(0)
         with torch.no_grad():
@@ -347,6 +348,7 @@ def test_equivalent_to_hippynn_in_a_periodic_cell_with_self_images():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        torch.manual_seed(1)   # hippynn draws its initial weights from torch's global generator
         graph, net, head = hippynn_model(8, 6, 0.8, 3.5, 4.0, 2, 1, periodic=True)
         rng = np.random.default_rng(2)
         cell = np.array([[3.2, 0.0, 0.0], [0.4, 3.4, 0.0], [0.2, 0.3, 3.6]])    # lengths < cutoff

@@ -69,10 +69,10 @@ class HIPNN(Potential):
         self._set("interactions", v.integer("interactions", self.interactions, lower=1, upper=MAX_LAYERS, error=_E))
         self._set("atom_layers", v.integer("atom_layers", self.atom_layers, lower=0, upper=MAX_LAYERS, error=_E))
         self._set("cutoff", v.real_scalar("cutoff", self.cutoff, lower=CUTOFF[0], upper=CUTOFF[1], error=_E))
-        self._set("soft_min", v.real_scalar("soft_min", self.soft_min, lower=0.0, lower_open=True,
-                                            upper=self.cutoff, error=_E))
+        # sensitivity centres closer than 0.01 Å (or farther than 1e4 Å) make 1/mu and sigma overflow
+        self._set("soft_min", v.real_scalar("soft_min", self.soft_min, lower=0.01, upper=self.cutoff, error=_E))
         self._set("soft_max", v.real_scalar("soft_max", self.soft_max, lower=self.soft_min, lower_open=True,
-                                            error=_E))
+                                            upper=1e4, error=_E))
         self._set("species", _species(self.species))
         self._set("device", v.choice("device", self.device, ("cpu", "cuda"), error=_E))
         self._set("dtype", v.choice("dtype", self.dtype, ("float64", "float32"), error=_E))
