@@ -9,6 +9,10 @@ the force provider's share of the time.
 
 Medians of several repeats; the load average is printed (the machine may be shared). ``--quick``:
 tiny sizes, a smoke test (a few seconds).
+
+Then the chiral quench (``triple_q_quench``: SIB, ED forces, overdamped bath annealed to 0) from
+random spins into the triple-Q state on L x L, for a few seeds: wall time, min |chi| / ideal,
+S(q) / (N/3) at the three M points, energy per site above the ideal triple-Q state, Chern number.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 import toolkit as tk  # noqa: E402
-from solvers.spin_dynamics import SIB, StochasticHeun, kondo_triangular  # noqa: E402
+from problems.spin_dynamics import TRIPLE_Q_CHIRALITY  # noqa: E402
+from solvers.spin_dynamics import SIB, StochasticHeun, kondo_triangular, triple_q_quench  # noqa: E402
 from solvers.tight_binding import KPM, ExactDiagonalization, GradientProbing  # noqa: E402
 
 
@@ -73,6 +78,26 @@ def main(argv=None):
                 rate, share = steps_per_second(L, scheme, forces, steps, repeats)
                 print(f"{L:>4} {L * L:>6} {name:>8} {scheme.__name__:>15} {rate:>10.3g} {1 / rate:>9.3g} "
                       f"{100 * share:>12.0f}%", flush=True)
+    quench_figures(6, [0] if args.quick else range(5), 800)
+
+
+def quench_figures(L, seeds, steps):
+    ed = ExactDiagonalization()
+    ideal_problem = triple_q_quench((L, L), state="triple-q", steps=0)
+    ideal = tk.solve(ideal_problem, SIB(forces=ed), progress=False).energy[0] / ideal_problem.sites
+    print(f"\nchiral quench {L}x{L}, {steps} SIB steps, ED forces (ideal triple-Q energy per site {ideal:.6f})")
+    print(f"{'seed':>5} {'wall s':>7} {'min|chi|/ideal':>15} {'S(M)/(N/3)':>22} {'dE/site':>9} {'C':>3}")
+    for seed in seeds:
+        problem = triple_q_quench((L, L), seed=seed, steps=steps, save_every=steps)
+        t = time.perf_counter()
+        sol = tk.solve(problem, SIB(forces=ed, seed=seed), progress=False)
+        wall = time.perf_counter() - t
+        n = problem.sites
+        chi = np.abs(sol.chirality[-1]).min() / TRIPLE_Q_CHIRALITY
+        w = sol.m_point_weights() / (n / 3)
+        c = sol.chern_number(twists=4)
+        print(f"{seed:>5} {wall:>7.1f} {chi:>15.4f} {np.array2string(w, precision=3):>22} "
+              f"{sol.energy[-1] / n - ideal:>9.1e} {c.chern if c.gapped else '-':>3}", flush=True)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ import toolkit as tk
 from toolkit import validate as v
 
 __all__ = ["SpinDynamics", "triangular_lattice", "triangular_state", "classical_triangular", "SPIN_STATES",
-           "MAX_SPIN_ENERGY", "TRIPLE_Q_CHIRALITY"]
+           "MAX_SPIN_ENERGY", "TRIPLE_Q_CHIRALITY", "TRIANGULAR_VECTORS"]
 
 _ERR = tk.InvalidProblemError
 _S3 = math.sqrt(3.0)
@@ -46,6 +46,8 @@ MAX_SPIN_ENERGY = 1e100
 MAX_DAMPING = 1e6
 #: |chi| of the ideal triple-Q state on every triangle: the volume spanned by three tetrahedron corners.
 TRIPLE_Q_CHIRALITY = 4.0 / (3.0 * _S3)
+#: Primitive vectors of the triangular lattice (rows a1, a2), unit lattice constant.
+TRIANGULAR_VECTORS = np.array([[1.0, 0.0], [0.5, 0.5 * _S3]])
 #: Initial states of :func:`triangular_state`.
 SPIN_STATES = ("random", "ferro", "120", "triple-q")
 #: Bytes per site the builders allocate (positions, bonds, triangles, spins, temporaries); generous.
@@ -76,6 +78,12 @@ class SpinDynamics(tk.TimeProblem):
         E_el and its gradient. Its ``spins`` are the initial state unless ``spins`` is given.
     spins: the initial unit spins (N, 3); with a model, None takes the model's.
     temperature: kT of the spins' bath, >= 0 (the electrons' kT is the model's own).
+    final_temperature: None (the bath stays at ``temperature``) or the kT >= 0 the bath is annealed
+        to: the step from k to k + 1 runs at ``temperature + (final_temperature - temperature) k / K``
+        for k < K = ``anneal_steps`` (default ``steps``) and at ``final_temperature`` after (a linear
+        ramp, then a hold; ``final_temperature=0`` with K < steps anneals a quench and then relaxes
+        it at T = 0).
+    anneal_steps: K, the length of the ramp in steps (>= 1), or None for ``steps``.
     damping: Gilbert damping alpha >= 0 (0 with temperature 0: energy-conserving dynamics).
     dt: time step > 0 (units of hbar / energy); steps: number of steps; save_every: a frame every
         that many steps (frame 0 is the initial state).
@@ -84,11 +92,19 @@ class SpinDynamics(tk.TimeProblem):
     field: the Zeeman field B, (3,) for a uniform field or (N, 3), or None.
     triangles: (T, 3) site triples, counter-clockwise, on which the scalar chirality
         S_i . (S_j x S_k) is recorded; positions: (N, 2) or (N, 3) site positions for pictures.
+    lattice_vectors, lattice_shape: the periodic Bravais lattice the sites sit on, or None: the
+        primitive vectors a1, a2 as the rows of a (2, 2) array and the cell counts (L1, L2) of the
+        periodic box L1 a1 x L2 a2. With them (and 2-d ``positions``, which they must match: site
+        ``(i L2 + j) n_sub + s`` at ``i a1 + j a2 + tau_s``, n_sub = N / (L1 L2) sublattices) the
+        solution gives the structure factor on the box's reciprocal grid and the Chern number of
+        the electrons' occupied bands under twisted boundary conditions.
     """
 
     model: object = None
     spins: np.ndarray | None = None
     temperature: float = 0.0
+    final_temperature: float | None = None
+    anneal_steps: int | None = None
     damping: float = 0.1
     dt: float = 0.05
     steps: int = 100
@@ -98,6 +114,8 @@ class SpinDynamics(tk.TimeProblem):
     field: np.ndarray | None = None
     triangles: np.ndarray | None = None
     positions: np.ndarray | None = None
+    lattice_vectors: np.ndarray | None = None
+    lattice_shape: tuple | None = None
 
     def _validate(self):
         model = self.model
@@ -118,12 +136,16 @@ class SpinDynamics(tk.TimeProblem):
         n = self.spins.shape[0]
         E = MAX_SPIN_ENERGY
         self._set("temperature", v.real_scalar("temperature", self.temperature, lower=0.0, upper=E))
+        self._set("final_temperature", v.real_scalar("final_temperature", self.final_temperature, lower=0.0,
+                                                     upper=E, allow_none=True))
         self._set("damping", v.real_scalar("damping", self.damping, lower=0.0, upper=MAX_DAMPING))
         self._set("dt", v.real_scalar("dt", self.dt, lower=0.0, lower_open=True, upper=1e6))
         if self.dt < 1e-12:
             raise _ERR(f"dt = {self.dt!r} is not allowed: give dt >= 1e-12 (smaller steps add nothing but "
                        "round-off; time is in units of hbar / energy)")
         self._set("steps", v.integer("steps", self.steps, lower=0, upper=10**9))
+        if self.anneal_steps is not None:
+            self._set("anneal_steps", v.integer("anneal_steps", self.anneal_steps, lower=1, upper=10**9))
         self._set("save_every", v.integer("save_every", self.save_every, lower=1, upper=10**9))
         if self.bonds is None:
             self._set("bonds", np.zeros((0, 2), dtype=np.int64))
@@ -168,6 +190,40 @@ class SpinDynamics(tk.TimeProblem):
                 raise _ERR(f"positions = {v.show(pos)} is not allowed: give one 2-d or 3-d position per spin "
                            f"({n}, 2) or ({n}, 3), or None")
             self._set("positions", pos)
+        self._validate_lattice(n)
+
+    def _validate_lattice(self, n):
+        vectors, shape = self.lattice_vectors, self.lattice_shape
+        if vectors is None and shape is None:
+            return
+        if vectors is None or shape is None:
+            missing = "lattice_vectors" if vectors is None else "lattice_shape"
+            given = "lattice_shape" if vectors is None else "lattice_vectors"
+            raise _ERR(f"{missing} = None is not allowed with {given} given: give both the primitive vectors "
+                       "(2, 2) and the cell counts (L1, L2), or neither")
+        a = v.real_array("lattice_vectors", vectors, shape=(2, 2), lower=-1e12, upper=1e12)
+        det = float(a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0])
+        if not abs(det) > 1e-12 * max(float(np.max(np.abs(a))), 1e-300) ** 2 or abs(det) < 1e-200:
+            raise _ERR(f"lattice_vectors = {v.show(a)} is not allowed: the primitive vectors (rows) must span the "
+                       "plane (they are parallel or zero)")
+        self._set("lattice_vectors", a)
+        L = v.shape_tuple("lattice_shape", shape, ndim=2)
+        cells = L[0] * L[1]
+        if cells > n or n % cells:
+            raise _ERR(f"lattice_shape = {L} is not allowed: its {cells} cells must divide the {n} sites (one or "
+                       "more sublattices per cell)")
+        self._set("lattice_shape", L)
+        pos = self.positions
+        if pos is None or pos.shape[1] != 2:
+            raise _ERR(f"positions = {v.show(pos)} is not allowed with lattice_vectors: give the (N, 2) site "
+                       "positions the lattice places")
+        expected = pos - self.sublattice_offsets[np.arange(n) % (n // cells)] - self.cell_positions
+        scale = max(float(np.max(np.abs(a))), 1e-300)
+        worst = float(np.max(np.abs(expected)))
+        if not worst <= 1e-8 * scale * max(L):
+            raise _ERR(f"positions = {v.show(pos)} is not allowed with lattice_vectors = {v.show(a)} and lattice_shape "
+                       f"= {L}: site (i L2 + j) n_sub + s must sit at i a1 + j a2 + tau_s (off by {worst:.3g}); fix "
+                       "the positions or the lattice")
 
     # -- derived --------------------------------------------------------------------------
     @property
@@ -195,9 +251,46 @@ class SpinDynamics(tk.TimeProblem):
 
     @property
     def noise_strength(self) -> float:
-        """D = damping kT / (1 + damping^2): the noise variance per unit time is 2 D per component."""
+        """D = damping kT / (1 + damping^2) at the first step: the noise variance per unit time is
+        2 D per component (see :meth:`bath_temperature` for an annealed bath)."""
+        return self.noise_strength_at(0)
+
+    def bath_temperature(self, step: int) -> float:
+        """The bath's kT for the step from ``step`` to ``step + 1``: ``temperature``, or the linear ramp
+        to ``final_temperature`` (reached at ``anneal_steps``, default ``steps``, and held after)."""
+        ramp = self.steps if self.anneal_steps is None else self.anneal_steps
+        if self.final_temperature is None or ramp == 0:
+            return self.temperature
+        frac = min(max(step, 0), ramp) / ramp
+        return max(self.temperature + (self.final_temperature - self.temperature) * frac, 0.0)
+
+    def noise_strength_at(self, step: int) -> float:
+        """D at ``step``: damping kT(step) / (1 + damping^2)."""
         a = self.damping
-        return a * self.temperature / (1.0 + a * a)
+        return a * self.bath_temperature(step) / (1.0 + a * a)
+
+    @property
+    def annealed(self) -> bool:
+        """Whether the bath temperature changes during the run."""
+        return self.final_temperature is not None and self.final_temperature != self.temperature
+
+    @property
+    def sublattices(self) -> int:
+        """Sites per cell of the lattice (needs ``lattice_shape``)."""
+        return self.sites // (self.lattice_shape[0] * self.lattice_shape[1])
+
+    @property
+    def cell_positions(self) -> np.ndarray:
+        """``i a1 + j a2`` of each site's cell, (N, 2) (needs the lattice fields)."""
+        L1, L2 = self.lattice_shape
+        cell = np.arange(self.sites) // self.sublattices
+        i, j = cell // L2, cell % L2
+        return i[:, None] * self.lattice_vectors[0] + j[:, None] * self.lattice_vectors[1]
+
+    @property
+    def sublattice_offsets(self) -> np.ndarray:
+        """tau_s, the positions of the first cell's sites, (n_sub, 2)."""
+        return np.array(self.positions[: self.sublattices], dtype=np.float64)
 
     @classmethod
     def example(cls, seed: int = 0) -> "SpinDynamics":
@@ -305,5 +398,6 @@ def classical_triangular(shape, *, state: str = "random", seed: int = 0, exchang
     fields (temperature, damping, dt, steps, save_every) passed on."""
     positions, bonds, triangles = triangular_lattice(shape, periodic)
     spins = triangular_state(shape, state, seed)
+    lattice = dict(lattice_vectors=TRIANGULAR_VECTORS, lattice_shape=_shape2(shape)) if periodic else {}
     return SpinDynamics(spins=spins, bonds=bonds, exchange=exchange, field=field, triangles=triangles,
-                        positions=positions, **fields)
+                        positions=positions, **lattice, **fields)

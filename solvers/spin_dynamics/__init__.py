@@ -8,8 +8,9 @@ builder in :mod:`.builders`. Electronic forces come from a held force provider
 
 from problems.spin_dynamics import SpinDynamics, classical_triangular, triangular_lattice, triangular_state
 
-from .builders import kondo_triangular
+from .builders import kondo_triangular, triple_q_quench
 from .integrator import SpinIntegrator
+from .observables import ChernNumber, StructureFactor, chern_number, structure_factor
 from .schemes import SIB, ImplicitMidpoint, SpinIntegratorSolver, StochasticHeun
 from .solution import SpinDynamicsSolution
 from . import memory  # noqa: F401  (registers the memory estimates)
@@ -17,6 +18,7 @@ from .tour import register
 
 __all__ = ["SpinDynamics", "SpinDynamicsSolution", "SpinIntegrator", "SpinIntegratorSolver", "StochasticHeun",
            "SIB", "ImplicitMidpoint", "kondo_triangular", "classical_triangular", "triangular_lattice",
-           "triangular_state"]
+           "triangular_state", "triple_q_quench", "StructureFactor", "ChernNumber", "chern_number",
+           "structure_factor"]
 
 register()

@@ -7,6 +7,10 @@ tight-binding model rewrites only the on-site blocks per call. The electronic en
 for unit spins, so it is evaluated at ``S / |S|`` (the midpoint rules ask for fields at
 non-unit midpoints; the classical part is evaluated at S itself, which keeps the implicit midpoint
 rule exactly energy-conserving for quadratic classical energies).
+
+The force provider runs with BLAS limited to the solver's ``blas_threads`` (default 1, through
+threadpoolctl): a force evaluation is a small dense problem (ED of a 72 x 72 matrix takes about
+1.5 ms on one thread), and threaded BLAS on a busy machine made it a hundred times slower.
 """
 
 from __future__ import annotations
@@ -39,6 +43,23 @@ def electronic_problem(problem, spins=None):
     return tk.remake(model, **changes) if changes else model
 
 
+_CONTROLLER = []
+
+
+def blas_limit(threads: int | None):
+    """A context limiting BLAS to ``threads`` threads (None: leave it alone). The library scan is
+    done once; entering a limit then costs a few microseconds."""
+    if threads is None:
+        import contextlib
+
+        return contextlib.nullcontext()
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=int(threads), user_api="blas")
+
+
 class EffectiveField:
     """``field(S) -> (E_el, E_cl, h)``: the energies and the total effective field at spins S.
 
@@ -54,6 +75,7 @@ class EffectiveField:
         self.cache = None
         self.evaluations = 0
         self._unit = np.empty_like(problem.spins)
+        self.threads = getattr(solver, "blas_threads", 1)
         if problem.model is None:
             if solver.forces is not None:
                 raise tk.InvalidProblemError(
@@ -61,7 +83,8 @@ class EffectiveField:
                     "provider needs electrons; give a Kondo model (a TightBinding with spins) or drop forces")
             return
         inner = electronic_problem(problem)
-        self.cache = tk.init(inner) if solver.forces is None else tk.init(inner, solver.forces)
+        with blas_limit(self.threads):
+            self.cache = tk.init(inner) if solver.forces is None else tk.init(inner, solver.forces)
         if not isinstance(self.cache, tk.ForceCache):
             raise tk.InvalidSolverError(
                 f"forces = {solver.forces!r} is not allowed: tk.init(model, forces) gave a {type(self.cache).__name__}, "
@@ -73,7 +96,8 @@ class EffectiveField:
         e_el = 0.0
         if self.cache is not None:
             normalise(S, self._unit)
-            e_el, grad = self.cache.energy_gradient(self._unit)
+            with blas_limit(self.threads):
+                e_el, grad = self.cache.energy_gradient(self._unit)
             grad = np.asarray(grad, dtype=np.float64)
             if grad.shape != S.shape or not np.all(np.isfinite(grad)) or not np.isfinite(e_el):
                 raise tk.UnstableError(f"the force provider returned a non-finite energy or gradient "

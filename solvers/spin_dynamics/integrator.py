@@ -1,7 +1,7 @@
 """``SpinIntegrator``: the state of a spin-dynamics run, stepped by one of the schemes of :mod:`.schemes`.
 
 Per step: the noise ``xi`` (N x 3 standard normals times ``sqrt(2 D / dt)``, drawn only when
-D > 0) is drawn first, then the scheme's field evaluations; the field at the new state is
+D > 0; D follows the bath's annealing ramp, ``problem.noise_strength_at(step)``) is drawn first, then the scheme's field evaluations; the field at the new state is
 evaluated before the state is accepted (it is the next step's first field and gives the frame's
 energies), so a force provider that fails, or a spin that becomes non-finite, stops the run
 ``Unstable`` at that step with the last good spins and frames kept.
@@ -45,6 +45,7 @@ class SpinIntegrator(tk.Integrator):
         self.S = problem.spins.copy()
         self.rng = np.random.default_rng(solver.seed)
         self.sigma = float(np.sqrt(2.0 * problem.noise_strength / problem.dt))
+        self._annealed = problem.annealed
         n = problem.sites
         self._buf = {k: np.empty((n, 3)) for k in ("f", "p", "a", "y", "y2")}
         self.iterations = 0
@@ -61,10 +62,12 @@ class SpinIntegrator(tk.Integrator):
         self.frames["classical"].append(e_cl)
 
     # -- one step of each scheme ----------------------------------------------------------
-    def _noise(self):
-        if self.sigma == 0.0:
+    def _noise(self, step: int):
+        p = self.problem
+        sigma = float(np.sqrt(2.0 * p.noise_strength_at(step) / p.dt)) if self._annealed else self.sigma
+        if sigma == 0.0:
             return None
-        return self.sigma * self.rng.standard_normal(self.S.shape)
+        return sigma * self.rng.standard_normal(self.S.shape)
 
     def _heun(self, xi):
         p, alpha, dt = self.problem, self.problem.damping, self.problem.dt
@@ -122,7 +125,7 @@ class SpinIntegrator(tk.Integrator):
         scheme = self._scheme
         save_every = self.problem.save_every
         for k in range(n):
-            xi = self._noise()
+            xi = self._noise(self.step_index + k)
             try:
                 new, why = scheme(self, xi)
                 if new is None:
@@ -179,7 +182,7 @@ class SpinIntegrator(tk.Integrator):
 
     def _warnings(self, energy) -> list[str]:
         p = self.problem
-        if p.temperature != 0.0 or p.damping != 0.0 or len(energy) < 2:
+        if p.temperature != 0.0 or p.annealed or p.damping != 0.0 or len(energy) < 2:
             return []
         scale = max(float(np.max(np.abs(energy))), 1e-300)
         drift = float(np.max(np.abs(energy - energy[0]))) / scale

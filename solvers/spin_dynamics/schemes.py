@@ -36,11 +36,14 @@ _E = tk.InvalidSolverError
 
 
 class SpinIntegratorSolver(tk.Solver):
-    """Base of the spin integrators: ``forces`` (a spin force provider or None) and ``seed``."""
+    """Base of the spin integrators: ``forces`` (a spin force provider or None), ``seed`` and
+    ``blas_threads`` (1 to 1024, or None to leave BLAS alone): the BLAS threads the force provider
+    may use (one by default: a force evaluation is a small dense problem that threads only slow)."""
 
     abstract = True
     forces: tk.ForceProvider | None = None
     seed: int = 0
+    blas_threads: int | None = 1
 
     supports_step = True
     stochastic = True
@@ -52,6 +55,8 @@ class SpinIntegratorSolver(tk.Solver):
             raise _E(f"forces = {v.show(f)} is not allowed: give a force provider for classical spins "
                      "(ExactDiagonalization(), KPM(...)) or None for a purely classical model")
         self._set("seed", v.integer("seed", self.seed, lower=0, upper=2**63 - 1, error=_E))
+        if self.blas_threads is not None:
+            self._set("blas_threads", v.integer("blas_threads", self.blas_threads, lower=1, upper=1024, error=_E))
 
 
 class StochasticHeun(SpinIntegratorSolver):

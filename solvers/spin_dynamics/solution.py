@@ -7,6 +7,7 @@ import numpy as np
 import toolkit as tk
 
 from .kernels import scalar_chirality
+from .observables import TRIANGULAR_POINTS, ChernNumber, StructureFactor, chern_number, structure_factor_of
 
 __all__ = ["SpinDynamicsSolution", "chirality_frames"]
 
@@ -28,6 +29,10 @@ class SpinDynamicsSolution(tk.Solution):
     their sum; ``magnetisation`` (F, 3) the mean spin; ``chirality`` (F, T) the scalar chirality
     ``S_i . (S_j x S_k)`` of each of the problem's triangles. An unsuccessful run keeps the frames
     saved before it stopped (never NaN).
+
+    Observables of a frame on the problem's periodic lattice (:mod:`.observables`):
+    :meth:`structure_factor` (S(q) on the reciprocal grid), :meth:`m_point_weights`,
+    :meth:`chern_number` of the electrons' occupied levels and :meth:`hall_conductance`.
     """
 
     dims = {"step": ("frame",), "time": ("frame",), "spins": ("frame", "site", "component"),
@@ -51,17 +56,53 @@ class SpinDynamicsSolution(tk.Solution):
             return np.zeros(self.chirality.shape[0])
         return np.abs(self.chirality).mean(axis=1)
 
-    def plot(self, ax=None):
-        """The last frame's spin texture, triangles coloured by chirality and arrows the in-plane spin
+    def _frame(self, frame: int) -> np.ndarray:
+        F = self.spins.shape[0]
+        if not isinstance(frame, (int, np.integer)) or isinstance(frame, bool) or not -F <= frame < F:
+            raise IndexError(f"frame = {frame!r} is not allowed: give an integer from {-F} to {F - 1} (this "
+                             f"solution has {F} frames)")
+        return self.spins[frame]
+
+    def structure_factor(self, frame: int = -1) -> StructureFactor:
+        """S(q) = |sum_i S_i e^{i q . r_i}|^2 / N of a frame on the periodic box's reciprocal grid."""
+        return structure_factor_of(self.problem, self._frame(frame))
+
+    def m_point_weights(self, frame: int = -1) -> np.ndarray:
+        """S(q) at the three M points of the triangular lattice, (3,) (N / 3 each for triple-Q)."""
+        sf = self.structure_factor(frame)
+        return np.array([sf.at(TRIANGULAR_POINTS[k]) for k in ("M1", "M2", "M3")])
+
+    def chern_number(self, frame: int = -1, twists: int = 6) -> ChernNumber:
+        """The Chern number of the electrons' occupied levels for a frame's texture (Fukui-Hatsugai-Suzuki
+        on a ``twists x twists`` grid of boundary twists; the model's filling sets the occupation)."""
+        return chern_number(self.problem, self._frame(frame), twists=twists)
+
+    def hall_conductance(self, frame: int = -1, twists: int = 6) -> float:
+        """sigma_xy = C e^2 / h of a frame's texture, in units of e^2 / h (refused for a metal)."""
+        return self.chern_number(frame, twists).hall_conductance
+
+    def plot(self, ax=None, kind: str = "texture"):
+        """``kind="texture"`` (default): see below; ``kind="structure_factor"``: the last frame's S(q) map.
+
+
+        The last frame's spin texture, triangles coloured by chirality and arrows the in-plane spin
         components (with ``ax``: only that picture); without ``ax`` beside it the energy per site and
-        the mean |chi| against time. Needs 2-d ``positions`` for the texture."""
+        the mean |chi| against time (and, when the problem has a periodic lattice, the S(q) map).
+        Needs 2-d ``positions`` for the texture."""
         import matplotlib.pyplot as plt
+
+        if kind not in ("texture", "structure_factor"):
+            raise ValueError(f"kind = {kind!r} is not allowed: give 'texture' or 'structure_factor'")
+        if kind == "structure_factor":
+            return self.structure_factor(-1).plot(ax)
         from matplotlib.tri import Triangulation
 
         problem = self.problem
         texture = problem.positions is not None and problem.positions.shape[1] == 2 and len(self.step)
+        sq_map = ax is None and problem.lattice_vectors is not None and len(self.step)
         if ax is None:
-            fig, axes = plt.subplots(1, 2 if texture else 1, figsize=(10 if texture else 5, 4), squeeze=False)
+            panels = 1 + bool(texture) + bool(sq_map)
+            fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4), squeeze=False)
             axes = list(axes[0])
         else:
             fig, axes = ax.figure, [ax]
@@ -83,6 +124,8 @@ class SpinDynamicsSolution(tk.Solution):
             a.set_aspect("equal")
             a.set_title(f"spins at t = {self.time[-1]:.3g}")
             a.set_xticks([]), a.set_yticks([])
+        if sq_map:
+            self.structure_factor(-1).plot(axes[1 if texture else 0])
         if ax is None:
             b = axes[-1]
             n = self.spins.shape[1] if self.spins.ndim == 3 else 1

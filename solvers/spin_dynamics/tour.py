@@ -5,7 +5,7 @@ from __future__ import annotations
 import toolkit as tk
 from problems.spin_dynamics import SpinDynamics, classical_triangular
 
-from .builders import kondo_triangular
+from .builders import kondo_triangular, triple_q_quench
 from .schemes import SIB, ImplicitMidpoint, StochasticHeun
 
 __all__ = ["tour_cases", "register"]
@@ -29,7 +29,8 @@ def register():
         name="spin-dynamics",
         title="Spin dynamics: stochastic Landau-Lifshitz-Gilbert spins, classical or driven by electrons",
         tour=tour_cases,
-        builders={"classical_triangular": classical_triangular, "kondo_triangular": kondo_triangular},
+        builders={"classical_triangular": classical_triangular, "kondo_triangular": kondo_triangular,
+                  "triple_q_quench": triple_q_quench},
         components={"StochasticHeun": StochasticHeun, "SIB": SIB, "ImplicitMidpoint": ImplicitMidpoint,
                     "SpinDynamics": SpinDynamics},
     ))
