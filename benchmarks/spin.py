@@ -1,6 +1,7 @@
 """Spin-dynamics benchmark (issue 18): Langevin steps per second with ED and with KPM forces.
 
-Stochastic LLG (``StochasticHeun`` and ``SIB``, two force evaluations per step) on the periodic
+Stochastic LLG (``StochasticHeun``, ``SIB``, ``DepondtMertens``: two force evaluations per step) and the
+overdamped ``OverdampedLangevin`` (one per step) on the periodic
 triangular Kondo lattice at quarter filling (t = -1, J = 2, electron kT = 0.05), forces from
 ``ExactDiagonalization()`` (dense eigh, O(N^3)) and from ``KPM(order, GradientProbing(distance))``
 (O(N) per evaluation), L = 6 up to ``--max-L``; one core (NUMBA_NUM_THREADS=1 and one BLAS
@@ -29,7 +30,8 @@ import numpy as np  # noqa: E402
 
 import toolkit as tk  # noqa: E402
 from problems.spin_dynamics import TRIPLE_Q_CHIRALITY  # noqa: E402
-from solvers.spin_dynamics import SIB, StochasticHeun, kondo_triangular, triple_q_quench  # noqa: E402
+from solvers.spin_dynamics import (SIB, DepondtMertens, OverdampedLangevin, StochasticHeun,  # noqa: E402
+                                   kondo_triangular, triple_q_quench)
 from solvers.tight_binding import KPM, ExactDiagonalization, GradientProbing  # noqa: E402
 
 
@@ -70,13 +72,13 @@ def main(argv=None):
     steps, repeats = (4, 1) if args.quick else (20, 3)
     kpm = KPM(order=64 if args.quick else args.order, estimator=GradientProbing(distance=2), bounds="gershgorin")
     print(f"load average {os.getloadavg()[0]:.2f}; one core; triangular Kondo lattice, quarter filling, J = 2")
-    print(f"{'L':>4} {'N':>6} {'forces':>8} {'scheme':>15} {'steps/s':>10} {'s/step':>9} {'forces share':>13}")
+    print(f"{'L':>4} {'N':>6} {'forces':>8} {'scheme':>18} {'steps/s':>10} {'s/step':>9} {'forces share':>13}")
     for L in sizes:
         providers = [("KPM", kpm)] + ([("ED", ExactDiagonalization())] if L <= args.ed_max_L else [])
         for name, forces in providers:
-            for scheme in (StochasticHeun, SIB):
+            for scheme in (StochasticHeun, SIB, DepondtMertens, OverdampedLangevin):
                 rate, share = steps_per_second(L, scheme, forces, steps, repeats)
-                print(f"{L:>4} {L * L:>6} {name:>8} {scheme.__name__:>15} {rate:>10.3g} {1 / rate:>9.3g} "
+                print(f"{L:>4} {L * L:>6} {name:>8} {scheme.__name__:>18} {rate:>10.3g} {1 / rate:>9.3g} "
                       f"{100 * share:>12.0f}%", flush=True)
     quench_figures(6, [0] if args.quick else range(5), 800)
 

@@ -20,7 +20,10 @@ Hamiltonian flow of the spin Poisson bracket {S_a, S_b} = eps_abc S_c: a spin in
 
 Builders (no electrons, so no other family needed): :func:`triangular_lattice` (sites, bonds,
 triangles, indexed like ``problems.tight_binding.lattice_geometry``), :func:`triangular_state`
-(random, ferromagnet, 120 degree, four-sublattice triple-Q) and :func:`classical_triangular`.
+(random, ferromagnet, 120 degree, four-sublattice triple-Q, stripe) and :func:`classical_triangular`;
+the same for the square, kagome and simple cubic lattices through :func:`lattice` (or
+:func:`square_lattice`, :func:`kagome_lattice`, :func:`cubic_lattice`), :func:`lattice_state` and
+:func:`classical_lattice`.
 Kondo-lattice problems are built in ``solvers.spin_dynamics`` (which may use the tight-binding
 builders).
 """
@@ -35,7 +38,8 @@ import toolkit as tk
 from toolkit import validate as v
 
 __all__ = ["SpinDynamics", "triangular_lattice", "triangular_state", "classical_triangular", "SPIN_STATES",
-           "MAX_SPIN_ENERGY", "TRIPLE_Q_CHIRALITY", "TRIANGULAR_VECTORS"]
+           "MAX_SPIN_ENERGY", "TRIPLE_Q_CHIRALITY", "TRIANGULAR_VECTORS", "LATTICE_KINDS", "LATTICE_STATES",
+           "lattice", "square_lattice", "kagome_lattice", "cubic_lattice", "lattice_state", "classical_lattice"]
 
 _ERR = tk.InvalidProblemError
 _S3 = math.sqrt(3.0)
@@ -49,7 +53,7 @@ TRIPLE_Q_CHIRALITY = 4.0 / (3.0 * _S3)
 #: Primitive vectors of the triangular lattice (rows a1, a2), unit lattice constant.
 TRIANGULAR_VECTORS = np.array([[1.0, 0.0], [0.5, 0.5 * _S3]])
 #: Initial states of :func:`triangular_state`.
-SPIN_STATES = ("random", "ferro", "120", "triple-q")
+SPIN_STATES = ("random", "ferro", "120", "triple-q", "stripe")
 #: Bytes per site the builders allocate (positions, bonds, triangles, spins, temporaries); generous.
 _BUILD_BYTES_PER_SITE = 600
 
@@ -84,7 +88,8 @@ class SpinDynamics(tk.TimeProblem):
         ramp, then a hold; ``final_temperature=0`` with K < steps anneals a quench and then relaxes
         it at T = 0).
     anneal_steps: K, the length of the ramp in steps (>= 1), or None for ``steps``.
-    damping: Gilbert damping alpha >= 0 (0 with temperature 0: energy-conserving dynamics).
+    damping: Gilbert damping alpha >= 0 (0 with temperature 0: energy-conserving dynamics); the
+        relaxation rate Gamma of the overdamped Langevin scheme (``OverdampedLangevin``).
     dt: time step > 0 (units of hbar / energy); steps: number of steps; save_every: a frame every
         that many steps (frame 0 is the initial state).
     bonds: (B, 2) site pairs of the Heisenberg term, each undirected bond once (i != j), or None;
@@ -365,8 +370,12 @@ def triangular_state(shape, state: str = "random", seed: int = 0) -> np.ndarray:
     degrees (periodic sides must be multiples of 3); ``"triple-q"``: the four-sublattice chiral
     state, sublattice (i mod 2) + 2 (j mod 2) pointing to the corners of a regular tetrahedron, so
     every triangle has the same scalar chirality of magnitude 4 / (3 sqrt 3) (Martin & Batista, PRL
-    101, 156402 (2008), doi:10.1103/PhysRevLett.101.156402; sides must be even).
+    101, 156402 (2008), doi:10.1103/PhysRevLett.101.156402; sides must be even); ``"stripe"``: the
+    collinear single-Q state ``S = (-1)^i z``, ferromagnetic rows along a2 alternating along a1
+    (all its weight at the M point b1 / 2; L1 must be even).
     """
+    if isinstance(state, str) and state == "stripe":
+        return lattice_state("triangular", shape, "stripe", seed)
     L1, L2 = _shape2(shape)
     v.choice("state", state, SPIN_STATES)
     seed = v.integer("seed", seed, lower=0, upper=2**63 - 1)
@@ -401,3 +410,157 @@ def classical_triangular(shape, *, state: str = "random", seed: int = 0, exchang
     lattice = dict(lattice_vectors=TRIANGULAR_VECTORS, lattice_shape=_shape2(shape)) if periodic else {}
     return SpinDynamics(spins=spins, bonds=bonds, exchange=exchange, field=field, triangles=triangles,
                         positions=positions, **lattice, **fields)
+
+
+# -- square, kagome and cubic lattices ----------------------------------------------------
+
+#: Lattices of :func:`lattice`: (primitive vectors as rows, sublattice offsets tau_s, bond templates
+#: (s, t, cell offset): site s of cell c to site t of cell c + offset, triangle templates
+#: ((s, offset) x 3, counter-clockwise), smallest periodic side). Numbering as in
+#: ``problems.tight_binding.LATTICES``: site = (C-order cell index) n_sub + s.
+_KAGOME_BASIS = np.array([[0.0, 0.0], [0.5, 0.0], [0.25, 0.25 * _S3]])
+_LATTICES = {
+    "square": (np.eye(2), np.zeros((1, 2)), [(0, 0, (1, 0)), (0, 0, (0, 1))], [], 3),
+    "cubic": (np.eye(3), np.zeros((1, 3)), [(0, 0, (1, 0, 0)), (0, 0, (0, 1, 0)), (0, 0, (0, 0, 1))], [], 3),
+    "kagome": (TRIANGULAR_VECTORS, _KAGOME_BASIS,
+               [(0, 1, (0, 0)), (0, 2, (0, 0)), (1, 2, (0, 0)), (1, 0, (1, 0)), (2, 0, (0, 1)), (1, 2, (1, -1))],
+               [((0, (0, 0)), (1, (0, 0)), (2, (0, 0))), ((1, (0, 0)), (2, (1, -1)), (0, (1, 0)))], 2),
+}
+#: Lattices the generic builders know.
+LATTICE_KINDS = ("triangular", "square", "kagome", "cubic")
+#: Initial states of :func:`lattice_state` on every lattice ("120" and "triple-q": triangular only).
+LATTICE_STATES = ("random", "ferro", "stripe")
+
+
+def _shape_of(kind, shape) -> tuple:
+    dim = 3 if kind == "cubic" else 2
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (int(shape),) * dim
+    shape = v.shape_tuple("shape", shape, ndim=dim)
+    from toolkit import memory
+
+    nsub = 3 if kind == "kagome" else 1
+    sites = nsub * math.prod(shape)
+    need, available = sites * _BUILD_BYTES_PER_SITE, memory.available_memory()
+    if need > available:
+        raise _ERR(f"shape = {shape} is not allowed here: the {kind} lattice has {sites:,} sites and building it "
+                   f"needs about {need / 2**30:.3g} GiB, but {available / 2**30:.3g} GiB is available; give a "
+                   "smaller shape")
+    return shape
+
+
+def lattice(kind: str, shape, periodic: bool = True):
+    """Sites, nearest-neighbour bonds and triangles of a lattice: ``(positions (N, d), bonds (B, 2),
+    triangles (T, 3))``.
+
+    ``kind``: ``"triangular"`` (:func:`triangular_lattice`), ``"square"`` (a1 = (1, 0), a2 = (0, 1)),
+    ``"kagome"`` (the triangular Bravais lattice with sites at 0, a1/2, a2/2 of each cell: bond length
+    1/2, corner-sharing up and down triangles) or ``"cubic"`` (simple cubic, 3-d positions). Site
+    ``(C-order cell index) n_sub + s`` sits at ``i a1 + j a2 (+ k a3) + tau_s``, the numbering of
+    ``problems.tight_binding.lattice_geometry(kind, shape)``. Each undirected bond once (periodic:
+    2N on the square and kagome lattices, 3N on the triangular and cubic ones); triangles
+    counter-clockwise where the lattice has them (triangular: 2N; kagome: 2N/3, one up and one down
+    per cell; square and cubic: none). ``periodic=False`` leaves out bonds and triangles that wrap;
+    a periodic side that would list a bond twice (below 3; below 2 for kagome) is refused.
+    """
+    v.choice("kind", kind, LATTICE_KINDS)
+    if kind == "triangular":
+        return triangular_lattice(shape, periodic)
+    shape = _shape_of(kind, shape)
+    periodic = v.flag("periodic", periodic)
+    vectors, basis, bond_templates, triangle_templates, min_side = _LATTICES[kind]
+    if periodic and min(shape) < min_side:
+        raise _ERR(f"shape = {shape} is not allowed for the periodic {kind} lattice: give sides >= {min_side} (a "
+                   "shorter side wraps a bond onto another) or periodic=False")
+    dim, nsub = len(shape), basis.shape[0]
+    cells = np.stack(np.meshgrid(*[np.arange(n) for n in shape], indexing="ij"), axis=-1).reshape(-1, dim)
+    positions = ((cells @ vectors)[:, None, :] + basis[None, :, :]).reshape(-1, dim).astype(np.float64)
+    size = np.array(shape)
+
+    def sites(s, offset):
+        target = cells + np.asarray(offset)
+        ok = np.ones(len(cells), bool) if periodic else np.all((target >= 0) & (target < size), axis=1)
+        index = np.ravel_multi_index(tuple((target % size).T), shape) * nsub + s
+        return index, ok
+
+    bonds = []
+    for s, t, offset in bond_templates:
+        a, ok_a = sites(s, (0,) * dim)
+        b, ok_b = sites(t, offset)
+        ok = ok_a & ok_b
+        bonds.append(np.stack([a[ok], b[ok]], axis=1))
+    triangles = [np.zeros((0, 3), np.int64)]
+    for corners in triangle_templates:
+        idx, ok = zip(*(sites(s, offset) for s, offset in corners))
+        keep = ok[0] & ok[1] & ok[2]
+        triangles.append(np.stack([i[keep] for i in idx], axis=1))
+    order = np.argsort(np.concatenate(triangles)[:, 0], kind="stable")
+    return positions, np.concatenate(bonds).astype(np.int64), np.concatenate(triangles)[order].astype(np.int64)
+
+
+def square_lattice(shape, periodic: bool = True):
+    """``lattice("square", shape, periodic)``."""
+    return lattice("square", shape, periodic)
+
+
+def kagome_lattice(shape, periodic: bool = True):
+    """``lattice("kagome", shape, periodic)``."""
+    return lattice("kagome", shape, periodic)
+
+
+def cubic_lattice(shape, periodic: bool = True):
+    """``lattice("cubic", shape, periodic)``."""
+    return lattice("cubic", shape, periodic)
+
+
+def lattice_vectors_of(kind: str):
+    """The primitive vectors (rows) of a 2-d lattice, or None for the cubic one (the problem's lattice
+    fields are 2-d)."""
+    return None if kind == "cubic" else (_LATTICES[kind][0] if kind in _LATTICES else TRIANGULAR_VECTORS)
+
+
+def lattice_state(kind: str, shape, state: str = "random", seed: int = 0) -> np.ndarray:
+    """Unit spins (N, 3) on a lattice of :func:`lattice`, numbered like it.
+
+    ``"random"`` (uniform on the sphere, ``numpy.random.default_rng(seed)``), ``"ferro"`` (+z) and
+    ``"stripe"``: the collinear state ``S = (-1)^i z`` with i the cell index along a1 (every site of
+    a cell alike), ferromagnetic planes alternating along a1, all its structure-factor weight at
+    ``b1 / 2`` (L1 must be even); on the triangular lattice also ``"120"`` and ``"triple-q"``
+    (:func:`triangular_state`).
+    """
+    v.choice("kind", kind, LATTICE_KINDS)
+    allowed = SPIN_STATES if kind == "triangular" else LATTICE_STATES
+    v.choice("state", state, allowed)
+    if kind == "triangular" and state != "stripe":
+        return triangular_state(shape, state, seed)
+    shape = _shape2(shape) if kind == "triangular" else _shape_of(kind, shape)
+    seed = v.integer("seed", seed, lower=0, upper=2**63 - 1)
+    nsub = 3 if kind == "kagome" else 1
+    n = nsub * math.prod(shape)
+    if state == "random":
+        S = np.random.default_rng(seed).normal(size=(n, 3))
+        return S / np.linalg.norm(S, axis=1, keepdims=True)
+    if state == "ferro":
+        return np.tile([0.0, 0.0, 1.0], (n, 1))
+    if shape[0] % 2:
+        raise _ERR(f"shape = {shape} is not allowed for state 'stripe': the stripes alternate along a1, so L1 "
+                   "must be even")
+    i = np.arange(n) // (nsub * math.prod(shape[1:]))
+    S = np.zeros((n, 3))
+    S[:, 2] = np.where(i % 2 == 0, 1.0, -1.0)
+    return S
+
+
+def classical_lattice(kind: str, shape, *, state: str = "random", seed: int = 0, exchange: float = 1.0,
+                      field=None, periodic: bool = True, **fields) -> SpinDynamics:
+    """A classical Heisenberg model on a lattice of :func:`lattice`: ``SpinDynamics`` with its bonds,
+    triangles, positions (and, for a periodic 2-d lattice, its lattice vectors and shape), the
+    initial ``state`` of :func:`lattice_state` and the other fields passed on."""
+    positions, bonds, triangles = lattice(kind, shape, periodic)
+    spins = lattice_state(kind, shape, state, seed)
+    lattice_fields = {}
+    if periodic and kind != "cubic":
+        shape2 = _shape2(shape) if kind == "triangular" else _shape_of(kind, shape)
+        lattice_fields = dict(lattice_vectors=lattice_vectors_of(kind), lattice_shape=shape2)
+    return SpinDynamics(spins=spins, bonds=bonds, exchange=exchange, field=field, triangles=triangles,
+                        positions=positions, **lattice_fields, **fields)

@@ -1,4 +1,5 @@
-"""Builders of spin-dynamics problems with electrons: the Kondo lattice on the triangular lattice.
+"""Builders of spin-dynamics problems with electrons: the Kondo lattice on the triangular lattice
+(and, with :func:`kondo_lattice`, on the square, kagome and cubic lattices).
 
 ``kondo_triangular`` couples classical spins to electrons hopping on the triangular lattice,
 ``H = t sum_<ij>,s c_is^dag c_js - J sum_i S_i . c_i^dag sigma c_i`` (the model of Barros & Kato,
@@ -10,10 +11,11 @@ Quarter filling is ``filling = 0.25`` (N/2 electrons in the 2N spin orbitals).
 
 from __future__ import annotations
 
-from problems.spin_dynamics import TRIANGULAR_VECTORS, SpinDynamics, triangular_lattice, triangular_state
+from problems.spin_dynamics import (TRIANGULAR_VECTORS, SpinDynamics, lattice, lattice_state, lattice_vectors_of,
+                                    triangular_lattice, triangular_state)
 from problems.tight_binding import lattice_problem
 
-__all__ = ["kondo_triangular", "triple_q_quench"]
+__all__ = ["kondo_triangular", "kondo_lattice", "triple_q_quench"]
 
 
 def kondo_triangular(shape, *, state: str = "random", seed: int = 0, hopping: float = -1.0, J: float = 2.0,
@@ -34,6 +36,27 @@ def kondo_triangular(shape, *, state: str = "random", seed: int = 0, hopping: fl
     return SpinDynamics(model=model, spins=spins, bonds=bonds if exchange != 0.0 else None, exchange=exchange,
                         field=field, triangles=triangles, positions=positions, lattice_vectors=TRIANGULAR_VECTORS,
                         lattice_shape=model.lattice[1] if model.lattice else shape, **fields)
+
+
+def kondo_lattice(kind: str, shape, *, state: str = "random", seed: int = 0, hopping: float = -1.0, J: float = 2.0,
+                  filling: float | None = 0.25, mu: float | None = None, kT: float = 0.05, exchange: float = 0.0,
+                  field=None, **fields) -> SpinDynamics:
+    """A periodic Kondo lattice of ``kind`` (``"triangular"``, ``"square"``, ``"kagome"``, ``"cubic"``;
+    :func:`problems.spin_dynamics.lattice`) as a :class:`SpinDynamics` problem; the arguments are those
+    of :func:`kondo_triangular`, the initial ``state`` one of :func:`problems.spin_dynamics.lattice_state`.
+    The 2-d lattices carry their lattice vectors and shape (structure factor, Chern number)."""
+    if kind == "triangular":
+        return kondo_triangular(shape, state=state, seed=seed, hopping=hopping, J=J, filling=filling, mu=mu, kT=kT,
+                                exchange=exchange, field=field, **fields)
+    positions, bonds, triangles = lattice(kind, shape, True)
+    spins = lattice_state(kind, shape, state, seed)
+    model = lattice_problem(kind, shape, hoppings=(-float(hopping),), spins=spins, J=J, kT=kT, filling=filling, mu=mu,
+                            local=True, pattern="onsite", dos_points=16)
+    vectors = lattice_vectors_of(kind)
+    extra = {} if vectors is None else dict(lattice_vectors=vectors, lattice_shape=model.lattice[1])
+    return SpinDynamics(model=model, spins=spins, bonds=bonds if exchange != 0.0 else None, exchange=exchange,
+                        field=field, triangles=triangles if len(triangles) else None, positions=positions, **extra,
+                        **fields)
 
 
 def triple_q_quench(shape=6, *, seed: int = 0, steps: int = 800, save_every: int = 50, temperature: float = 0.005,

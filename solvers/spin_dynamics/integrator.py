@@ -1,7 +1,9 @@
 """``SpinIntegrator``: the state of a spin-dynamics run, stepped by one of the schemes of :mod:`.schemes`.
 
 Per step: the noise ``xi`` (N x 3 standard normals times ``sqrt(2 D / dt)``, drawn only when
-D > 0; D follows the bath's annealing ramp, ``problem.noise_strength_at(step)``) is drawn first, then the scheme's field evaluations; the field at the new state is
+D > 0; D follows the bath's annealing ramp, ``problem.noise_strength_at(step)``; for
+:class:`~.schemes.OverdampedLangevin` the displacement ``sqrt(2 damping kT dt)`` times standard
+normals) is drawn first, then the scheme's field evaluations; the field at the new state is
 evaluated before the state is accepted (it is the next step's first field and gives the frame's
 energies), so a force provider that fails, or a spin that becomes non-finite, stops the run
 ``Unstable`` at that step with the last good spins and frames kept.
@@ -24,8 +26,8 @@ from problems.spin_dynamics import SpinDynamics
 from toolkit.dispatch import dispatch
 
 from .fields import EffectiveField
-from .kernels import cayley_midpoint, heun_correct, heun_predict, sib_vector
-from .schemes import SIB, ImplicitMidpoint, StochasticHeun
+from .kernels import cayley_midpoint, heun_correct, heun_predict, overdamped_step, rotate, sib_vector
+from .schemes import SIB, DepondtMertens, ImplicitMidpoint, OverdampedLangevin, StochasticHeun
 from .solution import SpinDynamicsSolution, chirality_frames
 
 __all__ = ["SpinIntegrator"]
@@ -44,10 +46,12 @@ class SpinIntegrator(tk.Integrator):
         self.field = EffectiveField(problem, solver)
         self.S = problem.spins.copy()
         self.rng = np.random.default_rng(solver.seed)
-        self.sigma = float(np.sqrt(2.0 * problem.noise_strength / problem.dt))
+        self._overdamped = isinstance(solver, OverdampedLangevin)
+        self.sigma = self._sigma_at(0)
         self._annealed = problem.annealed
         n = problem.sites
-        self._buf = {k: np.empty((n, 3)) for k in ("f", "p", "a", "y", "y2")}
+        self._buf = {k: np.empty((n, 3)) for k in ("f", "p", "a", "a1", "y", "y2")}
+        self._zeros = np.zeros((n, 3))
         self.iterations = 0
         self.frames = {"step": [], "spins": [], "electronic": [], "classical": []}
         self._current = self.field(self.S)
@@ -62,9 +66,16 @@ class SpinIntegrator(tk.Integrator):
         self.frames["classical"].append(e_cl)
 
     # -- one step of each scheme ----------------------------------------------------------
-    def _noise(self, step: int):
+    def _sigma_at(self, step: int) -> float:
+        """The noise amplitude of ``step``: the field noise sqrt(2 D / dt) of the LLG schemes, or the
+        displacement sqrt(2 Gamma kT dt) of the overdamped scheme (Gamma = damping)."""
         p = self.problem
-        sigma = float(np.sqrt(2.0 * p.noise_strength_at(step) / p.dt)) if self._annealed else self.sigma
+        if self._overdamped:
+            return float(np.sqrt(2.0 * p.damping * p.bath_temperature(step) * p.dt))
+        return float(np.sqrt(2.0 * p.noise_strength_at(step) / p.dt))
+
+    def _noise(self, step: int):
+        sigma = self._sigma_at(step) if self._annealed else self.sigma
         if sigma == 0.0:
             return None
         return sigma * self.rng.standard_normal(self.S.shape)
@@ -94,6 +105,27 @@ class SpinIntegrator(tk.Integrator):
         sib_vector(y, h1 if xi is None else h1 + xi, alpha, A)
         cayley_midpoint(self.S, A, half, y)
         return 2.0 * y - self.S, ""
+
+    def _depondt(self, xi):
+        alpha, dt = self.problem.damping, self.problem.dt
+        A0, A1, P = self._buf["a"], self._buf["a1"], self._buf["p"]
+        sib_vector(self.S, self._current[2] if xi is None else self._current[2] + xi, alpha, A0)
+        rotate(self.S, A0, dt, P)                    # predictor: rotate about A(S)
+        if not np.all(np.isfinite(P)):
+            return None, "the predictor gave a non-finite spin"
+        h1 = self.field(P)[2]
+        sib_vector(P, h1 if xi is None else h1 + xi, alpha, A1)
+        A1 += A0
+        A1 *= 0.5
+        new = np.empty_like(self.S)
+        rotate(self.S, A1, dt, new)                  # corrector: rotate about the mean of A(S), A(S')
+        return new, ""
+
+    def _overdamped_euler(self, w):
+        p = self.problem
+        new = np.empty_like(self.S)
+        overdamped_step(self.S, self._current[2], p.damping * p.dt, self._zeros if w is None else w, new)
+        return new, ""
 
     def _midpoint(self, xi):
         alpha, half = self.problem.damping, 0.5 * self.problem.dt
@@ -197,6 +229,10 @@ def _scheme_for(solver):
         return SpinIntegrator._heun
     if isinstance(solver, SIB):
         return SpinIntegrator._sib
+    if isinstance(solver, DepondtMertens):
+        return SpinIntegrator._depondt
+    if isinstance(solver, OverdampedLangevin):
+        return SpinIntegrator._overdamped_euler
     return SpinIntegrator._midpoint
 
 
@@ -273,7 +309,8 @@ def _checked_state(state, integ: SpinIntegrator) -> dict:
 
 
 @dispatch
-def _init(problem: SpinDynamics, solver: StochasticHeun | SIB | ImplicitMidpoint) -> SpinIntegrator:
+def _init(problem: SpinDynamics,
+          solver: StochasticHeun | SIB | ImplicitMidpoint | DepondtMertens | OverdampedLangevin) -> SpinIntegrator:
     integ = SpinIntegrator(problem, solver)
     integ._scheme = _scheme_for(solver)
     return integ

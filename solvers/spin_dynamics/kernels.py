@@ -11,6 +11,14 @@ float64 C-contiguous arrays.
   S (|x| = |S| exactly; Mentink et al., J. Phys.: Condens. Matter 22, 176001 (2010),
   doi:10.1088/0953-8984/22/17/176001);
 * :func:`heun_predict` / :func:`heun_correct` -- the projected stochastic Heun step;
+* :func:`rotate` -- ``out = R S``, the exact solution after ``dt`` of ``dS/dt = S x A`` with A held
+  fixed: a rotation of S about A by the angle ``|A| dt`` (clockwise seen from the tip of A), by
+  Rodrigues' formula ``S cos phi + (S x n) sin phi + n (n . S)(1 - cos phi)``, n = A / |A|, phi =
+  |A| dt (the building block of the Depondt-Mertens scheme, J. Phys.: Condens. Matter 21, 336005
+  (2009), doi:10.1088/0953-8984/21/33/336005);
+* :func:`overdamped_step` -- the projected Euler step of the overdamped Langevin equation,
+  ``out = (S + P (g h + w)) / |S + P (g h + w)|``, ``P = 1 - S S^T``, g = Gamma dt, w the noise
+  displacement (Barros & Kato, PRB 88, 235101 (2013), doi:10.1103/PhysRevB.88.235101);
 * :func:`classical_field` -- ``h = -dE/dS`` and ``E`` of the Heisenberg and Zeeman terms;
 * :func:`scalar_chirality` -- ``S_i . (S_j x S_k)`` per triangle.
 """
@@ -23,7 +31,8 @@ from numba import njit
 __all__ = ["llg_rate", "sib_vector", "cayley_midpoint", "heun_predict", "heun_correct", "normalise",
            "classical_field", "scalar_chirality", "llg_rate_reference", "sib_vector_reference",
            "cayley_midpoint_reference", "heun_predict_reference", "heun_correct_reference",
-           "classical_field_reference", "scalar_chirality_reference", "normalise_reference"]
+           "classical_field_reference", "scalar_chirality_reference", "normalise_reference", "rotate",
+           "rotate_reference", "overdamped_step", "overdamped_step_reference"]
 
 _OPTS = dict(cache=True, nogil=True)
 
@@ -96,6 +105,51 @@ def heun_correct(S, f0, P, H1, alpha, dt, out):
 
 
 @njit(**_OPTS)
+def _scaled_norm(x, y, z):
+    """|(x, y, z)| without overflow or underflow of the squares (components up to ~1e300)."""
+    m = max(abs(x), abs(y), abs(z))
+    if m == 0.0:
+        return 0.0
+    x, y, z = x / m, y / m, z / m
+    return m * np.sqrt(x * x + y * y + z * z)
+
+
+@njit(**_OPTS)
+def rotate(S, A, dt, out):
+    """``out`` = S rotated about A by ``|A| dt`` (clockwise seen from the tip of A): the exact flow of
+    ``dS/dt = S x A`` over ``dt`` for fixed A. |out| = |S| to round-off; A = 0 leaves S unchanged."""
+    for i in range(S.shape[0]):
+        sx, sy, sz = S[i, 0], S[i, 1], S[i, 2]
+        a = _scaled_norm(A[i, 0], A[i, 1], A[i, 2])
+        if a == 0.0:
+            out[i, 0], out[i, 1], out[i, 2] = sx, sy, sz
+            continue
+        nx, ny, nz = A[i, 0] / a, A[i, 1] / a, A[i, 2] / a
+        phi = a * dt
+        c, s = np.cos(phi), np.sin(phi)
+        ns = (nx * sx + ny * sy + nz * sz) * (1.0 - c)
+        out[i, 0] = sx * c + (sy * nz - sz * ny) * s + nx * ns
+        out[i, 1] = sy * c + (sz * nx - sx * nz) * s + ny * ns
+        out[i, 2] = sz * c + (sx * ny - sy * nx) * s + nz * ns
+
+
+@njit(**_OPTS)
+def overdamped_step(S, h, gamma_dt, w, out):
+    """``out = (S + P v) / |S + P v|`` with ``v = gamma_dt h + w`` and ``P v = v - S (S . v)`` (S unit).
+    |S + P v| >= 1 in exact arithmetic; if round-off cancels it to 0 (|v| ~ 1e16 or more) S is kept."""
+    for i in range(S.shape[0]):
+        sx, sy, sz = S[i, 0], S[i, 1], S[i, 2]
+        vx, vy, vz = gamma_dt * h[i, 0] + w[i, 0], gamma_dt * h[i, 1] + w[i, 1], gamma_dt * h[i, 2] + w[i, 2]
+        sv = sx * vx + sy * vy + sz * vz
+        px, py, pz = sx + vx - sx * sv, sy + vy - sy * sv, sz + vz - sz * sv
+        norm = _scaled_norm(px, py, pz)
+        if norm == 0.0:                  # S + P v cancelled in round-off (|v| >> 1 along -S): keep S
+            out[i, 0], out[i, 1], out[i, 2] = sx, sy, sz
+        else:
+            out[i, 0], out[i, 1], out[i, 2] = px / norm, py / norm, pz / norm
+
+
+@njit(**_OPTS)
 def classical_field(S, bonds, exchange, zeeman, out):
     """``out = h = -dE/dS`` and return ``E = sum_b J_b S_i . S_j - sum_i B_i . S_i``."""
     energy = 0.0
@@ -155,6 +209,23 @@ def heun_predict_reference(S, H, alpha, dt):
 
 def heun_correct_reference(S, f0, P, H1, alpha, dt):
     return normalise_reference(S + 0.5 * dt * (f0 + llg_rate_reference(P, H1, alpha)))
+
+
+def rotate_reference(S, A, dt):
+    """The flow of ``dS/dt = S x A`` (A fixed) by the matrix exponential of ``-dt [A]_x`` (scipy)."""
+    from scipy.linalg import expm
+
+    out = np.empty_like(S)
+    for i, (s, a) in enumerate(zip(S, A)):
+        cross = np.array([[0.0, -a[2], a[1]], [a[2], 0.0, -a[0]], [-a[1], a[0], 0.0]])   # [a]_x s = a x s
+        out[i] = expm(-dt * cross) @ s                                                   # S x A = -[A]_x S
+    return out
+
+
+def overdamped_step_reference(S, h, gamma_dt, w):
+    v = gamma_dt * h + w
+    x = S + v - S * np.sum(S * v, axis=1, keepdims=True)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
 def classical_field_reference(S, bonds, exchange, zeeman):

@@ -11,7 +11,7 @@ import toolkit as tk
 from problems.spin_dynamics import SpinDynamics
 from toolkit import memory
 
-from .schemes import SIB, ImplicitMidpoint, StochasticHeun
+from .schemes import SIB, DepondtMertens, ImplicitMidpoint, OverdampedLangevin, StochasticHeun
 
 __all__ = ["spin_parts"]
 
@@ -26,5 +26,6 @@ def spin_parts(problem: SpinDynamics, solver) -> dict:
 
 
 @memory.estimate.dispatch
-def _(problem: SpinDynamics, solver: StochasticHeun | SIB | ImplicitMidpoint) -> dict:
+def _(problem: SpinDynamics,
+      solver: StochasticHeun | SIB | ImplicitMidpoint | DepondtMertens | OverdampedLangevin) -> dict:
     return spin_parts(problem, solver)

@@ -1,6 +1,6 @@
 """Integrators of the stochastic Landau-Lifshitz-Gilbert equation (solver types: hyperparameters only).
 
-All three integrate ``dS/dt = S x H - alpha S x (S x H)``, ``H = h(S) + xi`` (Stratonovich; see
+The first four integrate ``dS/dt = S x H - alpha S x (S x H)``, ``H = h(S) + xi`` (Stratonovich; see
 :mod:`problems.spin_dynamics`), with the noise ``xi`` drawn once per step, ``sqrt(2 D / dt)`` times
 standard normals from ``numpy.random.default_rng(seed)``, and held fixed within the step:
 
@@ -19,6 +19,23 @@ standard normals from ``numpy.random.default_rng(seed)``, and held fixed within 
   classical energies to the iteration tolerance; with noise it is the Stratonovich midpoint rule
   (d'Aquino et al., J. Appl. Phys. 99, 08B905 (2006), doi:10.1063/1.2169472). One field evaluation
   per iteration.
+* :class:`DepondtMertens` -- the rotation scheme of Depondt & Mertens, J. Phys.: Condens. Matter
+  21, 336005 (2009), doi:10.1088/0953-8984/21/33/336005: a Heun scheme whose updates are exact
+  rotations, ``S' = R(A(S), dt) S`` (predictor), ``S_new = R((A(S) + A(S'))/2, dt) S`` (corrector),
+  R(A, dt) the rotation about A by ``|A| dt`` that solves ``dS/dt = S x A`` for fixed A; |S| = 1
+  exactly, weak order 1, two field evaluations per step.
+
+:class:`OverdampedLangevin` integrates instead the overdamped (precession-free) Langevin equation
+of Barros & Kato, PRB 88, 235101 (2013), doi:10.1103/PhysRevB.88.235101,
+
+    dS = -Gamma P dE/dS dt + sqrt(2 Gamma kT) P dW,     P = 1 - S S^T,   Gamma = ``damping``,
+
+by projected Euler-Maruyama steps normalised to |S| = 1 (the normalisation supplies the Ito
+drift of the sphere to first order); one field evaluation per step, weak order 1. It is the
+LLG equation above with the precession dropped (``alpha P h`` is the Gilbert term), so it relaxes
+on the same time scale 1 / (damping x stiffness) and samples the same exp(-E / kT); it has no
+real-time dynamics. The noise is a displacement ``sqrt(2 Gamma kT dt)`` times standard normals,
+drawn from the same generator.
 
 Each holds ``forces``: the force provider for the problem's electrons (``ExactDiagonalization()``,
 ``KPM(...)``), None for a purely classical model (or to use the model's default solver).
@@ -30,7 +47,8 @@ import toolkit as tk
 from problems.tight_binding import TightBinding
 from toolkit import validate as v
 
-__all__ = ["SpinIntegratorSolver", "StochasticHeun", "SIB", "ImplicitMidpoint"]
+__all__ = ["SpinIntegratorSolver", "StochasticHeun", "SIB", "ImplicitMidpoint", "DepondtMertens",
+           "OverdampedLangevin", "SPIN_SCHEMES"]
 
 _E = tk.InvalidSolverError
 
@@ -88,3 +106,20 @@ class ImplicitMidpoint(SpinIntegratorSolver):
         self._set("tolerance", v.real_scalar("tolerance", self.tolerance, lower=1e-15, upper=1e-2, error=_E))
         self._set("max_iterations", v.integer("max_iterations", self.max_iterations, lower=1, upper=10_000,
                                               error=_E))
+
+
+class DepondtMertens(SpinIntegratorSolver):
+    """Depondt-Mertens rotation scheme (Heun with exact rotations), |S| = 1 exactly; see the module docstring."""
+
+    abstract = False
+
+
+class OverdampedLangevin(SpinIntegratorSolver):
+    """Overdamped Langevin of Barros & Kato (2013), Gamma = the problem's ``damping``: samples
+    exp(-E / kT) with one field evaluation per step, no precession; see the module docstring."""
+
+    abstract = False
+
+
+#: Every concrete spin integrator (one ``_init`` method serves them all).
+SPIN_SCHEMES = (StochasticHeun, SIB, ImplicitMidpoint, DepondtMertens, OverdampedLangevin)

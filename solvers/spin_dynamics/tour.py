@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import toolkit as tk
-from problems.spin_dynamics import SpinDynamics, classical_triangular
+from problems.spin_dynamics import SpinDynamics, classical_lattice, classical_triangular
 
-from .builders import kondo_triangular, triple_q_quench
-from .schemes import SIB, ImplicitMidpoint, StochasticHeun
+from .builders import kondo_lattice, kondo_triangular, triple_q_quench
+from .schemes import SIB, DepondtMertens, ImplicitMidpoint, OverdampedLangevin, StochasticHeun
 
 __all__ = ["tour_cases", "register"]
 
@@ -30,7 +30,9 @@ def register():
         title="Spin dynamics: stochastic Landau-Lifshitz-Gilbert spins, classical or driven by electrons",
         tour=tour_cases,
         builders={"classical_triangular": classical_triangular, "kondo_triangular": kondo_triangular,
-                  "triple_q_quench": triple_q_quench},
+                  "triple_q_quench": triple_q_quench, "classical_lattice": classical_lattice,
+                  "kondo_lattice": kondo_lattice},
         components={"StochasticHeun": StochasticHeun, "SIB": SIB, "ImplicitMidpoint": ImplicitMidpoint,
+                    "DepondtMertens": DepondtMertens, "OverdampedLangevin": OverdampedLangevin,
                     "SpinDynamics": SpinDynamics},
     ))

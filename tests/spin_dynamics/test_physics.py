@@ -5,11 +5,13 @@ import pytest
 
 import toolkit as tk
 from problems.spin_dynamics import SpinDynamics
-from solvers.spin_dynamics import SIB, ImplicitMidpoint, StochasticHeun, kondo_triangular
+from solvers.spin_dynamics import (SIB, DepondtMertens, ImplicitMidpoint, OverdampedLangevin, StochasticHeun,
+                                   kondo_triangular)
 from solvers.spin_dynamics.fields import EffectiveField
 from solvers.tight_binding import KPM, Exact, ExactDiagonalization
 
-SCHEMES = [StochasticHeun, SIB, ImplicitMidpoint]
+SCHEMES = [StochasticHeun, SIB, ImplicitMidpoint, DepondtMertens, OverdampedLangevin]
+LLG_SCHEMES = [StochasticHeun, SIB, ImplicitMidpoint, DepondtMertens]
 
 
 def _rotate(S, axis, angle):
@@ -40,7 +42,7 @@ def test_a_spin_in_a_field_precesses_at_the_field_strength_clockwise_about_it():
     assert (phi[0] - phi[-1]) / t[-1] == pytest.approx(b, rel=1e-4)
 
 
-@pytest.mark.parametrize("scheme", [StochasticHeun, SIB])
+@pytest.mark.parametrize("scheme", [StochasticHeun, SIB, DepondtMertens])
 def test_explicit_schemes_precess_at_the_field_strength_too(scheme):
     S0 = np.array([[1.0, 0.0, 0.0]])
     problem = SpinDynamics(spins=S0, field=(0.0, 0.0, 1.0), damping=0.0, dt=0.001, steps=1000, save_every=1000)
@@ -57,7 +59,7 @@ def test_damping_turns_a_spin_towards_the_field():
         assert sol.spins[-1, 0, 2] > 0.99
 
 
-@pytest.mark.parametrize("scheme", [StochasticHeun, SIB])
+@pytest.mark.parametrize("scheme", [StochasticHeun, SIB, DepondtMertens, OverdampedLangevin])
 def test_two_coupled_spins_sample_the_boltzmann_distribution(scheme):
     """E = J S1 . S2; u = S1 . S2 is uniform on [-1, 1] a priori, so p(u) ~ exp(-beta J u):
     <u> = -L(beta J) (Langevin function) and the CDF is (e^{bJ} - e^{-bJ u}) / (2 sinh bJ)."""
@@ -72,6 +74,34 @@ def test_two_coupled_spins_sample_the_boltzmann_distribution(scheme):
     for x in (-0.5, 0.0, 0.5):
         cdf = (np.exp(bj) - np.exp(-bj * x)) / (2 * np.sinh(bj))
         assert np.mean(u <= x) == pytest.approx(cdf, abs=0.05), x
+
+
+def test_overdamped_langevin_relaxes_along_the_analytic_path():
+    """dS/dt = Gamma P h with E = -B . S (T = 0): the polar angle obeys dtheta/dt = -Gamma B sin theta,
+    so tan(theta / 2) = tan(theta_0 / 2) e^{-Gamma B t}; the spin never precesses (phi stays 0)."""
+    gamma, b, theta0, dt = 0.7, 1.3, 2.5, 1e-3
+    S0 = np.array([[np.sin(theta0), 0.0, np.cos(theta0)]])
+    problem = SpinDynamics(spins=S0, field=(0.0, 0.0, b), damping=gamma, dt=dt, steps=3000, save_every=500)
+    sol = tk.solve(problem, OverdampedLangevin(), progress=False)
+    theta = np.arccos(np.clip(sol.spins[:, 0, 2], -1, 1))
+    np.testing.assert_allclose(np.tan(theta / 2), np.tan(theta0 / 2) * np.exp(-gamma * b * sol.time), rtol=2e-3)
+    assert np.all(np.abs(sol.spins[:, 0, 1]) < 1e-15)
+
+
+def test_depondt_mertens_keeps_unit_spins_and_the_energy_of_a_precessing_spin():
+    """Undamped, noiseless: each step is an exact rotation about the averaged field, so |S| = 1 to
+    round-off, and for a uniform field (A(S) = B whatever S) the step is exact: E is conserved."""
+    S0 = np.array([[np.sin(0.4), 0.0, np.cos(0.4)], [0.0, 1.0, 0.0]])
+    problem = SpinDynamics(spins=S0, field=(0.3, -0.2, 1.1), damping=0.0, dt=0.3, steps=2000, save_every=100)
+    sol = tk.solve(problem, DepondtMertens(), progress=False)
+    np.testing.assert_allclose(np.linalg.norm(sol.spins, axis=2), 1.0, atol=1e-14)
+    assert np.max(np.abs(sol.energy - sol.energy[0])) < 1e-12
+    B = np.array([0.3, -0.2, 1.1])
+    angle = np.linalg.norm(B) * sol.time[-1]
+    n = B / np.linalg.norm(B)
+    s = S0[0]
+    exact = s * np.cos(angle) + np.cross(s, n) * np.sin(angle) + n * (n @ s) * (1 - np.cos(angle))
+    np.testing.assert_allclose(sol.spins[-1, 0], exact, atol=1e-10)
 
 
 # -- electrons -------------------------------------------------------------------------------
