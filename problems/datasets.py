@@ -40,7 +40,8 @@ import toolkit as tk
 from toolkit import records
 from toolkit import validate as v
 
-__all__ = ["AtomisticDataset", "AtomicStructure", "DATASET_MIN_DISTANCE", "HARTREE_EV", "BOHR_ANGSTROM"]
+__all__ = ["AtomisticDataset", "AtomicStructure", "FitPotential", "DATASET_MIN_DISTANCE", "HARTREE_EV",
+           "BOHR_ANGSTROM", "KCAL_MOL_EV"]
 
 #: Two atoms of one structure closer than this (Å) are refused as overlapping.
 DATASET_MIN_DISTANCE = 0.1
@@ -50,6 +51,8 @@ HARTREE_EV = 27.211386245988
 BOHR_ANGSTROM = 0.529177210903
 #: eV per kcal/mol and per kJ/mol, from the exact SI e and N_A (thermochemical calorie, 4.184 J).
 _MOLAR_EV = 1.0 / (1.602176634e-19 * 6.02214076e23)
+#: One kcal/mol in eV (about 0.0433641 eV).
+KCAL_MOL_EV = 4184.0 * _MOLAR_EV
 ENERGY_UNITS = {"eV": 1.0, "Hartree": HARTREE_EV, "kcal/mol": 4184.0 * _MOLAR_EV, "kJ/mol": 1000.0 * _MOLAR_EV,
                 "meV": 1e-3}
 LENGTH_UNITS = {"Å": 1.0, "Angstrom": 1.0, "Bohr": BOHR_ANGSTROM, "nm": 10.0}
@@ -472,6 +475,117 @@ class AtomisticDataset(tk.Struct):
         from ase.io import read
 
         return cls.from_ase(read(path, index=":", format="extxyz"), **kwargs)
+
+
+# -- fitting a potential to a dataset ------------------------------------------------------------
+
+#: Targets a potential can be fitted to.
+FIT_TARGETS = ("energy", "forces")
+#: Largest force weight accepted (a weight past this drowns the energy term entirely).
+_MAX_FORCE_WEIGHT = 1e6
+
+
+class FitPotential(tk.TimeProblem):
+    """Fit a learned potential to the energies (and forces) of ``dataset``: training as a solve.
+
+    The structures are split once, by :meth:`AtomisticDataset.split`'s seeded rule with
+    ``split_seed``, into training, validation and test parts holding the fractions
+    ``1 - validation - test``, ``validation`` and ``test`` (``test = 0``: no test part). The
+    solver minimises, over the training part, the error loss
+
+        L = RMSE_E + MAE_E + force_weight (RMSE_F + MAE_F)
+
+    (energies per structure in eV, force components in eV/Å; the force terms only with
+    ``"forces"`` among ``targets``), plus its own regularisation terms; the validation part picks
+    the stopping epoch and the test part is only ever used for the reported metrics. One step of
+    the run is one epoch (a pass over the training part); the number of epochs is the solver's.
+
+    ``targets``: ``("energy",)`` or ``("energy", "forces")``; forces need a dataset with forces.
+    """
+
+    dataset: AtomisticDataset
+    targets: tuple = ("energy",)
+    validation: float = 0.1
+    test: float = 0.1
+    split_seed: int = 0
+    force_weight: float = 1.0
+
+    def _validate(self):
+        if not isinstance(self.dataset, AtomisticDataset):
+            _fail("dataset", self.dataset, "give an AtomisticDataset (load_qm9(...), sample_configurations(...) "
+                  "or AtomisticDataset.read(path))")
+        self._set("targets", _targets(self.targets))
+        if "forces" in self.targets and not self.dataset.has_forces:
+            _fail("targets", self.targets, "a dataset without forces (QM9 has none) can only be fitted to "
+                  "('energy',); label it with forces first (sample_configurations or label_dataset)")
+        self._set("validation", v.real_scalar("validation", self.validation, lower=0.0, upper=1.0,
+                                              lower_open=True, upper_open=True, error=_E))
+        self._set("test", v.real_scalar("test", self.test, lower=0.0, upper=1.0, upper_open=True, error=_E))
+        if self.validation + self.test >= 1.0:
+            _fail("test", self.test, f"validation + test must leave a training part (validation = "
+                  f"{self.validation:g}, so test < {1.0 - self.validation:g})")
+        self._set("split_seed", v.integer("split_seed", self.split_seed, lower=0, upper=2 ** 63 - 1, error=_E))
+        self._set("force_weight", v.real_scalar("force_weight", self.force_weight, lower=0.0,
+                                                upper=_MAX_FORCE_WEIGHT, error=_E))
+        n = len(self.dataset)
+        train, val, test = self.split_sizes()
+        for name, size, part in (("validation", val, "validation"), ("test", test, "test"),
+                                 ("validation", train, "training")):
+            if size == 0 and not (part == "test" and self.test == 0.0):
+                _fail(name, getattr(self, name), f"the {part} part of {n} structures would be empty "
+                      f"(sizes {train}/{val}/{test}); change the fractions or use more data")
+
+    def _fractions(self) -> tuple:
+        parts = (1.0 - self.validation - self.test, self.validation)
+        return parts + ((self.test,) if self.test > 0 else ())
+
+    def split_sizes(self) -> tuple[int, int, int]:
+        """``(training, validation, test)`` structure counts, by the cut rule of :meth:`AtomisticDataset.split`."""
+        n = len(self.dataset)
+        f = np.asarray(self._fractions(), dtype=np.float64)
+        cuts = np.minimum(np.floor(n * np.cumsum(f) + 1e-9).astype(np.int64), n)
+        if abs(float(f.sum()) - 1.0) <= 1e-9:
+            cuts[-1] = n
+        sizes = np.diff(np.concatenate([[0], cuts]))
+        return int(sizes[0]), int(sizes[1]), int(sizes[2]) if len(sizes) > 2 else 0
+
+    def splits(self) -> tuple:
+        """``(training, validation, test)`` datasets (``test`` is None when ``test == 0``)."""
+        parts = self.dataset.split(self._fractions(), seed=self.split_seed)
+        return parts if len(parts) == 3 else (parts[0], parts[1], None)
+
+    @property
+    def total_steps(self) -> int:
+        raise AttributeError("FitPotential has no steps of its own: the training solver's epochs set the run's "
+                             "length (integrator.total_steps)")
+
+    @classmethod
+    def example(cls, seed: int = 0) -> "FitPotential":
+        """24 bent triatomic H-O-H molecules with a Morse-bond energy (eV): a tiny fit, no forces."""
+        rng = np.random.default_rng(seed)
+        m = 24
+        r = 0.96 + 0.08 * rng.standard_normal((m, 2))
+        angle = np.deg2rad(104.5 + 8.0 * rng.standard_normal(m))
+        positions = np.zeros((m, 3, 3))
+        positions[:, 1, 0] = r[:, 0]
+        positions[:, 2, 0] = r[:, 1] * np.cos(angle)
+        positions[:, 2, 1] = r[:, 1] * np.sin(angle)
+        hh = np.linalg.norm(positions[:, 1] - positions[:, 2], axis=1)
+        energies = (4.0 * (1.0 - np.exp(-2.2 * (r - 0.96))) ** 2).sum(axis=1) + 0.3 * (hh - 1.52) ** 2 - 14.2
+        return cls(AtomisticDataset(species=np.tile([8, 1, 1], m), positions=positions.reshape(-1, 3),
+                                    offsets=np.arange(m + 1) * 3, energies=energies, source="example"),
+                   validation=0.25, test=0.25, split_seed=seed)
+
+
+def _targets(value) -> tuple:
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, (tuple, list)) or not value or \
+            not all(isinstance(t, str) and t in FIT_TARGETS for t in value) or len(set(value)) != len(value):
+        _fail("targets", value, "give ('energy',) or ('energy', 'forces')")
+    if "energy" not in value:
+        _fail("targets", value, "the energy is always fitted: give ('energy',) or ('energy', 'forces')")
+    return tuple(t for t in FIT_TARGETS if t in value)
 
 
 # -- helpers ---------------------------------------------------------------------------------
