@@ -28,7 +28,30 @@ from .retcode import ReturnCode
 from .solution import Solution
 from .solver import Solver
 
+
+def _version() -> str:
+    """The installed distribution's version; from a source tree without an install, pyproject.toml's."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("scalebridge")
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        import tomllib
+        from pathlib import Path
+
+        with open(Path(__file__).resolve().parents[1] / "pyproject.toml", "rb") as file:
+            return str(tomllib.load(file)["project"]["version"])
+    except (OSError, KeyError, ValueError):
+        return "0+unknown"
+
+
+#: The scalebridge version (``importlib.metadata``; pyproject.toml's in an uninstalled source tree).
+__version__ = _version()
+
 __all__ = [
+    "__version__",
     # core types
     "Problem", "TimeProblem", "Solver", "Solution", "ReturnCode", "Integrator",
     # caches and composition (solvers that hold solvers)

@@ -9,11 +9,12 @@ import time
 from pathlib import Path
 
 from . import io
+from ._struct import did_you_mean
 from .dispatch import compatibility, solve
 from .errors import ScalebridgeError, SpecError
 from .family import families, load_plugins
 
-__all__ = ["main", "matrix_text", "run_tour"]
+__all__ = ["main", "matrix_text", "builders_text", "run_tour"]
 
 
 def _family_of(cls) -> str:
@@ -101,13 +102,52 @@ def composed_text() -> str:
     return "\n".join(lines)
 
 
+def _signature(fn) -> str:
+    """``(kind, shape, *, periodic=True, ...)`` of a builder, defaults shortened, no annotations."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return "(...)"
+    parts, star = [], False
+    for p in params:
+        if p.kind is p.KEYWORD_ONLY and not star:
+            parts.append("*")
+            star = True
+        if p.kind is p.VAR_POSITIONAL:
+            parts.append(f"*{p.name}")
+            star = True
+        elif p.kind is p.VAR_KEYWORD:
+            parts.append(f"**{p.name}")
+        elif p.default is p.empty:
+            parts.append(p.name)
+        else:
+            default = repr(p.default)
+            parts.append(f"{p.name}={default if len(default) <= 24 else default[:21] + '...'}")
+    return f"({', '.join(parts)})"
+
+
+def builders_text() -> str:
+    """The families' builders (names a spec's ``[problem] type`` may use) with their signatures."""
+    fams = [f for f in families() if f.builders]
+    if not fams:
+        return ""
+    lines = ["Builders (a spec's [problem] type = \"name\", keyword arguments as keys):"]
+    for fam in fams:
+        lines.append(f"  [{fam.name}]")
+        for name, fn in fam.builders.items():
+            lines.append(f"    {name}{_signature(fn)}")
+    return "\n".join(lines)
+
+
 def cmd_list(args) -> int:
     load_plugins()
     print(matrix_text())
-    text = composed_text()
-    if text:
-        print()
-        print(text)
+    for text in (composed_text(), builders_text()):
+        if text:
+            print()
+            print(text)
     return 0
 
 
@@ -143,6 +183,7 @@ def cmd_compare(args) -> int:
     load_plugins()
     spec = load_spec(args.spec)
     names = vocabulary()
+    solver_names = sorted(n for n, c in names.items() if isinstance(c, type) and issubclass(c, Solver))
     chosen = []
     for name in [n.strip() for n in args.solvers.split(",") if n.strip()]:
         if name == type(spec.solver).__name__:
@@ -150,7 +191,8 @@ def cmd_compare(args) -> int:
             continue
         cls = names.get(name)
         if not (isinstance(cls, type) and issubclass(cls, Solver)):
-            raise SpecError(f"--solvers: {name!r} is not a known solver; run 'scalebridge list'")
+            raise SpecError(f"--solvers: {name!r} is not a known solver.{did_you_mean(name, solver_names)} "
+                            "Run 'scalebridge list' to see them")
         chosen.append(cls.example())
     if not chosen:
         raise SpecError("--solvers needs at least one solver name, e.g. --solvers KPM,ExactDiagonalization")
@@ -158,7 +200,8 @@ def cmd_compare(args) -> int:
     if args.reference:
         cls = names.get(args.reference)
         if not (isinstance(cls, type) and issubclass(cls, Solver)):
-            raise SpecError(f"--reference: {args.reference!r} is not a known solver")
+            raise SpecError(f"--reference: {args.reference!r} is not a known solver."
+                            f"{did_you_mean(args.reference, solver_names)} Run 'scalebridge list' to see them")
         reference = spec.solver if args.reference == type(spec.solver).__name__ else cls.example()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -235,7 +278,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="scalebridge",
                                      description="solve(problem, solver) across five families of physical systems")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="print the compatibility matrix of problems and solvers").set_defaults(fn=cmd_list)
+    listing = sub.add_parser("list", help="print the compatibility matrix of problems and solvers, and the builders")
+    listing.set_defaults(fn=cmd_list)
     run = sub.add_parser("run", help="solve the problem and solver described by a TOML spec")
     run.add_argument("spec")
     run.add_argument("--out", default="out", help="folder for the solution file, summary and figure")

@@ -157,9 +157,12 @@ def _check_options(options: dict, allowed, problem, solver) -> None:
         return
     unknown = set(options) - allowed
     if unknown:
+        from ._struct import did_you_mean
+
+        hints = "".join(did_you_mean(name, sorted(allowed), say_name=len(unknown) > 1) for name in sorted(unknown))
         raise InvalidOptionError(
             f"unknown option {', '.join(sorted(map(repr, unknown)))} for solving {type(problem).__name__} "
-            f"with {type(solver).__name__}; allowed options: {', '.join(sorted(allowed)) or 'none'}")
+            f"with {type(solver).__name__}; allowed options: {', '.join(sorted(allowed)) or 'none'}.{hints}")
 
 
 #: problem type -> factory(problem) -> Solver, registered by solver packages (problems never import solvers)

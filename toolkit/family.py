@@ -6,7 +6,7 @@ A family's solver subpackage calls :func:`register_family` once, at import::
         name="tight-binding",
         title="Tight-binding Hamiltonians (KPM)",
         tour=tour_cases,                       # () -> list[tk.TourCase], small and fast
-        builders={"square_lattice": square_lattice_problem},   # names a [problem] table may use
+        builders={"lattice_problem": lattice_problem},          # names a [problem] table may use
         components={"RandomVectors": RandomVectors},             # nested objects specs may build
     ))
 

@@ -77,10 +77,8 @@ def remake(obj, **changes):
     names = [f.name for f in dataclasses.fields(obj) if f.init]
     unknown = sorted(set(changes) - set(names))
     if unknown:
-        from .solver import Solver
-        from .errors import InvalidSolverError
-        error = InvalidSolverError if isinstance(obj, Solver) else InvalidProblemError
-        raise error(f"{type(obj).__name__} has no field {', '.join(unknown)}; its fields are: {', '.join(names)}")
+        from ._struct import unknown_fields_error
+        raise unknown_fields_error(type(obj), unknown, verb="tk.remake")
     # Alternative fields (e.g. viscosity | tau): changing one clears the others of its group.
     for group in getattr(type(obj), "exclusive_fields", ()):
         if any(name in changes for name in group):

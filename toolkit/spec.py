@@ -3,24 +3,28 @@
 ::
 
     [problem]
-    type = "square_lattice"          # a family builder, or a Problem class name
-    L = 64                           # the builder's keyword arguments / the class's fields
+    type = "lattice_problem"         # a family builder, or a Problem class name
+    kind = "square"                  # the builder's keyword arguments / the class's fields
+    shape = [16, 16]
     [solver]
     type = "KPM"                     # a Solver class name
-    order = 256
+    order = 64
     [solver.estimator]               # a nested object: any table with a `type` key
     type = "RandomVectors"
-    count = 10
+    count = 4
     [options]                        # keyword options for tk.solve
     progress = false
-    checkpoint = "run.ckpt.nc"       # a path: resolved inside the output folder
+    # checkpoint = "run.ckpt.nc"     # (time problems) a path: resolved inside the output folder
     [output]                         # optional: file names inside the output folder
     solution = "square.nc"
     figure = "square.png"
 
+(``tests/toolkit/test_discovery.py`` parses and solves this example, so it stays runnable.)
+
 Every name is looked up among the registered problem and solver classes (read from the
 dispatch table) and the families' builders and components. An unknown section, key,
-type name or a bad value raises :class:`SpecError` naming the section and the key.
+type name or a bad value raises :class:`SpecError` naming the section and the key, and a
+misspelled name gets the closest valid ones (``type = "KMP"``: "Did you mean KPM?").
 
 What a spec can do, and what it cannot (the contract ``scalebridge run`` relies on):
 
@@ -49,6 +53,7 @@ from . import validate as v
 from .dispatch import INTEGRATOR_OPTIONS, UNIVERSAL_OPTIONS, _init, _lookup, _resolve, _solve, compatibility
 from .errors import (IncompatiblePairError, InvalidOptionError, InvalidProblemError, InvalidSolverError,
                      SpecError)
+from ._struct import close_matches, did_you_mean
 from .family import families
 from .problem import Problem
 from .solver import Solver
@@ -187,11 +192,12 @@ def _build(table: dict, where: str, names: dict):
     if not isinstance(table, dict):
         raise SpecError(f"[{where}] must be a table with a 'type' key, got {v.show(table)}")
     if "type" not in table:
-        raise SpecError(f"[{where}] has no 'type' key; say which problem, solver or builder to use")
+        typo = [k for k in table if close_matches(k, ["type"])]
+        hint = f" ({typo[0]!r} is not 'type')" if typo else ""
+        raise SpecError(f"[{where}] has no 'type' key{hint}; say which problem, solver or builder to use")
     kind = table["type"]
     if not isinstance(kind, str) or kind not in names:
-        close = [n for n in names if n.lower().startswith(str(kind).lower()[:3])]
-        hint = f" Did you mean {', '.join(sorted(close)[:5])}?" if close else ""
+        hint = did_you_mean(kind, sorted(names))
         raise SpecError(f"[{where}] type = {v.show(kind)} is not a known problem, solver or builder.{hint} "
                         f"Run 'scalebridge list' to see them.")
     target = names[kind]
@@ -204,8 +210,9 @@ def _build(table: dict, where: str, names: dict):
     allowed = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     unknown = [k for k in kwargs if k not in allowed] if not takes_any else []
     if unknown:
+        hints = "".join(did_you_mean(k, allowed, say_name=len(unknown) > 1) for k in unknown)
         raise SpecError(f"[{where}] {kind} has no parameter {', '.join(map(repr, unknown))}; "
-                        f"it takes: {', '.join(allowed) or 'nothing'}")
+                        f"it takes: {', '.join(allowed) or 'nothing'}.{hints}")
     missing = [n for n, p in params.items()
                if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
                and n not in kwargs]
@@ -282,7 +289,8 @@ def _options(table, problem: Problem, solver: Solver) -> tuple[dict, tuple]:
         if allowed is not None and key not in allowed:
             shown = sorted(set(allowed) - set(NOT_IN_SPECS))
             raise SpecError(f"[options] unknown option {key!r} for solving {type(problem).__name__} with "
-                            f"{type(solver).__name__}; allowed options: {', '.join(shown) or 'none'}")
+                            f"{type(solver).__name__}; allowed options: {', '.join(shown) or 'none'}."
+                            f"{did_you_mean(key, shown)}")
         if not _plain(value):
             raise SpecError(f"{where} = {v.show(value)} is not allowed: an option is a number, a string, "
                             "true/false or an array of them (objects go in [problem] or [solver] tables)")
@@ -314,8 +322,9 @@ def parse_spec(text: str, source: str = "<spec>") -> Spec:
                         f"{MAX_DEPTH} levels")
     unknown = [k for k in data if k not in SECTIONS]
     if unknown:
+        hints = "".join(did_you_mean(k, SECTIONS, say_name=len(unknown) > 1) for k in unknown)
         raise SpecError(f"{source}: unknown section {', '.join(map(repr, unknown))}; "
-                        f"allowed sections: {', '.join(SECTIONS)}")
+                        f"allowed sections: {', '.join(SECTIONS)}.{hints}")
     for section in ("problem", "solver"):
         if section not in data:
             raise SpecError(f"{source}: missing [{section}] table")
@@ -325,7 +334,9 @@ def parse_spec(text: str, source: str = "<spec>") -> Spec:
         raise SpecError(f"{source}: [options] and [output] must be tables")
     bad = [k for k in output if k not in OUTPUT_KEYS]
     if bad:
-        raise SpecError(f"[output] unknown key {', '.join(map(repr, bad))}; allowed: {', '.join(OUTPUT_KEYS)}")
+        hints = "".join(did_you_mean(k, OUTPUT_KEYS, say_name=len(bad) > 1) for k in bad)
+        raise SpecError(f"[output] unknown key {', '.join(map(repr, bad))}; allowed: {', '.join(OUTPUT_KEYS)}."
+                        f"{hints}")
     for key, value in output.items():
         if not isinstance(value, str) or not value or Path(value).name != value or value in (".", ".."):
             raise SpecError(f"[output] {key} = {v.show(value)} must be a plain file name (written in the "
