@@ -38,10 +38,12 @@ import numpy as np
 
 import toolkit as tk
 from toolkit import records
+
+from .molecule import PotentialEnergy  # the molecule family's data module: oracles serve PotentialEnergy
 from toolkit import validate as v
 
-__all__ = ["AtomisticDataset", "AtomicStructure", "FitPotential", "DATASET_MIN_DISTANCE", "HARTREE_EV",
-           "BOHR_ANGSTROM", "KCAL_MOL_EV"]
+__all__ = ["AtomisticDataset", "AtomicStructure", "FitPotential", "ActiveLearning", "DATASET_MIN_DISTANCE",
+           "HARTREE_EV", "BOHR_ANGSTROM", "KCAL_MOL_EV"]
 
 #: Two atoms of one structure closer than this (Å) are refused as overlapping.
 DATASET_MIN_DISTANCE = 0.1
@@ -586,6 +588,132 @@ def _targets(value) -> tuple:
     if "energy" not in value:
         _fail("targets", value, "the energy is always fitted: give ('energy',) or ('energy', 'forces')")
     return tuple(t for t in FIT_TARGETS if t in value)
+
+
+# -- active learning: a campaign of oracle calls ------------------------------------------------------
+
+#: Most rounds accepted (each round trains models: more is never a small run).
+_MAX_ROUNDS = 10 ** 5
+
+
+class ActiveLearning(tk.TimeProblem):
+    """Grow a training set by asking an expensive ``oracle`` only where a learned potential is unsure.
+
+    The campaign (query by committee: Seung, Opper & Sompolinsky, COLT 1992; Smith, Nebgen,
+    Lubbers, Isayev & Roitberg, J. Chem. Phys. 148, 241733 (2018), doi:10.1063/1.5023802):
+
+    * ``start`` — the labelled starting set (energies in eV and forces in eV/Å);
+    * ``pool`` — unlabelled candidate configurations (the fixed-pool sampler; their energies and
+      forces, if any, are ignored: the oracle labels what is picked);
+    * ``oracle`` — any potential that solves ``PotentialEnergy`` (``TBLite()``, ``PySCF(...)``,
+      ``ASECalculator(...)``); checked when the pair is resolved (``held_solvers``);
+    * ``budget`` — oracle calls in all (a failed call counts: it was made), at most ``len(pool)``;
+    * ``test`` — a labelled set (with forces) on which every round's model is scored; its
+      distribution is the user's statement of where the potential must be good (it may differ
+      from the pool's: hotter, rarer);
+    * ``rounds`` — steps of the run. One step is one round: pick a batch of pool configurations
+      with the models of the last round, label them with the oracle, add them, retrain, score on
+      ``test``. Each round asks for ``min(batch, budget left)`` labels (``batch`` is the solver's);
+    * ``charge``, ``spin`` — of every configuration, as the oracle needs them;
+    * ``validation`` — the fraction of each round's training data held out to pick the epoch.
+
+    Every structure must hold only elements the starting set holds (the models learn those).
+    """
+
+    start: AtomisticDataset
+    pool: AtomisticDataset
+    oracle: object
+    budget: int
+    test: AtomisticDataset
+    rounds: int = 4
+    charge: int = 0
+    spin: int = 0
+    validation: float = 0.2
+
+    #: the oracle is run on ``PotentialEnergy`` problems (checked when the pair is resolved)
+    held_solvers = {"oracle": PotentialEnergy}
+
+    def _validate(self):
+        for name, needs_forces in (("start", True), ("pool", False), ("test", True)):
+            value = getattr(self, name)
+            if not isinstance(value, AtomisticDataset):
+                _fail(name, value, "give an AtomisticDataset (sample_configurations(...), label_dataset(...) or "
+                      "AtomisticDataset.read(path))")
+            if needs_forces and not value.has_forces:
+                _fail(name, value, f"the {name} set must be labelled with forces (eV/Å): label it with the oracle "
+                      "first (solvers.molecule.label_dataset(dataset, oracle))")
+            if value.periodic.any():
+                _fail(name, value, "periodic structures are not supported yet by the campaign; give molecules")
+        if not isinstance(self.oracle, tk.ForceProvider):
+            _fail("oracle", self.oracle, "give a potential that solves PotentialEnergy, e.g. "
+                  "solvers.molecule.TBLite(), PySCF() or ASECalculator(...)")
+        known = set(self.start.species.tolist())
+        for name in ("pool", "test"):
+            extra = sorted(set(getattr(self, name).species.tolist()) - known)
+            if extra:
+                _fail(name, getattr(self, name), f"it holds atomic numbers {extra} that the start set lacks: the "
+                      "models can only learn elements they have seen; add such structures to start")
+        self._set("rounds", v.integer("rounds", self.rounds, lower=1, upper=_MAX_ROUNDS, error=_E))
+        self._set("budget", v.integer("budget", self.budget, lower=1, upper=len(self.pool), error=_E))
+        self._set("charge", v.integer("charge", self.charge, lower=-100, upper=100, error=_E))
+        self._set("spin", v.integer("spin", self.spin, lower=0, upper=100, error=_E))
+        self._set("validation", v.real_scalar("validation", self.validation, lower=0.0, upper=1.0,
+                                              lower_open=True, upper_open=True, error=_E))
+        if int(np.floor(len(self.start) * self.validation + 1e-9)) < 1 or \
+                int(np.floor(len(self.start) * self.validation + 1e-9)) >= len(self.start):
+            _fail("start", self.start, f"{len(self.start)} starting structures with validation = "
+                  f"{self.validation:g} leave an empty training or validation part; give more structures "
+                  "(at least 2) or change validation")
+
+    @property
+    def total_steps(self) -> int:
+        return self.rounds
+
+    @classmethod
+    def example(cls, seed: int = 0) -> "ActiveLearning":
+        """Ar3 triangles jiggled at three widths, labelled with argon's Lennard-Jones (numbers computed
+        here); the oracle is the default potential of argon (argon's Lennard-Jones)."""
+        from .molecule import Molecule as molecule_type
+
+        energy_type = PotentialEnergy
+
+        rng = np.random.default_rng(seed)
+        base = np.array([[0.0, 0.0, 0.0], [3.82, 0.0, 0.0], [1.91, 3.31, 0.0]])
+
+        def jiggled(m, width):
+            return base[None] + width * rng.standard_normal((m, 3, 3))
+
+        def labelled(x):
+            e, f = _argon_lj(x)
+            m = len(x)
+            return AtomisticDataset(species=np.full(3 * m, 18), positions=x.reshape(-1, 3),
+                                    offsets=np.arange(m + 1) * 3, energies=e, forces=f.reshape(-1, 3),
+                                    source="example")
+
+        start, test = labelled(jiggled(6, 0.05)), labelled(jiggled(4, 0.2))
+        pool = jiggled(8, 0.15)
+        pool = AtomisticDataset(species=np.full(24, 18), positions=pool.reshape(-1, 3), offsets=np.arange(9) * 3,
+                                energies=np.zeros(8), source="example pool")
+        try:      # the default potential of argon (argon's Lennard-Jones), as problems.molecule finds it
+            oracle = tk.init(energy_type(molecule_type(species=("Ar",) * 3, positions=base))).solver
+        except TypeError:
+            raise tk.InvalidProblemError("ActiveLearning.example needs a default potential: import "
+                                         "solvers.molecule first") from None
+        return cls(start, pool, oracle, budget=2, test=test, rounds=1, validation=0.34)
+
+
+def _argon_lj(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Energies (eV) and forces (eV/Å) of argon's Lennard-Jones (eps 0.010323 eV, sigma 3.405 Å), no cutoff."""
+    eps, sigma = 0.010323, 3.405
+    d = x[:, :, None] - x[:, None]                                   # (m, n, n, 3)
+    r2 = np.einsum("mijx,mijx->mij", d, d)
+    n = x.shape[1]
+    r2[:, np.arange(n), np.arange(n)] = np.inf
+    s6 = (sigma * sigma / r2) ** 3
+    energies = 0.5 * (4.0 * eps * (s6 * s6 - s6)).sum(axis=(1, 2))
+    scale = 24.0 * eps * (2.0 * s6 * s6 - s6) / r2                   # -dE/dr / r per pair
+    forces = np.einsum("mij,mijx->mix", scale, d)
+    return energies, forces
 
 
 # -- helpers ---------------------------------------------------------------------------------

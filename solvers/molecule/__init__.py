@@ -31,13 +31,15 @@ from . import qm9, sampling
 from .qm9 import load_qm9
 from .sampling import label_dataset, molecule_of, sample_configurations
 from .xtb import TBLite
+from . import active
+from .active import ActiveLearningSolution, QueryByCommittee, RandomSelection
 from .hipnn import HIPNN, HIPNNTraining, PotentialFit, committee_potentials, committee_predict, fit_composition
 
 __all__ = ["LennardJones", "Morse", "PySCF", "ASECalculator", "as_ase_calculator", "Potential", "Evaluator",
            "PotentialCache", "PotentialEnergySolution", "VelocityVerlet", "Langevin", "NoseHoover", "MDIntegrator", "MDSolution",
            "LBFGS", "FIRE", "OptimizationSolution", "observables", "reference",
            "TBLite", "HIPNN", "HIPNNTraining", "PotentialFit", "committee_predict", "committee_potentials",
-           "fit_composition", "load_qm9", "sample_configurations", "label_dataset", "molecule_of", "qm9", "sampling"]
+           "fit_composition", "active", "QueryByCommittee", "RandomSelection", "ActiveLearningSolution", "load_qm9", "sample_configurations", "label_dataset", "molecule_of", "qm9", "sampling"]
 
 
 def _lj_fluid_md(cells: int = 3, density: float = 0.8442, temperature: float = 0.722, steps: int = 200,

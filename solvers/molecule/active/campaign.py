@@ -1,0 +1,286 @@
+"""The campaign: ``tk.init(ActiveLearning(...), QueryByCommittee(...) | RandomSelection(...))``.
+
+One step is one round ``r`` (0-based):
+
+1. (first round only) train the models on ``start`` and score them on ``test`` (point 0);
+2. with a checkpoint path, write the checkpoint (the state at the round's start, models included);
+3. pick ``min(batch, budget left, candidates left)`` pool configurations (candidates: never asked
+   before) — by committee spread (:mod:`.selection`) or at random (``SeedSequence(seed,
+   spawn_key=(r, 1))``);
+4. ask the oracle (:mod:`.oracle`: the core's ensembles, answers durable at once, failures kept);
+5. add the answers, retrain the models, score them on ``test`` (point ``r + 1``).
+
+The models of a training are ``tk.solve(tk.EnsembleProblem(FitPotential(data, ("energy",
+"forces"), validation, test=0, split_seed=t), n=K, seed=round_seed(seed, t)), model,
+ensemble=tk.Serial())`` for the ``t``-th training (``K = committee``, or 1 for random picks), so a
+campaign is the same on every run and executor. The run ends early (``Success``, with a message)
+when the budget or the pool is spent.
+
+Resuming: the checkpoint of step 2 holds the models, so a resumed round picks the same
+configurations, and the oracle journal beside it (``CHECKPOINT.oracle.nc``) answers every call
+that finished before the interruption: no finished oracle call is made twice.
+``integrator.on_oracle_result(index, outcome)``, when set, runs after each answer is durable
+(monitoring; the tests use it to interrupt a round).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+import toolkit as tk
+from problems.datasets import ActiveLearning, AtomisticDataset, FitPotential
+from problems.molecule import PotentialEnergy
+from toolkit.dispatch import dispatch
+
+from ..hipnn import HIPNN
+from ..sampling import label_dataset
+from .oracle import Journal, call_oracle
+from .selection import QueryByCommittee, RandomSelection, diverse_batch, round_seed, spread_scores
+from .solution import ActiveLearningSolution
+
+__all__ = ["CampaignIntegrator"]
+
+_CURVES = ("calls", "labels", "energy_mae", "force_mae", "spread_spearman")
+
+
+class CampaignIntegrator(tk.Integrator):
+    """The state of an active-learning campaign; one step is one round (module docstring)."""
+
+    def __init__(self, problem: ActiveLearning, solver):
+        super().__init__(problem, solver)
+        missing = sorted(set(problem.start.composition()[1].tolist()) - _numbers(solver.model.model.species))
+        if missing:
+            from ase.data import chemical_symbols
+
+            raise tk.InvalidProblemError(
+                f"start holds {[chemical_symbols[z] for z in missing]}, which the model's species "
+                f"{list(solver.model.model.species)} lack: give HIPNN(species=...) every element")
+        self.committee_size = solver.committee if isinstance(solver, QueryByCommittee) else 1
+        self.on_oracle_result = None
+        self.stopped = False
+        self.committee: list | None = None
+        self.trainings = 0
+        self.chosen: list[int] = []
+        self.chosen_round: list[int] = []
+        self.added: list[int] = []
+        self.failed: list[int] = []
+        self.reasons: list[str] = []
+        self.labels_e: list[float] = []
+        self.labels_f: list[np.ndarray] = []
+        self.curves = {k: [] for k in _CURVES}
+        self.last_spread, self.last_error = np.zeros(0), np.zeros(0)
+        self._journal = None
+        self.saved_journal: str = ""
+        self.stats.update(train_time=0.0, score_time=0.0, oracle_time=0.0)
+
+    @property
+    def done(self) -> bool:
+        return getattr(self, "stopped", False) or super().done
+
+    # -- data and models --------------------------------------------------------------------
+    def dataset(self) -> AtomisticDataset:
+        """The start set plus every oracle label so far."""
+        start = self.problem.start
+        if not self.added:
+            return start
+        new = self.problem.pool.subset(self.added)
+        new = AtomisticDataset._trusted(species=new.species, positions=new.positions, offsets=new.offsets,
+                                        energies=np.array(self.labels_e), forces=np.concatenate(self.labels_f),
+                                        ids=new.ids, source="oracle labels")
+        keep = {k: getattr(start, k) for k in ("species", "positions", "offsets", "energies", "forces", "ids")}
+        return AtomisticDataset.concatenate([AtomisticDataset._trusted(**keep, source=start.source), new])
+
+    def _train(self) -> None:
+        t0 = time.perf_counter()
+        problem, solver = self.problem, self.solver
+        fit = FitPotential(self.dataset(), targets=("energy", "forces"), validation=problem.validation, test=0.0,
+                           split_seed=self.trainings)
+        runs = tk.EnsembleProblem(fit, n=self.committee_size, seed=round_seed(solver.seed, self.trainings))
+        solved = tk.solve(runs, solver.model, ensemble=tk.Serial(), progress=False)
+        if solved.errors:
+            raise RuntimeError(f"training {self.trainings} failed: {solved.message}")
+        self.committee = [m.potential for m in solved.members]
+        self.trainings += 1
+        self.stats["train_time"] += time.perf_counter() - t0
+
+    def _predict(self, dataset: AtomisticDataset) -> tuple[np.ndarray, np.ndarray]:
+        """Members' energies (K, n) and forces (K, atoms, 3) on ``dataset``."""
+        out = [label_dataset(dataset, p, self.problem.charge, self.problem.spin) for p in self.committee]
+        return np.array([d.energies for d in out]), np.array([d.forces for d in out])
+
+    def _score_test(self) -> None:
+        test = self.problem.test
+        energies, forces = self._predict(test)
+        self.curves["calls"].append(len(self.chosen))
+        self.curves["labels"].append(len(self.problem.start) + len(self.added))
+        self.curves["energy_mae"].append(float(np.mean(np.abs(energies[0] - test.energies))))
+        self.curves["force_mae"].append(float(np.mean(np.abs(forces[0] - test.forces))))
+        if self.committee_size > 1:
+            from scipy.stats import spearmanr
+
+            spread = spread_scores(energies, forces, test.offsets, self.solver.criterion)
+            if self.solver.criterion == "energy_spread":
+                error = np.abs(energies.mean(axis=0) - test.energies)
+            else:
+                error = np.maximum.reduceat(np.linalg.norm(forces.mean(axis=0) - test.forces, axis=1),
+                                            test.offsets[:-1])
+            rho = spearmanr(spread, error)[0] if len(spread) > 2 and np.ptp(spread) > 0 and np.ptp(error) > 0 \
+                else 0.0
+            self.curves["spread_spearman"].append(float(rho))
+            self.last_spread, self.last_error = spread, error
+
+    # -- picking and asking -------------------------------------------------------------------
+    def _candidates(self) -> np.ndarray:
+        asked = np.zeros(len(self.problem.pool), dtype=bool)
+        asked[self.chosen] = True
+        return np.flatnonzero(~asked)
+
+    def _pick(self, round_index: int, size: int) -> np.ndarray:
+        candidates = self._candidates()
+        if isinstance(self.solver, RandomSelection):
+            rng = np.random.default_rng(np.random.SeedSequence(self.solver.seed, spawn_key=(round_index, 1)))
+            return np.sort(rng.choice(candidates, size=size, replace=False)).astype(np.int64)
+        t0 = time.perf_counter()
+        pool = self.problem.pool.subset(candidates)
+        energies, forces = self._predict(pool)
+        scores = spread_scores(energies, forces, pool.offsets, self.solver.criterion)
+        picks = diverse_batch(self.problem.pool, candidates, scores, size, self.solver.diversity)
+        self.stats["score_time"] += time.perf_counter() - t0
+        return picks
+
+    def journal(self) -> Journal:
+        """The oracle journal: beside the checkpoint when there is one; else, for a campaign resumed
+        without ``checkpoint=``, the journal its checkpoint named; else in memory."""
+        if self.checkpoint_path is not None:
+            path = Path(f"{self.checkpoint_path}.oracle.nc")
+        else:
+            path = Path(self.saved_journal) if self.saved_journal else None
+        if self._journal is None or self._journal.path != path:
+            self._journal = Journal(self.problem, path)
+        return self._journal
+
+    def _round(self, round_index: int) -> None:
+        problem = self.problem
+        if self.committee is None:
+            self._train()
+            self._score_test()
+        size = min(self.solver.batch, problem.budget - len(self.chosen), len(self._candidates()))
+        if size <= 0:
+            self.stopped = True
+            spent = "budget" if len(self.chosen) >= problem.budget else "pool"
+            self.message = f"the {spent} is spent after {len(self.chosen)} oracle calls (round {round_index})"
+            return
+        if self.checkpoint_path is not None:
+            self.checkpoint(self.checkpoint_path)
+        picks = self._pick(round_index, size)
+        t0 = time.perf_counter()
+        journal = self.journal()
+        hook = None if self.on_oracle_result is None else (lambda i, out: self.on_oracle_result(i, out))
+        call_oracle(problem, picks, self.solver.executor, journal, hook)
+        self.stats["oracle_time"] += time.perf_counter() - t0
+        for i in picks.tolist():
+            self.chosen.append(i)
+            self.chosen_round.append(round_index)
+            if i in journal.failures:
+                self.failed.append(i)
+                self.reasons.append(journal.failures[i])
+            else:
+                self.added.append(i)
+                self.labels_e.append(journal.energies[i])
+                self.labels_f.append(journal.forces[i])
+        self._train()
+        self._score_test()
+
+    def _advance(self, n: int) -> int:
+        for k in range(n):
+            self._round(self.step_index + k)
+            if self.stopped:
+                return k + 1
+        return n
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def _state(self) -> dict:
+        return {"committee": [] if self.committee is None else list(self.committee), "trainings": self.trainings,
+                "chosen": np.array(self.chosen, dtype=np.int64), "chosen_round": np.array(self.chosen_round,
+                                                                                          dtype=np.int64),
+                "added": np.array(self.added, dtype=np.int64), "failed": np.array(self.failed, dtype=np.int64),
+                "reasons": list(self.reasons), "labels_e": np.array(self.labels_e, dtype=np.float64),
+                "labels_f": (np.concatenate(self.labels_f) if self.labels_f else np.zeros((0, 3))),
+                "curves": {k: np.array(c, dtype=np.float64) for k, c in self.curves.items()},
+                "last_spread": self.last_spread.copy(), "last_error": self.last_error.copy(),
+                "stopped": bool(self.stopped),
+                "journal": "" if self.checkpoint_path is None else str(Path(f"{self.checkpoint_path}.oracle.nc"))}
+
+    def _load_state(self, state: dict) -> None:
+        bad = tk.FileFormatError
+        pool = self.problem.pool
+        committee = list(state["committee"])
+        arch = tk.remake(self.solver.model.model, parameters=None)
+        if committee and (len(committee) != self.committee_size or not all(
+                isinstance(p, HIPNN) and p.parameters is not None and tk.remake(p, parameters=None) == arch
+                for p in committee)):
+            raise bad(f"the saved committee is not {self.committee_size} trained models of {arch!r}")
+        ints = {k: np.asarray(state[k]) for k in ("chosen", "chosen_round", "added", "failed")}
+        for k, a in ints.items():
+            if a.ndim != 1 or (a.size and (a.dtype.kind not in "iu" or a.min() < 0)):
+                raise bad(f"state entry {k!r} must be a 1-d array of non-negative integers")
+        for k in ("chosen", "added", "failed"):
+            if ints[k].size and ints[k].max() >= len(pool):
+                raise bad(f"state entry {k!r} names a configuration past the pool's {len(pool)}")
+        if len(ints["chosen"]) != len(ints["chosen_round"]) or \
+                len(ints["added"]) + len(ints["failed"]) != len(ints["chosen"]) or \
+                len(np.unique(ints["chosen"])) != len(ints["chosen"]) or len(ints["chosen"]) > self.problem.budget:
+            raise bad("the saved picks, labels and failures do not add up (or pass the budget)")
+        labels_e = np.asarray(state["labels_e"], dtype=np.float64)
+        labels_f = np.asarray(state["labels_f"], dtype=np.float64)
+        counts = pool.n_atoms[ints["added"]] if ints["added"].size else np.zeros(0, dtype=np.int64)
+        if labels_e.shape != ints["added"].shape or labels_f.shape != (int(counts.sum()), 3) or \
+                not np.all(np.isfinite(labels_e)) or not np.all(np.isfinite(labels_f)):
+            raise bad("the saved oracle labels do not fit the added configurations (or are not finite)")
+        curves = {k: np.asarray(state["curves"][k], dtype=np.float64) for k in _CURVES}
+        if any(not np.all(np.isfinite(c)) for c in curves.values()):
+            raise bad("the saved curves hold non-finite values")
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        self.committee = committee or None
+        self.trainings = int(state["trainings"])
+        self.chosen, self.chosen_round = ints["chosen"].tolist(), ints["chosen_round"].tolist()
+        self.added, self.failed = ints["added"].tolist(), ints["failed"].tolist()
+        self.reasons = [str(r) for r in state["reasons"]]
+        self.labels_e = labels_e.tolist()
+        self.labels_f = [labels_f[starts[k]:starts[k + 1]].copy() for k in range(len(counts))]
+        self.curves = {k: c.tolist() for k, c in curves.items()}
+        self.last_spread = np.asarray(state["last_spread"], dtype=np.float64)
+        self.last_error = np.asarray(state["last_error"], dtype=np.float64)
+        self.stopped = bool(state["stopped"])
+        if not isinstance(state["journal"], str):
+            raise bad("state entry 'journal' must be a path (str)")
+        self.saved_journal = state["journal"]
+
+    # -- the solution --------------------------------------------------------------------------
+    def solution(self) -> ActiveLearningSolution:
+        curves = {k: np.array(c, dtype=np.float64) for k, c in self.curves.items()}
+        curves["calls"] = curves["calls"].astype(np.int64)
+        curves["labels"] = curves["labels"].astype(np.int64)
+        common = self._common()
+        if not self.chosen and self.committee is None and common["retcode"] is tk.ReturnCode.Success:
+            common["retcode"] = tk.ReturnCode.Terminated
+        return ActiveLearningSolution(
+            **common, **curves, chosen=np.array(self.chosen, dtype=np.int64),
+            chosen_round=np.array(self.chosen_round, dtype=np.int64), failed=np.array(self.failed, dtype=np.int64),
+            failure_reasons=list(self.reasons), test_spread=self.last_spread.copy(),
+            test_error=self.last_error.copy(), dataset=self.dataset(),
+            potential=None if self.committee is None else self.committee[0])
+
+
+def _numbers(symbols) -> set:
+    from ase.data import atomic_numbers
+
+    return {atomic_numbers[s] for s in symbols}
+
+
+@dispatch
+def _init(problem: ActiveLearning, solver: QueryByCommittee | RandomSelection) -> CampaignIntegrator:
+    return CampaignIntegrator(problem, solver)

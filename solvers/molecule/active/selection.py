@@ -1,0 +1,175 @@
+"""Who is asked next: the selection solvers of an ``ActiveLearning`` campaign and their picking rules.
+
+:class:`QueryByCommittee` trains ``committee`` independently seeded models each round and asks the
+oracle about the pool configurations on which they disagree most (Seung, Opper & Sompolinsky,
+COLT 1992; Smith et al., J. Chem. Phys. 148, 241733 (2018)). The disagreement of configuration
+``c`` is, with ``K`` members and sample standard deviations (``ddof = 1``) over them:
+
+* ``"energy_spread"``: ``s_c = std_k E_k(c)`` (eV);
+* ``"force_spread"``:  ``s_c = max_i sqrt(sum_x std_k F_k,ix(c)^2)`` (eV/Å), the largest per-atom
+  force uncertainty (the quantity LANL's ALF stops MD on).
+
+A batch is picked greedily in order of decreasing ``s_c``, skipping a candidate closer than
+``diversity`` (Å) to one already in the batch, by the *sorted-distance descriptor* distance
+
+    d(a, b) = sqrt(mean_p (r_p(a) - r_p(b))^2)
+
+with ``r(a)`` the sorted list of a configuration's interatomic distances (invariant to rotation,
+translation and permutation of like atoms; ``inf`` between configurations of different
+composition). If the pool runs out of candidates far enough apart, the batch is filled with the
+best-scored of the skipped ones, so a round never wastes budget.
+
+:class:`RandomSelection` is the baseline: one model a round (for the test errors) and a uniformly
+random batch from the unlabelled pool. Swapping one for the other is a one-word change.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import toolkit as tk
+from toolkit import validate as v
+
+from ..hipnn import HIPNN, HIPNNTraining
+from problems.datasets import FitPotential
+
+__all__ = ["QueryByCommittee", "RandomSelection", "CRITERIA", "spread_scores", "sorted_distances",
+           "diverse_batch", "round_seed"]
+
+_E = tk.InvalidSolverError
+#: Disagreement measures :class:`QueryByCommittee` can rank the pool by.
+CRITERIA = ("energy_spread", "force_spread")
+
+
+def _training(value) -> HIPNNTraining:
+    if not isinstance(value, HIPNNTraining):
+        raise _E(f"model = {v.show(value)} is not allowed: give the training of one committee member, "
+                 "HIPNNTraining(model=HIPNN(species=...), epochs=..., ...)")
+    return value
+
+
+class QueryByCommittee(tk.Solver):
+    """Query by committee (module docstring): ``committee`` models trained by ``model`` (a
+    :class:`HIPNNTraining`; each member gets its own seed from the round's ensemble), ranked by
+    ``criterion``, a batch of ``batch`` configurations at least ``diversity`` Å apart (sorted-distance
+    descriptor), ``seed`` for the committees. ``executor`` runs the oracle calls (``tk.Serial()`` when
+    None; ``tk.Threads(k)``, ``tk.Processes(k)``, ``tk.Dask(...)``)."""
+
+    model: HIPNNTraining = HIPNNTraining()
+    committee: int = 4
+    criterion: str = "force_spread"
+    batch: int = 8
+    diversity: float = 0.02
+    seed: int = 0
+    executor: object = None
+
+    stochastic = True
+    supports_step = True
+    held_solvers = {"model": FitPotential}
+
+    def _validate(self):
+        self._set("model", _training(self.model))
+        self._set("committee", v.integer("committee", self.committee, lower=2, upper=1000, error=_E))
+        self._set("criterion", v.choice("criterion", self.criterion, CRITERIA, error=_E))
+        self._set("batch", v.integer("batch", self.batch, lower=1, upper=10 ** 6, error=_E))
+        self._set("diversity", v.real_scalar("diversity", self.diversity, lower=0.0, upper=1e3, error=_E))
+        self._set("seed", v.integer("seed", self.seed, lower=0, upper=2 ** 63 - 1, error=_E))
+        _executor(self.executor)
+
+    @classmethod
+    def example(cls) -> "QueryByCommittee":
+        """Two tiny argon models, two epochs each, batch 2."""
+        return cls(model=_tiny_training(), committee=2, batch=2)
+
+
+class RandomSelection(tk.Solver):
+    """The baseline: ``batch`` configurations drawn uniformly (``seed``) from the unlabelled pool; one
+    model a round trained by ``model``. ``executor`` as for :class:`QueryByCommittee`."""
+
+    model: HIPNNTraining = HIPNNTraining()
+    batch: int = 8
+    seed: int = 0
+    executor: object = None
+
+    stochastic = True
+    supports_step = True
+    held_solvers = {"model": FitPotential}
+
+    def _validate(self):
+        self._set("model", _training(self.model))
+        self._set("batch", v.integer("batch", self.batch, lower=1, upper=10 ** 6, error=_E))
+        self._set("seed", v.integer("seed", self.seed, lower=0, upper=2 ** 63 - 1, error=_E))
+        _executor(self.executor)
+
+    @classmethod
+    def example(cls) -> "RandomSelection":
+        return cls(model=_tiny_training(), batch=2)
+
+
+def _tiny_training() -> HIPNNTraining:
+    return HIPNNTraining(model=HIPNN(features=4, sensitivities=4, interactions=1, atom_layers=1, cutoff=6.0,
+                                     soft_min=2.5, soft_max=5.5, species=("Ar",)), epochs=2, batch=4,
+                         hierarchicality_weight=0.0, dtype="float64")
+
+
+def _executor(value):
+    if value is None or hasattr(value, "_members") or hasattr(value, "map"):
+        return value
+    raise _E(f"executor = {v.show(value)} is not allowed: give tk.Serial(), tk.Threads(k), tk.Processes(k) or "
+             "tk.Dask(...) for the oracle calls, or None (tk.Serial())")
+
+
+def round_seed(seed: int, round_index: int) -> int:
+    """The seed of round ``round_index`` (its committee's ensemble seed, its random draw):
+    ``SeedSequence(seed, spawn_key=(round_index,))``'s first 63-bit word."""
+    state = np.random.SeedSequence(seed, spawn_key=(round_index,)).generate_state(1, dtype=np.uint64)[0]
+    return int(state >> np.uint64(1))
+
+
+# -- scoring ---------------------------------------------------------------------------------------
+
+def spread_scores(energies: np.ndarray, forces: np.ndarray, offsets: np.ndarray, criterion: str) -> np.ndarray:
+    """Disagreement ``s_c`` of each configuration (module docstring) from the members' predictions:
+    ``energies`` (K, n) in eV, ``forces`` (K, atoms, 3) in eV/Å, structure ``c`` owning atoms
+    ``offsets[c]:offsets[c+1]``."""
+    if criterion == "energy_spread":
+        return energies.std(axis=0, ddof=1)
+    per_atom = np.sqrt((forces.std(axis=0, ddof=1) ** 2).sum(axis=1))
+    return np.maximum.reduceat(per_atom, offsets[:-1])
+
+
+def sorted_distances(dataset, k: int) -> np.ndarray:
+    """The sorted interatomic distances (Å) of structure ``k`` of ``dataset``."""
+    x = dataset.positions[dataset.offsets[k]:dataset.offsets[k + 1]]
+    i, j = np.triu_indices(len(x), 1)
+    return np.sort(np.linalg.norm(x[i] - x[j], axis=1))
+
+
+def _key(dataset, k: int) -> bytes:
+    return np.sort(dataset.species[dataset.offsets[k]:dataset.offsets[k + 1]]).tobytes()
+
+
+def descriptor_distance(dataset, a: int, b: int) -> float:
+    """``d(a, b)`` of the module docstring (Å; ``inf`` for different compositions)."""
+    if _key(dataset, a) != _key(dataset, b):
+        return float("inf")
+    ra, rb = sorted_distances(dataset, a), sorted_distances(dataset, b)
+    return float(np.sqrt(np.mean((ra - rb) ** 2))) if ra.size else 0.0
+
+
+def diverse_batch(dataset, candidates: np.ndarray, scores: np.ndarray, size: int, diversity: float) -> np.ndarray:
+    """Greedy pick of ``size`` of ``candidates`` by decreasing ``scores`` (ties: lower index first),
+    each at least ``diversity`` Å (descriptor distance) from those already picked; filled with the
+    best skipped ones when too few qualify."""
+    order = np.lexsort((candidates, -scores))
+    ranked = candidates[order]
+    picked, skipped = [], []
+    for c in ranked:
+        if len(picked) == size:
+            break
+        if diversity > 0 and any(descriptor_distance(dataset, int(c), p) < diversity for p in picked):
+            skipped.append(int(c))
+        else:
+            picked.append(int(c))
+    picked.extend(skipped[:size - len(picked)])
+    return np.asarray(picked, dtype=np.int64)

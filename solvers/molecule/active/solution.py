@@ -1,0 +1,70 @@
+"""``ActiveLearningSolution``: what a campaign returns, round by round.
+
+Point ``j`` of the curves is the model trained after ``calls[j]`` oracle calls (point 0: the
+starting set alone; one point per finished round after it). The test errors are those of the
+round's *first* committee member (the potential a user would take; for ``RandomSelection`` the
+only model), so QBC and random are compared model for model. ``spread_spearman[j]`` is the Spearman
+rank correlation, over the test structures, between the committee's spread (the selection
+criterion) and the committee mean's true error (``|E_mean - E|`` for ``energy_spread``; the largest
+per-atom ``|F_mean - F|`` for ``force_spread``); it is empty for ``RandomSelection``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import toolkit as tk
+
+__all__ = ["ActiveLearningSolution"]
+
+
+class ActiveLearningSolution(tk.Solution):
+    """A campaign's curves, picks and failures, the final dataset and the final potential.
+
+    * ``calls``, ``labels`` — oracle calls made and labelled structures trained on, per point;
+    * ``energy_mae`` (eV per structure), ``force_mae`` (eV/Å per component) — test errors per point;
+    * ``spread_spearman`` — spread-vs-error rank correlation per point (empty for random picks);
+    * ``chosen``, ``chosen_round`` — pool indices sent to the oracle, in order, and their round;
+    * ``failed``, ``failure_reasons`` — pool indices whose oracle call failed, and why;
+    * ``test_spread``, ``test_error`` — the last point's committee spread and true error per test
+      structure (empty for random picks);
+    * ``dataset`` — the start set plus every oracle label; ``potential`` — the last model.
+    """
+
+    calls: np.ndarray
+    labels: np.ndarray
+    energy_mae: np.ndarray
+    force_mae: np.ndarray
+    spread_spearman: np.ndarray
+    chosen: np.ndarray
+    chosen_round: np.ndarray
+    failed: np.ndarray
+    failure_reasons: list
+    test_spread: np.ndarray
+    test_error: np.ndarray
+    dataset: object
+    potential: object
+
+    dims = {"calls": ("point",), "labels": ("point",), "energy_mae": ("point",), "force_mae": ("point",),
+            "spread_spearman": ("spread_point",), "chosen": ("pick",), "chosen_round": ("pick",),
+            "failed": ("failure",), "test_spread": ("test_structure",), "test_error": ("test_structure",)}
+    compare_fields = ("force_mae",)
+
+    def plot(self, ax=None, others=()):
+        """Test force error vs oracle calls (this campaign and ``others``, e.g. the random baseline),
+        and the last round's committee spread vs true error. ``ax``: two axes or None."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(1, 2, figsize=(10, 3.8))
+        curve, scatter = ax
+        for run in (self, *others):
+            curve.plot(run.calls, run.force_mae, marker="o", label=type(run.solver).__name__)
+        curve.set(xlabel="oracle calls", ylabel="test force MAE (eV/Å)", title="error vs oracle calls")
+        curve.legend(fontsize=8)
+        if self.test_spread.size:
+            scatter.scatter(self.test_spread, self.test_error, s=8)
+            rho = self.spread_spearman[-1] if self.spread_spearman.size else float("nan")
+            scatter.set_title(f"committee spread vs error (Spearman {rho:.2f})", fontsize=9)
+        scatter.set(xlabel="committee spread", ylabel="true error")
+        return ax
