@@ -24,20 +24,11 @@ import numpy as np
 
 import toolkit as tk
 
+from ..checkpoints import _WHY, _describe, _fail  # the molecule family's checkpoint messages
+
 __all__ = ["checked_training_state"]
 
-_WHY = "the checkpoint belongs to another problem or solver, or is corrupt"
 CURVES = ("train_loss", "validation_loss", "train_mae", "validation_mae", "validation_force_mae", "learning_rate")
-
-
-def _fail(key: str, what: str, need: str):
-    raise tk.FileFormatError(f"checkpoint entry {key!r} holds {what}; this run needs {need}: {_WHY}")
-
-
-def _describe(a) -> str:
-    if isinstance(a, np.ndarray):
-        return f"an array of shape {a.shape} and dtype {a.dtype}"
-    return f"a {type(a).__name__}"
 
 
 def _array(key, value, shape, dtype) -> np.ndarray:
