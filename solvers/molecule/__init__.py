@@ -79,7 +79,7 @@ tk.register_family(tk.Family(
     title="Molecules, potentials and molecular dynamics",
     tour=_tour,
     builders={"lj_fluid": lj_fluid, "water": water, "organic": organic, "argon_cluster": argon_cluster,
-              "lj_fluid_md": _lj_fluid_md, "qm9": load_qm9},
+              "lj_fluid_md": _lj_fluid_md, "qm9": load_qm9, "md_samples": sample_configurations},
     components={"Molecule": Molecule, "LennardJones": LennardJones, "Morse": Morse, "PySCF": PySCF,
                 "ASECalculator": ASECalculator, "TBLite": TBLite, "HIPNN": HIPNN,
                 "PotentialEnergy": PotentialEnergy, "MolecularDynamics": MolecularDynamics,

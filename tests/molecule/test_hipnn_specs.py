@@ -76,3 +76,16 @@ def test_a_bad_value_in_the_spec_is_refused_by_field(old, new, field):
     assert old in text
     with pytest.raises(tk.SpecError, match=field):
         parse_spec(text.replace(old, new), source="bad.toml")
+
+
+def test_scalebridge_run_trains_from_the_water_xtb_spec(tmp_path):
+    """The GFN2-xTB water spec samples, labels and trains (shrunk to 60 MD steps and 2 epochs)."""
+    from toolkit.cli import main
+
+    text = (SPECS_DIR / "hipnn-water-xtb.toml").read_text()
+    assert "steps = 600" in text and "epochs = 25" in text
+    spec = tmp_path / "hipnn-water-xtb.toml"
+    spec.write_text(text.replace("steps = 600", "steps = 60").replace("epochs = 25", "epochs = 2"))
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) in (0, None)
+    solution = tk.load(tmp_path / "out" / "hipnn_water_xtb.nc")
+    assert solution.problem.targets == ("energy", "forces") and len(solution.problem.dataset) >= 10
