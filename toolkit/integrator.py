@@ -95,6 +95,7 @@ class Integrator:
         self.message = ""
         self.stats = {"wall_time": 0.0, "steps": 0}
         self._options: dict = {}
+        self._cleaned_for = None   # the checkpoint path whose stale temporary files were removed
         self.configure()
 
     # -- options ---------------------------------------------------------------------
@@ -192,7 +193,9 @@ class Integrator:
     def _run_to(self, target: int, final_checkpoint: bool = False) -> "Integrator":
         if self.checkpoint_path is None:
             return self._stepping(target)
-        with io.checkpoint_lock(self.checkpoint_path):
+        clean = getattr(self, "_cleaned_for", None) != self.checkpoint_path
+        with io.checkpoint_lock(self.checkpoint_path, clean=clean):
+            self._cleaned_for = self.checkpoint_path
             self._stepping(target)
             if final_checkpoint:
                 self.checkpoint(self.checkpoint_path)

@@ -79,13 +79,14 @@ def _from_variables(dataset, kinds) -> dict[str, np.ndarray]:
 
 
 @contextlib.contextmanager
-def checkpoint_lock(path):
+def checkpoint_lock(path, clean: bool = True):
     """Hold an exclusive lock on checkpoint ``path`` for the length of a run.
 
     A second run that checkpoints to the same path (in this process or another) is refused
     instead of interleaving its checkpoints with the first one's. The lock is ``flock`` on a
-    hidden ``.NAME.lock`` file beside it, released by the kernel if the process dies. While
-    holding it, temporary files left by a killed writer (``.NAME.*.tmp``) are removed.
+    hidden ``.NAME.lock`` file beside it, released by the kernel if the process dies. With
+    ``clean``, temporary files left by a killed writer (``.NAME.*.tmp``) are removed once the lock
+    is held (a run does it on its first acquisition only).
     """
     import fcntl
 
@@ -99,8 +100,9 @@ def checkpoint_lock(path):
             raise InvalidOptionError(
                 f"another run is checkpointing to {path} right now (it holds {lock}); give this run its "
                 "own checkpoint path, or wait for the other to finish") from None
-        for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-            stale.unlink(missing_ok=True)
+        if clean:
+            for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+                stale.unlink(missing_ok=True)
         yield path
     finally:
         os.close(fd)

@@ -7,24 +7,9 @@ system reports as available, with both numbers in the message, before the run al
 
 from __future__ import annotations
 
-import os
+from toolkit.memory import available_memory  # one measure of free memory for the project
 
 __all__ = ["available_memory", "check_memory", "format_bytes"]
-
-
-def available_memory() -> int:
-    """Bytes the OS can hand out now (``MemAvailable`` of /proc/meminfo; else free physical pages)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (OSError, ValueError, AttributeError):  # pragma: no cover - non-POSIX
-        return 1 << 62
 
 
 def format_bytes(n: float) -> str:
