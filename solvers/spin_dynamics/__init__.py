@@ -10,6 +10,7 @@ builder in :mod:`.builders`. Electronic forces come from a held force provider
 from problems.spin_dynamics import (SpinDynamics, classical_lattice, classical_triangular, lattice, lattice_state,
                                     triangular_lattice, triangular_state)
 
+from .dynamic_structure import DynamicStructureFactor, dynamic_structure_factor
 from .builders import kondo_lattice, kondo_triangular, triple_q_quench
 from .integrator import SpinIntegrator
 from .observables import ChernNumber, StructureFactor, chern_number, structure_factor
@@ -23,6 +24,6 @@ __all__ = ["SpinDynamics", "SpinDynamicsSolution", "SpinIntegrator", "SpinIntegr
            "SIB", "ImplicitMidpoint", "DepondtMertens", "OverdampedLangevin", "kondo_triangular",
            "classical_triangular", "triangular_lattice", "triangular_state", "triple_q_quench",
            "kondo_lattice", "classical_lattice", "lattice", "lattice_state", "StructureFactor", "ChernNumber",
-           "chern_number", "structure_factor"]
+           "chern_number", "structure_factor", "DynamicStructureFactor", "dynamic_structure_factor"]
 
 register()
