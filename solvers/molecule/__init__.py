@@ -61,7 +61,21 @@ def _tour():
         tk.TourCase("water energy and forces, HF/STO-3G (PySCF)", PotentialEnergy(water()), PySCF()),
         tk.TourCase("water energy and forces, GFN2-xTB (tblite)", PotentialEnergy(water()), TBLite()),
         tk.TourCase("Ar13 relaxation, L-BFGS", GeometryOptimization.example(0), LBFGS()),
+        tk.TourCase("HIP-NN fit to GFN2-xTB water (60 samples, 6 epochs; not converged)", *_hipnn_tour_pair()),
     ]
+
+
+def _hipnn_tour_pair():
+    """A tiny HIP-NN training on energies and forces of water snapshots from Langevin MD at 300 and 900 K,
+    labelled by GFN2-xTB (the hipnn-water-xtb spec, smaller)."""
+    from problems.datasets import FitPotential
+
+    data = sample_configurations(water(), TBLite(), temperatures=[300.0, 900.0], steps=150, every=5, seed=0)
+    model = HIPNN(species=("H", "O"), features=8, sensitivities=8, interactions=1, atom_layers=1, cutoff=4.0,
+                  soft_min=0.7, soft_max=3.0)
+    solver = HIPNNTraining(model=model, epochs=6, batch=16, learning_rate=3e-3, hierarchicality_weight=0.0,
+                           dtype="float64", seed=0)
+    return FitPotential(data, targets=("energy", "forces"), validation=0.15, test=0.15), solver
 
 
 def _default_potential(problem):
