@@ -11,15 +11,25 @@ the force provider's share of the time.
 Medians of several repeats; the load average is printed (the machine may be shared). ``--quick``:
 tiny sizes, a smoke test (a few seconds).
 
-Then the chiral quench (``triple_q_quench``: SIB, ED forces, overdamped bath annealed to 0) from
-random spins into the triple-Q state on L x L, for a few seeds: wall time, min |chi| / ideal,
-S(q) / (N/3) at the three M points, energy per site above the ideal triple-Q state, Chern number.
+Then the scaling of one force evaluation (``OverdampedLangevin``: one per step) from L = 12 to
+``--max-L``: the fitted exponent of KPM's time per step against N (target 1.00 +- 0.1), the L where
+KPM overtakes ED, and the KPM force evaluation's memory traffic as a fraction of the machine's
+measured bandwidth (the numba triad of ``benchmarks/kpm.py``): bytes moved per evaluation are
+counted as 2 sweeps x order x sum over probing blocks of (nnz x 20 B (complex value + index) +
+3 x M x 16 B x block width) -- the SpMV-bound lower bound.
+
+Then the chiral quench (``triple_q_quench``: SIB, overdamped bath annealed to 0) from random spins
+into the triple-Q state on L x L (``--quench-L``, ED forces up to ``--ed-max-L``, else KPM with
+``--quench-order`` moments and probing distance 3), for a few seeds: wall time, min |chi| / ideal,
+S(q) / (N/3) at the three M points, energy per site above the ideal triple-Q state (ED only),
+Chern number (ED only).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
@@ -67,39 +77,94 @@ def main(argv=None):
     ap.add_argument("--max-L", type=int, default=48)
     ap.add_argument("--ed-max-L", type=int, default=18)
     ap.add_argument("--order", type=int, default=200)
+    ap.add_argument("--quench-L", type=int, default=6, help="size of the chiral quench (KPM forces past --ed-max-L)")
+    ap.add_argument("--quench-order", type=int, default=1000, help="KPM moments of a KPM quench (electron kT 0.01)")
+    ap.add_argument("--seeds", type=int, default=5, help="quench seeds")
+    ap.add_argument("--skip-schemes", action="store_true", help="only the scaling and the quench")
     args = ap.parse_args(argv)
     sizes = [6] if args.quick else [L for L in (6, 12, 18, 24, 36, 48, 72, 96) if L <= args.max_L]
     steps, repeats = (4, 1) if args.quick else (20, 3)
     kpm = KPM(order=64 if args.quick else args.order, estimator=GradientProbing(distance=2), bounds="gershgorin")
     print(f"load average {os.getloadavg()[0]:.2f}; one core; triangular Kondo lattice, quarter filling, J = 2")
     print(f"{'L':>4} {'N':>6} {'forces':>8} {'scheme':>18} {'steps/s':>10} {'s/step':>9} {'forces share':>13}")
-    for L in sizes:
+    for L in ([] if args.skip_schemes else [L for L in sizes if L <= 24]):
         providers = [("KPM", kpm)] + ([("ED", ExactDiagonalization())] if L <= args.ed_max_L else [])
         for name, forces in providers:
             for scheme in (StochasticHeun, SIB, DepondtMertens, OverdampedLangevin):
                 rate, share = steps_per_second(L, scheme, forces, steps, repeats)
                 print(f"{L:>4} {L * L:>6} {name:>8} {scheme.__name__:>18} {rate:>10.3g} {1 / rate:>9.3g} "
                       f"{100 * share:>12.0f}%", flush=True)
-    quench_figures(6, [0] if args.quick else range(5), 800)
+    scaling(sizes if args.quick else [L for L in sizes if L >= 12], kpm, args.ed_max_L, 2 if args.quick else 5,
+            1 if args.quick else 3, args.quick)
+    if args.quench_L <= args.ed_max_L:
+        quench_figures(args.quench_L, [0] if args.quick else range(args.seeds), 800)
+    else:
+        quench_figures(args.quench_L, range(args.seeds), 800,
+                       KPM(order=args.quench_order, estimator=GradientProbing(distance=3), bounds="gershgorin"))
 
 
-def quench_figures(L, seeds, steps):
-    ed = ExactDiagonalization()
+def _bytes_per_evaluation(cache, order):
+    """SpMV-bound traffic of one KPM force evaluation (module docstring)."""
+    H = cache.H
+    moved = 0.0
+    for R, _ in cache.blocks():
+        moved += H.nnz * 20.0 + 3.0 * H.shape[0] * 16.0 * R.shape[1]
+    return 2.0 * order * moved
+
+
+def scaling(sizes, kpm, ed_max_L, steps, repeats, quick):
+    """Time per OverdampedLangevin step (one force evaluation) with KPM and ED; exponent, crossover, bandwidth."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from kpm import bandwidth  # the KPM benchmark's triad (same machine, same measure)
+
+    bw = bandwidth(2_000_000 if quick else 20_000_000, 3)
+    print(f"\nscaling, OverdampedLangevin (one force evaluation per step); memory bandwidth (triad, one core) "
+          f"{bw / 1e9:.2f} GB/s  load {os.getloadavg()[0]:.2f}")
+    print(f"{'L':>4} {'N':>6} {'KPM s/step':>11} {'ED s/step':>10} {'KPM GB/s':>9} {'of bandwidth':>13} "
+          f"{'forces share':>13}")
+    rows = []
+    for L in sizes:
+        rate, share = steps_per_second(L, OverdampedLangevin, kpm, steps, repeats)
+        problem = kondo_triangular((L, L), state="random", seed=1, kT=0.05, steps=1, save_every=1)
+        cache = tk.init(problem, OverdampedLangevin(forces=kpm), progress=False).field.cache
+        traffic = _bytes_per_evaluation(cache, kpm.order) * rate / max(share, 1e-9)
+        ed = steps_per_second(L, OverdampedLangevin, ExactDiagonalization(), steps, repeats)[0] \
+            if L <= ed_max_L else None
+        rows.append((L * L, 1 / rate, None if ed is None else 1 / ed))
+        print(f"{L:>4} {L * L:>6} {1 / rate:>11.3g} {'-' if ed is None else f'{1 / ed:.3g}':>10} "
+              f"{traffic / 1e9:>9.2f} {100 * traffic / bw:>12.0f}% {100 * share:>12.0f}%", flush=True)
+    if len(rows) >= 2:
+        n = np.array([r[0] for r in rows], dtype=float)
+        t = np.array([r[1] for r in rows])
+        slope = np.polyfit(np.log(n), np.log(t), 1)[0]
+        print(f"KPM time per step vs N: fitted exponent {slope:.3f} (target 1.00 +- 0.1) over N = {int(n[0])} .. "
+              f"{int(n[-1])}")
+        both = [(r[0], r[1], r[2]) for r in rows if r[2] is not None]
+        cross = next((int(np.sqrt(nn)) for nn, k, e in both if k < e), None)
+        print("KPM overtakes ED at L = " + (f"{cross}" if cross else f"> {int(np.sqrt(both[-1][0]))} (not within "
+                                                                     "the ED sizes run)" if both else "?"))
+
+
+def quench_figures(L, seeds, steps, forces=None):
+    ed = forces is None
+    forces = ExactDiagonalization() if ed else forces
     ideal_problem = triple_q_quench((L, L), state="triple-q", steps=0)
-    ideal = tk.solve(ideal_problem, SIB(forces=ed), progress=False).energy[0] / ideal_problem.sites
-    print(f"\nchiral quench {L}x{L}, {steps} SIB steps, ED forces (ideal triple-Q energy per site {ideal:.6f})")
+    ideal = tk.solve(ideal_problem, SIB(forces=forces), progress=False).energy[0] / ideal_problem.sites
+    name = "ED" if ed else f"KPM ({forces.order} moments)"
+    print(f"\nchiral quench {L}x{L}, {steps} SIB steps, {name} forces (ideal triple-Q energy per site {ideal:.6f})  "
+          f"load {os.getloadavg()[0]:.2f}")
     print(f"{'seed':>5} {'wall s':>7} {'min|chi|/ideal':>15} {'S(M)/(N/3)':>22} {'dE/site':>9} {'C':>3}")
     for seed in seeds:
         problem = triple_q_quench((L, L), seed=seed, steps=steps, save_every=steps)
         t = time.perf_counter()
-        sol = tk.solve(problem, SIB(forces=ed, seed=seed), progress=False)
+        sol = tk.solve(problem, SIB(forces=forces, seed=seed), progress=False)
         wall = time.perf_counter() - t
         n = problem.sites
         chi = np.abs(sol.chirality[-1]).min() / TRIPLE_Q_CHIRALITY
         w = sol.m_point_weights() / (n / 3)
-        c = sol.chern_number(twists=4)
+        c = sol.chern_number(twists=4) if n <= 144 else None
         print(f"{seed:>5} {wall:>7.1f} {chi:>15.4f} {np.array2string(w, precision=3):>22} "
-              f"{sol.energy[-1] / n - ideal:>9.1e} {c.chern if c.gapped else '-':>3}", flush=True)
+              f"{sol.energy[-1] / n - ideal:>9.1e} {c.chern if c is not None and c.gapped else '-':>3}", flush=True)
 
 
 if __name__ == "__main__":
