@@ -6,7 +6,9 @@ Member ``i`` gets its own streams from ``SeedSequence(seed, spawn_key=(i, ...))`
 same children ``SeedSequence(seed).spawn`` hands out), so the result does not depend on
 which executor ran it or in what order: ``vary(problem, i, rng)`` receives a generator of
 stream ``(i, 0)``, and a stochastic solver with a ``seed`` field is given a seed drawn from
-stream ``(i, 1)``. Dask (dask.distributed) is the path past one machine.
+stream ``(i, 1)``. Dask (dask.distributed) is the path past one machine: problems, solvers
+and methods defined in the user's own script travel with the members (see :class:`Dask`), and
+a member that a cluster ran again after losing its worker is named in ``stats["reruns"]``.
 
 Finished members are always kept. A member that fails is ``None`` in ``members`` and its
 index maps to the reason in ``errors``: the exception its solver (or ``vary``) raised,
@@ -122,7 +124,7 @@ class Serial:
     def map(self, fn, jobs):
         return [fn(job) for job in jobs]
 
-    def _members(self, n, build, solver):
+    def _members(self, n, build, solver, notes):
         outcomes = {}
         for index in range(n):
             made = build(index)
@@ -151,7 +153,7 @@ class Threads:
         with ThreadPoolExecutor(self.k) as pool:
             return list(pool.map(fn, jobs))
 
-    def _members(self, n, build, solver):
+    def _members(self, n, build, solver, notes):
         import warnings
         from concurrent.futures import ThreadPoolExecutor
 
@@ -196,7 +198,7 @@ class Processes:
         with ProcessPoolExecutor(self.k, mp_context=ctx) as pool:
             return list(pool.map(fn, jobs))
 
-    def _members(self, n, build, solver):
+    def _members(self, n, build, solver, notes):
         first = build(0)
         if first[0] == "job":
             _check_picklable(first[1])
@@ -222,8 +224,14 @@ class Dask:
     Members go to idle worker threads one at a time, so a worker that dies was running one
     member, which is reported (with the signal, from the nanny's log); the local cluster lets
     no member retry (``allowed-failures = 0``), a cluster at ``address`` keeps its own setting.
-    ``timeout`` (seconds per member, from when it is handed out) cancels a member and restarts
-    its worker.
+    A member run again after its worker was lost is named in the result's ``stats["reruns"]``
+    and ``message``. ``timeout`` (seconds per member, from when it is handed out) cancels a
+    member and restarts its worker.
+
+    Problems, solvers and ``@dispatch`` methods defined in the calling script (``__main__``)
+    or a notebook travel with the members (cloudpickle, by value) and are registered on each
+    worker before it solves (``toolkit.shipped_methods``); those from importable modules
+    must be installed on the workers. What cannot be sent is refused before anything runs.
     """
 
     def __init__(self, address: str | None = None, n_workers: int = 2, processes: bool = True, timeout=None):
@@ -253,14 +261,77 @@ class Dask:
         with stack:
             return client.gather(client.map(fn, list(jobs), pure=False))
 
-    def _members(self, n, build, solver):
+    def _members(self, n, build, solver, notes):
+        from .shipped_methods import pack
+
+        shipment = pack()
+        first = build(0)
+        _check_shippable(shipment, first[1] if first[0] == "job" else None)
         stack, client = self._client()
+        reruns = notes.setdefault("reruns", {})
         with stack:
-            return run_on_dask(client, n, build, self.timeout)
+            if self.address is not None and first[0] == "job":
+                _check_cluster_imports(client, shipment, first[1])
+            return run_on_dask(client, n, lambda i: first if i == 0 else build(i), self.timeout,
+                               shipment=shipment, reruns=reruns)
 
     def __repr__(self):
         timeout = "" if self.timeout is None else f", timeout={self.timeout:g}"
         return f"Dask(address={self.address!r}{timeout})"
+
+
+def _check_shippable(shipment, job) -> None:
+    """Refuse, with advice, methods or a member that cannot be sent to dask workers."""
+    import cloudpickle
+
+    for what, obj in (("the methods registered in your script (" + shipment.describe() + ")", shipment),
+                      ("the first member (problem, solver, options)", job)):
+        if obj is None or (obj is shipment and not shipment):
+            continue
+        try:
+            cloudpickle.dumps(obj)
+        except Exception as exc:
+            raise InvalidOptionError(
+                f"tk.Dask cannot send {what} to its workers: {type(exc).__name__}: {exc}. Methods and "
+                "types defined in a script travel by value with everything they refer to; move what "
+                "cannot be pickled (open files, locks, clients) inside the method, or define the types "
+                "and methods in a module installed on every worker, or use tk.Processes(k)") from None
+
+
+def _check_cluster_imports(client, shipment, job) -> None:
+    """Refuse, with advice, a member naming a module the scheduler or a worker cannot import.
+
+    The scheduler unpickles the members (the task graph) and the workers run them; both import
+    by name every module the pickled member names, except what travels by value.
+    """
+    import cloudpickle
+
+    from .shipped_methods import import_advice, missing_modules, modules_named
+
+    names = sorted(set(modules_named(cloudpickle.dumps((job, shipment)))) | {"toolkit.member_runs"})
+    where: dict[str, list[str]] = {}
+    failed = []
+    for label, ask in (("the scheduler", lambda: {"the scheduler": client.run_on_scheduler(missing_modules, names)}),
+                       ("the workers", lambda: client.run(missing_modules, names))):
+        try:
+            answers = ask()
+        except Exception as exc:  # toolkit's own check could not run there
+            failed.append(f"{label} ({type(exc).__name__}: {exc})")
+            continue
+        for process, missing in answers.items():
+            for module in missing:
+                where.setdefault(module, []).append(str(process))
+    head = f"tk.Dask(address={client.scheduler.address!r}): "
+    if failed:
+        raise InvalidOptionError(
+            head + f"could not check what {' and '.join(failed)} can import; the scheduler and every worker "
+            "need scalebridge installed, at the same version as this client (and the same dask.distributed)")
+    if where:
+        module = sorted(where)[0]
+        err = ModuleNotFoundError(f"No module named {module!r}", name=module)
+        raise InvalidOptionError(
+            head + "; ".join(f"{m} cannot be imported on {', '.join(p)}" for m, p in sorted(where.items()))
+            + ". " + import_advice(err))
 
 
 def _builder(problem: EnsembleProblem, solver: Solver, options: dict):
@@ -305,8 +376,9 @@ def _solve(problem: EnsembleProblem, solver: Solver, *, ensemble=None, **options
     build = _builder(problem, solver, options)
     start = time.perf_counter()
     members_of = executor._members if hasattr(executor, "_members") else (
-        lambda n, b, s: _by_map(executor, n, b))
-    outcomes = members_of(problem.n, lambda i: first if i == 0 else build(i), solver)
+        lambda n, b, s, notes: _by_map(executor, n, b))
+    notes: dict = {}
+    outcomes = members_of(problem.n, lambda i: first if i == 0 else build(i), solver, notes)
     members = [outcomes[i][1] if outcomes[i][0] == "ok" else None for i in range(problem.n)]
     errors = {i: outcomes[i][1] for i in range(problem.n) if outcomes[i][0] != "ok"}
     retcode = ReturnCode.Success if not errors else ReturnCode.Failure
@@ -315,6 +387,14 @@ def _solve(problem: EnsembleProblem, solver: Solver, *, ensemble=None, **options
         shown = "; ".join(f"member {i}: {errors[i]}" for i in sorted(errors)[:3])
         more = "" if len(errors) <= 3 else f"; and {len(errors) - 3} more"
         message = f"{len(errors)} of {problem.n} members failed ({shown}{more}); see .errors"
+    stats = {"wall_time": time.perf_counter() - start, "executor": repr(executor)}
+    reruns = notes.get("reruns") or {}
+    if reruns:
+        stats["reruns"] = dict(reruns)
+        listed = ", ".join(map(str, sorted(reruns)))
+        many = len(reruns) > 1
+        message = (message + ". " if message else "") + (
+            f"{'members' if many else 'member'} {listed} ran again after a worker was lost "
+            f"({'their results are' if many else 'its result is'} from the last run); see .stats['reruns']")
     return EnsembleSolution(problem=problem, solver=solver, retcode=retcode, message=message,
-                            stats={"wall_time": time.perf_counter() - start, "executor": repr(executor)},
-                            members=members, errors=errors)
+                            stats=stats, members=members, errors=errors)

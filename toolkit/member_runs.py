@@ -16,7 +16,11 @@ or ``"timed out after 2 s"``.
   one member; dask reports it as ``KilledWorker`` and the signal is read from the nanny's
   log. A member's clock starts when it is handed out; past ``timeout`` it is cancelled and
   its worker restarted (a thread cannot be stopped; restarting needs a nanny, as in a local
-  cluster).
+  cluster). Methods registered in the user's script travel with each member
+  (:mod:`toolkit.shipped_methods`). A cluster that re-runs a member after losing its worker
+  (``distributed.scheduler.allowed-failures``) is noticed two ways: the scheduler's
+  ``remove-worker`` event (topic ``"all"``) lists the tasks the lost worker was processing,
+  and the member's wrapper reports every start; such a member is listed in ``reruns``.
 """
 
 from __future__ import annotations
@@ -244,8 +248,12 @@ def _free_threads(client, in_flight: dict) -> list[str]:
             for _ in range(max(int(info.get("nthreads", 1)) - len(busy.get(address, ())), 0))]
 
 
-def run_job_reporting(job, topic: str, index: int):
-    """:func:`run_job` on a dask worker, first telling the client that member ``index`` started."""
+def run_job_reporting(job, topic: str, index: int, shipment=None):
+    """:func:`run_job` on a dask worker, first telling the client that member ``index`` started.
+
+    ``shipment`` (a :class:`~toolkit.shipped_methods.Shipment`) holds the methods registered
+    in the client's script; they are registered here, once per worker, before solving.
+    """
     try:
         from distributed import get_worker
 
@@ -253,14 +261,38 @@ def run_job_reporting(job, topic: str, index: int):
         worker.log_event(topic, {"index": index, "worker": worker.address})
     except Exception:  # no worker context: the member just has no start time
         pass
+    if shipment:
+        from .shipped_methods import install
+
+        try:
+            install(shipment)
+        except Exception as exc:
+            return "error", (f"could not register the script's methods on the worker "
+                             f"({type(exc).__name__}: {exc})")
     return run_job(job)
 
 
-def run_on_dask(client, n: int, build, timeout: float | None = None, tick: float = 0.1) -> dict:
+def _rerun_note(addresses: list, lost_on: list, resent: bool) -> str:
+    """Why a member ran more than once, e.g. ``its worker tcp://a was lost while running it; ...``."""
+    if lost_on:
+        text = (f"its worker {', '.join(map(str, lost_on))} was lost while it was running there; "
+                "the scheduler ran it again")
+    elif len(addresses) > 1:
+        text = "its worker was lost and the scheduler ran it again"
+    else:
+        return "sent again: the worker it was waiting on was lost before it started"
+    return text + (f" (started on {', '.join(map(str, addresses))})" if addresses else "")
+
+
+def run_on_dask(client, n: int, build, timeout: float | None = None, tick: float = 0.1,
+                shipment=None, reruns: dict | None = None) -> dict:
     """Members on a dask.distributed cluster, one per idle worker thread (see module doc).
 
     A member's clock starts when its worker reports that it started it. A member that dies
     with its worker before reporting a start was only waiting there: it is sent out once more.
+    ``shipment`` goes with every member (see :func:`run_job_reporting`). ``reruns``, when
+    given, is filled with ``{index: note}`` for every member that was started more than once
+    or sent again (its result, if it has one, is the last run's).
     """
     import uuid
 
@@ -272,6 +304,10 @@ def run_on_dask(client, n: int, build, timeout: float | None = None, tick: float
     token = uuid.uuid4().hex[:12]
     topic = f"scalebridge-started-{token}"
     started: dict[int, tuple[float, str | None]] = {}  # index -> (start time, worker address)
+    starts: dict[int, list] = {}  # index -> worker address of every start reported
+    resent: set[int] = set()
+    lost_on: dict[int, list] = {}  # index -> workers lost while processing it (scheduler's events)
+    key_prefix = "scalebridge-member-"
     in_flight: dict = {}  # future -> (index, worker address, whether this is a retry)
 
     def next_job():
@@ -293,17 +329,31 @@ def run_on_dask(client, n: int, build, timeout: float | None = None, tick: float
                 return
             index, retry = item
             where = {} if address is None else {"workers": [address], "allow_other_workers": True}
-            future = client.submit(run_job_reporting, jobs[index], topic, index, pure=False,
-                                   key=f"scalebridge-member-{index}-{token}-{int(retry)}", **where)
+            future = client.submit(run_job_reporting, jobs[index], topic, index, shipment, pure=False,
+                                   key=f"{key_prefix}{index}-{token}-{int(retry)}", **where)
             in_flight[future] = (index, address, retry)
 
     def on_start(event):
         started[event[1]["index"]] = (time.monotonic(), event[1].get("worker"))
+        starts.setdefault(event[1]["index"], []).append(event[1].get("worker"))
+
+    def on_cluster_event(event):
+        message = event[1] if isinstance(event, (tuple, list)) and len(event) > 1 else event
+        if not isinstance(message, dict) or message.get("action") != "remove-worker":
+            return
+        for key in message.get("processing-tasks") or ():
+            parts = str(key).split("-") if str(key).startswith(key_prefix) else []
+            if len(parts) == 5 and parts[3] == token and parts[2].isdigit():
+                lost_on.setdefault(int(parts[2]), []).append(message.get("worker", "a worker"))
 
     nanny_log = _NannyLog()
     nanny_logger = logging.getLogger("distributed.nanny")
     nanny_logger.addHandler(nanny_log)
     client.subscribe_topic(topic, on_start)
+    try:
+        client.subscribe_topic("all", on_cluster_event)
+    except Exception:  # an old scheduler: starts alone tell re-runs
+        pass
     try:
         while pending or in_flight:
             if pending:
@@ -324,8 +374,13 @@ def run_on_dask(client, n: int, build, timeout: float | None = None, tick: float
                     exc = future.exception() if future.status == "error" else None
                     if isinstance(exc, KilledWorker) and index not in started and not retry:
                         pending.appendleft((index, True))  # it was waiting on a worker that died
+                        resent.add(index)
                     elif isinstance(exc, KilledWorker):
                         outcomes[index] = ("error", _dask_death_reason(client, exc, nanny_log))
+                    elif isinstance(exc, ImportError) or "deserialization of the task graph" in str(exc):
+                        from .shipped_methods import import_advice
+
+                        outcomes[index] = ("error", import_advice(exc))
                     elif exc is not None:
                         outcomes[index] = ("error", f"{type(exc).__name__}: {exc}")
                     else:
@@ -346,6 +401,12 @@ def run_on_dask(client, n: int, build, timeout: float | None = None, tick: float
         nanny_logger.removeHandler(nanny_log)
         try:
             client.unsubscribe_topic(topic)
+            client.unsubscribe_topic("all")
         except Exception:
             pass
+    if reruns is not None:
+        again = set(resent) | {i for i, where in starts.items() if len(where) > 1}
+        again |= {i for i in lost_on if outcomes.get(i, ("error",))[0] == "ok"}  # else reported as died
+        for index in sorted(again):
+            reruns[index] = _rerun_note(starts.get(index, []), lost_on.get(index, []), index in resent)
     return outcomes
