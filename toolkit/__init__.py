@@ -11,7 +11,7 @@
 See ``DESIGN.md`` for the contract every problem family follows.
 """
 
-from . import records, validate
+from . import conventions, records, validate
 from .compare import Comparison, compare
 from ._struct import FrozenStruct as Struct
 from .cache import ForceCache, ForceProvider, SolveCache
@@ -74,5 +74,5 @@ __all__ = [
     "ScalebridgeError", "InvalidProblemError", "InvalidSolverError", "InvalidOptionError",
     "IncompatiblePairError", "UnstableError", "FileFormatError", "SpecError",
     # helper modules
-    "validate", "records",
+    "validate", "records", "conventions",
 ]

@@ -3,6 +3,13 @@
 A file holds one record (see :mod:`toolkit.records`): its arrays become variables, its
 tree is JSON in the ``scalebridge_record`` attribute. Complex arrays are stored as a
 trailing real/imaginary axis and booleans as int8, so any NetCDF-4 reader opens the file.
+
+A solution's file is also its ``to_xarray()`` dataset (:mod:`toolkit.conventions`): each array
+field that the dataset shows unchanged is stored once, under the dataset's name, with its
+dimensions, coordinates and CF ``units``/``long_name`` attributes, so ``xarray.open_dataset``
+(or any netCDF reader) sees the same labelled variables; the dataset's other coordinates and
+variables are added beside them. The array table (``scalebridge_arrays``) says which variables
+make up the record; :func:`read_record` reads those and nothing else.
 Writes are atomic: a temporary file in the same folder, ``fsync``, then ``os.replace``;
 a killed process leaves either the old file or the new one, never a torn one.
 
@@ -20,6 +27,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +55,29 @@ def _text_digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _to_variables(arrays: dict[str, np.ndarray]):
+#: The trailing dimension of a complex array stored as real and imaginary parts.
+_COMPLEX_DIM = "real_imaginary"
+
+
+def _shown(arrays: dict[str, np.ndarray], view) -> dict[str, str]:
+    """Record key -> name of the ``view`` variable that shows that array unchanged (``r.<field>``)."""
+    if view is None:
+        return {}
+    shown = {}
+    for name, var in view.variables.items():
+        key = f"r.{name}"
+        arr = arrays.get(key)
+        if (isinstance(arr, np.ndarray) and key not in shown.values() and var.shape == arr.shape
+                and var.dtype == arr.dtype and np.array_equal(var.values, arr, equal_nan=arr.dtype.kind in "fc")):
+            shown[key] = name
+    return shown
+
+
+def _to_variables(arrays: dict[str, np.ndarray], view=None):
+    """NetCDF variables for the record's arrays (named and labelled as in ``view`` where it shows
+    them), the array table, and the names of the variables that are coordinates of ``view``."""
+    shown = _shown(arrays, view)
+    taken = set(view.variables) if view is not None else set()
     variables, kinds = {}, {}
     for i, (key, arr) in enumerate(arrays.items()):
         arr = np.ascontiguousarray(arr)
@@ -56,10 +86,49 @@ def _to_variables(arrays: dict[str, np.ndarray]):
             arr, kind = np.stack([arr.real, arr.imag], axis=-1), "complex"
         elif arr.dtype == np.bool_:
             arr, kind = arr.astype(np.int8), "bool"
-        name = f"v{i}"
-        variables[name] = (tuple(f"{name}_d{j}" for j in range(arr.ndim)), arr)
+        if key in shown:
+            name = shown[key]
+            var = view.variables[name]
+            attrs = {k: _attr(v) for k, v in var.attrs.items()}
+            dims = var.dims
+            if kind == "complex":
+                dims += (_COMPLEX_DIM,)
+                attrs["comment"] = "complex: real and imaginary parts along the last dimension"
+            variables[name] = (dims, arr, attrs)
+        else:
+            name = f"v{i}"
+            while name in taken:
+                name = f"_{name}"
+            variables[name] = (tuple(f"{name}_d{j}" for j in range(arr.ndim)), arr)
         kinds[name] = [key, kind, str(arrays[key].dtype)]
     return variables, kinds
+
+
+def _attr(value):
+    """An attribute value NetCDF can hold (booleans as 0/1)."""
+    return int(value) if isinstance(value, (bool, np.bool_)) else value
+
+
+def _dataset(variables: dict, attrs: dict, view):
+    """The file's dataset: the record's variables, plus the view's coordinates and the view's
+    variables that no record array holds, and the view's attributes that the record lacks."""
+    import xarray as xr
+
+    if view is None:
+        return xr.Dataset(variables, attrs=attrs)
+    coords = {name: variables.pop(name) for name in list(variables) if name in view.coords}
+    for name, var in view.variables.items():
+        if name in variables or name in coords or var.dtype.kind == "c":
+            continue
+        target = coords if name in view.coords else variables
+        target[name] = (var.dims, var.values, {k: _attr(v) for k, v in var.attrs.items()})
+    if any(_COMPLEX_DIM in v[0] for v in variables.values()):
+        coords.setdefault(_COMPLEX_DIM, (_COMPLEX_DIM, np.array(["real", "imaginary"]),
+                                         {"units": "1", "long_name": "part of a complex number"}))
+    merged = {"Conventions": "CF-1.10"}
+    merged.update({k: _attr(v) for k, v in view.attrs.items() if isinstance(v, (str, int, float, np.number))})
+    merged.update(attrs)
+    return xr.Dataset(variables, coords=coords, attrs=merged)
 
 
 def _from_variables(dataset, kinds) -> dict[str, np.ndarray]:
@@ -123,14 +192,16 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def write_record(path, kind: str, obj, extra_attrs: dict | None = None) -> Path:
-    """Atomically write ``obj`` (any record-able object) to a NetCDF file at ``path``."""
-    import xarray as xr
+def write_record(path, kind: str, obj, extra_attrs: dict | None = None, view=None) -> Path:
+    """Atomically write ``obj`` (any record-able object) to a NetCDF file at ``path``.
 
+    ``view``: an ``xarray.Dataset`` showing ``obj`` (a solution's ``to_xarray()``); the file is
+    then laid out as that dataset (see the module docstring). The record is the same either way.
+    """
     path = Path(path)
     arrays: dict[str, np.ndarray] = {}
     tree = records.encode(obj, arrays, "r")
-    variables, kinds = _to_variables(arrays)
+    variables, kinds = _to_variables(arrays, view)
     tree_text, kinds_text = json.dumps(tree), json.dumps(kinds)
     checksums = {key: array_digest(arr) for key, arr in arrays.items()}
     checksums["<record>"] = _text_digest(tree_text + kinds_text)
@@ -140,7 +211,7 @@ def write_record(path, kind: str, obj, extra_attrs: dict | None = None) -> Path:
     attrs.update(extra_attrs or {})
     tmp = atomic_path(path)
     try:
-        xr.Dataset(variables, attrs=attrs).to_netcdf(tmp, engine="h5netcdf")
+        _dataset(variables, attrs, view).to_netcdf(tmp, engine="h5netcdf")
         _fsync(tmp)
         os.replace(tmp, path)
         try:
@@ -161,7 +232,7 @@ def read_record(path, kind: str | None = None):
     if not path.is_file():
         raise FileNotFoundError(f"no file at {path}")
     try:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
+        with xr.open_dataset(path, engine="h5netcdf", decode_times=False, decode_timedelta=False) as ds:
             attrs = dict(ds.attrs)
             if attrs.get("format") != FORMAT:
                 raise FileFormatError(f"{path} is a NetCDF file but not a scalebridge file "
@@ -181,7 +252,6 @@ def read_record(path, kind: str | None = None):
                 raise FileFormatError(f"{path} is damaged: the record (problem, solver and metadata) does "
                                       "not match its SHA-256 checksum")
             _check_declared_size(path, ds, kinds)
-            ds.load()
             arrays = _from_variables(ds, kinds)
             tree = json.loads(tree_text)
     except (FileFormatError, FileNotFoundError):
@@ -218,12 +288,13 @@ def _checksums(path: Path, attrs: dict, version: int) -> dict | None:
 
 
 def _check_declared_size(path: Path, dataset, kinds: dict) -> None:
-    """Refuse a file whose variables declare more bytes than the file could hold."""
-    declared = 0
+    """Refuse a file whose variables (the record's and any other) declare more bytes than the file
+    could hold."""
     for name in kinds:
         if name not in dataset.variables:
             raise FileFormatError(f"{path} lists array {name!r}, which the file does not hold (truncated?)")
-        var = dataset.variables[name]
+    declared = 0
+    for var in dataset.variables.values():
         declared += int(np.prod(var.shape, dtype=np.float64)) * var.dtype.itemsize
     limit = path.stat().st_size + _SIZE_SLACK
     if declared > limit:
@@ -232,10 +303,20 @@ def _check_declared_size(path: Path, dataset, kinds: dict) -> None:
 
 
 def save(solution, path) -> Path:
-    """Write a Solution (arrays, metadata, problem and solver parameters) to a NetCDF file."""
+    """Write a Solution (arrays, metadata, problem and solver parameters) to a NetCDF file.
+
+    The file is also the solution's ``to_xarray()`` dataset, with its coordinates and CF
+    attributes: ``xarray.open_dataset(path)`` shows the same labelled variables.
+    """
     summary = {"problem": repr(solution.problem), "solver": repr(solution.solver),
                "retcode": str(solution.retcode)}
-    return write_record(path, "solution", solution, summary)
+    try:
+        view = solution.to_xarray()
+    except Exception as exc:  # noqa: BLE001 - the labels are a courtesy; the record never depends on them
+        warnings.warn(f"{type(solution).__name__}.to_xarray() failed ({type(exc).__name__}: {exc}); {path} is "
+                      "saved without its dataset's labels (tk.load reads it back all the same)", stacklevel=2)
+        view = None
+    return write_record(path, "solution", solution, summary, view=view)
 
 
 def load(path):

@@ -30,10 +30,21 @@ class Solution:
 
     * ``dims``: field name -> dimension names, used by :meth:`to_xarray` (a property where the
       names depend on the instance, e.g. 2-D or 3-D fields);
-    * ``compare_fields``: the fields :meth:`distance` compares (default: every array field).
+    * ``coords``: dimension -> the (1-D) field whose values label it; that field becomes the
+      dimension's coordinate (``{"energy": "energies"}``) and stays reachable under its own name;
+    * ``cf``: field, dimension or coordinate name -> its CF attributes, built with
+      :func:`toolkit.conventions.attrs`, ``reduced`` or ``index`` (a property where the units
+      depend on the instance). A dimension with a ``cf`` entry and no coordinate field is
+      labelled ``0, 1, ...``; else ``xyz``/``xyz2``/``component`` are labelled ``x, y, z``;
+    * ``compare_fields``: the fields :meth:`distance` and ``tk.compare`` compare, each by its relative L2
+      error against the reference (default: every real or complex array field; scalar fields allowed).
+
+    :mod:`toolkit.conventions` states the convention and checks a dataset against it.
     """
 
     dims: ClassVar[dict[str, tuple[str, ...]]] = {}
+    coords: ClassVar[dict[str, str]] = {}
+    cf: ClassVar[dict[str, dict]] = {}
     compare_fields: ClassVar[tuple[str, ...] | None] = None
 
     problem: object
@@ -66,21 +77,72 @@ class Solution:
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def to_xarray(self):
-        """The solution as an ``xarray.Dataset``: array fields become variables, scalars attributes."""
+        """The solution as an ``xarray.Dataset``: array fields become variables, scalars attributes.
+
+        Dimensions get coordinates and variables CF ``units``/``long_name`` attributes from the
+        class's ``dims``, ``coords`` and ``cf`` (see :mod:`toolkit.conventions`), so
+        ``ds[name].plot()`` labels its axes.
+        """
         import xarray as xr
 
-        variables, attrs = {}, {"retcode": str(self.retcode), "message": self.message,
-                                "problem": repr(self.problem), "solver": repr(self.solver)}
+        attrs = {"retcode": str(self.retcode), "message": self.message,
+                 "problem": repr(self.problem), "solver": repr(self.solver)}
+        arrays = {}
         for name, value in self.data_fields().items():
             if isinstance(value, np.ndarray):
-                dims = self.dims.get(name) or tuple(f"{name}_dim{i}" for i in range(value.ndim))
-                variables[name] = (dims, value)
+                arrays[name] = value
             elif isinstance(value, (int, float, str, bool, np.number)):
                 attrs[name] = value
         for key, value in (self.stats or {}).items():
             if isinstance(value, (int, float, str, np.number)):
                 attrs[f"stats_{key}"] = value
-        return xr.Dataset(variables, attrs=attrs)
+        dims_of, coord_fields = self.dims, self.coords
+        as_coord = {field: dim for dim, field in coord_fields.items()
+                    if isinstance(arrays.get(field), np.ndarray) and arrays[field].ndim == 1}
+        variables, coordinates = {}, {}
+        for name, value in arrays.items():
+            dims = dims_of.get(name) or tuple(f"{name}_dim{i}" for i in range(value.ndim))
+            if name in as_coord and tuple(dims) == (as_coord[name],):
+                dim = as_coord[name]
+                coordinates[dim] = (dim, value, self._cf_attrs(name, dim))
+                if name != dim:  # the field keeps its own name too (a coordinate along ``dim``)
+                    coordinates[name] = (dim, value, self._cf_attrs(name, dim))
+            else:
+                variables[name] = (dims, value, self._cf_attrs(name))
+        coordinates.update(self._coordinates())
+        dataset = xr.Dataset(variables, coords=coordinates, attrs=attrs)
+        self._label_dimensions(dataset)
+        return dataset
+
+    def _cf_attrs(self, *names: str) -> dict:
+        """The ``cf`` entry of the first of ``names`` that has one (a copy; empty if none)."""
+        table = self.cf
+        for name in names:
+            if name in table:
+                return dict(table[name])
+        return {}
+
+    def _coordinates(self) -> dict:
+        """Coordinates that depend on the instance (element symbols...): name -> ``(dims, values,
+        attrs)``. Subclasses override; the default has none."""
+        return {}
+
+    def _label_dimensions(self, dataset) -> None:
+        """Give each dimension still without a coordinate ``x, y, z`` (Cartesian) or ``0, 1, ...``
+        (one with a ``cf`` entry), and the ``cf`` attributes to coordinates that lack them."""
+        from .conventions import CARTESIAN_DIMS, cartesian, index
+
+        table = self.cf
+        for dim, size in dataset.sizes.items():
+            if dim in dataset.coords:
+                continue
+            if dim in table:
+                dataset.coords[dim] = (dim, np.arange(size), self._cf_attrs(dim))
+            elif dim in CARTESIAN_DIMS and size <= 3:
+                dataset.coords[dim] = (dim, cartesian(size), index("Cartesian component"))
+        for name, coord in dataset.coords.items():
+            if not coord.attrs and name in table:
+                coord.attrs.update(self._cf_attrs(name))
 
     def distance(self, other: "Solution") -> float:
         """Largest relative L2 difference over the compared array fields (used by ``tk.compare``).

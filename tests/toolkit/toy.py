@@ -13,6 +13,7 @@ import numpy as np
 import toolkit as tk
 from toolkit import validate as v
 from toolkit import memory
+from toolkit.conventions import attrs, index, reduced
 from toolkit.dispatch import dispatch
 
 
@@ -48,6 +49,8 @@ class DecaySolution(tk.Solution):
     x: np.ndarray
 
     dims = {"times": ("time",), "x": ("time", "component")}
+    coords = {"time": "times"}
+    cf = {"times": reduced("time", "(1/rate)"), "x": attrs("1", "x"), "component": index("component")}
 
     def plot(self, ax=None):
         import matplotlib.pyplot as plt
@@ -145,6 +148,9 @@ class Total(tk.Problem):
 
 class TotalSolution(tk.Solution):
     total: np.ndarray
+
+    dims = {"total": ("value",)}
+    cf = {"total": attrs("1", "sum of the values"), "value": index("value")}
 
 
 class NumpySum(tk.Solver):
