@@ -35,7 +35,7 @@ import numpy as np
 import toolkit as tk
 from toolkit import validate as v
 
-__all__ = ["Molecule", "PotentialEnergy", "MolecularDynamics", "GeometryOptimization",
+__all__ = ["Molecule", "PotentialEnergy", "MolecularDynamics", "GeometryOptimization", "HydrodynamicMeasurement",
            "lj_fluid", "water", "organic", "argon_cluster", "default_potential", "MIN_DISTANCE", "LJ_TIME_FS",
            "LJ_TEMPERATURE_K", "KB_EV", "FS", "MAX_COORDINATE", "MAX_SPEED"]
 
@@ -351,6 +351,81 @@ class GeometryOptimization(tk.Problem):
     def example(cls, seed: int = 0) -> "GeometryOptimization":
         cluster = argon_cluster(temperature=0.0, seed=seed, jitter=0.1)
         return cls(cluster, default_potential(cluster), fmax=0.01)
+
+
+def _shells(name: str, value, limit: int = 64) -> tuple:
+    """Distinct positive integers |n|^2 of box wave vectors, ascending (at most ``limit``)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (value,)
+    if not isinstance(value, (tuple, list, np.ndarray)) or len(value) == 0:
+        raise tk.InvalidProblemError(f"{name} = {v.show(value)} is not allowed: give one or more shells |n|^2 of the "
+                                     "box wave vectors k = 2 pi n / L, e.g. (1, 2, 3)")
+    out = tuple(v.integer(f"{name}[{i}]", x, lower=1, upper=3 * limit ** 2) for i, x in enumerate(value))
+    if len(set(out)) != len(out) or list(out) != sorted(out):
+        raise tk.InvalidProblemError(f"{name} = {v.show(value)} is not allowed: give distinct shells in ascending "
+                                     "order, e.g. (1, 2, 3)")
+    if any(x in (7, 15, 23, 28, 31) for x in out):
+        raise tk.InvalidProblemError(f"{name} = {v.show(value)} is not allowed: no integer vector n has |n|^2 = "
+                                     f"{next(x for x in out if x in (7, 15, 23, 28, 31))} (sums of three squares "
+                                     "never equal 4^a (8b + 7)); pick another shell")
+    return out
+
+
+class HydrodynamicMeasurement(tk.Problem):
+    """The hydrodynamics of an atomistic fluid from independent equilibrium MD runs (issue 21).
+
+    ``fluid``: the fluid as a ``MolecularDynamics`` set-up (a periodic cubic box of one species, e.g.
+    ``lj_fluid(cells, density, temperature)`` under ``LennardJones(cutoff)``), whose ``steps``,
+    ``save_every`` and ``thermo_every`` are each run's production length, frame interval (the
+    Fourier modes) and pressure-tensor interval (Green-Kubo). ``shells``: |n|^2 of the wave vectors
+    k = 2 pi n / L of the transverse-current correlations C_T(k, t) and eta(k); ``sk_shells``: those of
+    the static structure factor S(k) (extrapolated to S(0), the isothermal sound speed); ``runs``:
+    independent runs (>= 2: the error bars come from them); ``equilibrate_steps``: thermostatted
+    steps before each run's production; ``max_lag``: the longest lag of C_T in reduced time units
+    tau = sigma sqrt(m / epsilon); ``seed``: the runs' velocity streams.
+    Solved by ``TransverseCurrents`` (``solvers.molecule``).
+    """
+
+    fluid: MolecularDynamics
+    shells: tuple = (1, 2, 3)
+    sk_shells: tuple = (1, 2, 3, 4, 5, 6)
+    runs: int = 4
+    equilibrate_steps: int = 0
+    max_lag: float = 5.0
+    seed: int = 0
+
+    def _validate(self):
+        if not isinstance(self.fluid, MolecularDynamics):
+            raise tk.InvalidProblemError(f"fluid = {v.show(self.fluid)} is not allowed: give a MolecularDynamics "
+                                         "set-up of the fluid, e.g. MolecularDynamics(lj_fluid(4), LennardJones("
+                                         "cutoff=2.5), steps=2000, save_every=5, thermo_every=1)")
+        mol = self.fluid.molecule
+        if mol.cell is None or not all(np.atleast_1d(mol.pbc)):
+            raise tk.InvalidProblemError("fluid.molecule is not allowed: the hydrodynamic modes need a periodic box "
+                                         "(cell and pbc=True), e.g. lj_fluid(...)")
+        cell = np.asarray(mol.cell, dtype=float)
+        edges = np.diag(cell) if cell.ndim == 2 else cell
+        if cell.ndim == 2 and np.any(np.abs(cell - np.diag(edges)) > 1e-12 * edges.max()) or \
+                np.ptp(edges) > 1e-9 * edges.max():
+            raise tk.InvalidProblemError(f"fluid.molecule.cell = {v.show(mol.cell)} is not allowed: give a cubic box "
+                                         "(the wave-vector shells assume k = 2 pi n / L along three equal edges)")
+        if len(set(mol.species)) != 1:
+            raise tk.InvalidProblemError(f"fluid.molecule has species {sorted(set(mol.species))}: give a one-species "
+                                         "fluid (the currents are those of a simple liquid)")
+        self._set("shells", _shells("shells", self.shells))
+        self._set("sk_shells", _shells("sk_shells", self.sk_shells))
+        self._set("runs", v.integer("runs", self.runs, lower=2, upper=10 ** 5))
+        self._set("equilibrate_steps", v.integer("equilibrate_steps", self.equilibrate_steps, lower=0,
+                                                 upper=MAX_STEPS))
+        self._set("max_lag", v.real_scalar("max_lag", self.max_lag, lower=0, lower_open=True, upper=1e6))
+        self._set("seed", v.integer("seed", self.seed, lower=0, upper=2 ** 63 - 1))
+
+    @classmethod
+    def example(cls, seed: int = 0) -> "HydrodynamicMeasurement":
+        """108 LJ atoms at rho* 0.8442, T* 0.722, two short runs (seconds; numbers not converged)."""
+        molecule = lj_fluid(3, 0.8442, 0.722, seed=seed)
+        fluid = MolecularDynamics(molecule, default_potential(molecule), steps=1000, save_every=2, thermo_every=1)
+        return cls(fluid, shells=(1, 2), sk_shells=(1, 2, 3), runs=2, equilibrate_steps=500, max_lag=1.5, seed=seed)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,8 +14,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Modules of ``problems`` that belong to another module's family and may import it: the molecule
-#: family's datasets (training sets, fits, active-learning campaigns) are built on its molecules.
-SAME_FAMILY = {"datasets": {"molecule"}}
+#: family's datasets (training sets, fits, active-learning campaigns) are built on its molecules; the
+#: fluid family's bridge coarse-grains an atomistic fluid (a molecule-family measurement) into a lattice model.
+SAME_FAMILY = {"datasets": {"molecule"}, "fluid_bridge": {"molecule"}}
 PACKAGES = ("toolkit", "problems", "solvers")
 
 
