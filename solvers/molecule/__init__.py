@@ -8,6 +8,9 @@ interacting particle neural network in torch), :class:`ASECalculator`
 :func:`as_ase_calculator`. Dynamics (solvers of ``MolecularDynamics``): :class:`VelocityVerlet`,
 :class:`Langevin`, :class:`NoseHoover`. Optimisers (``GeometryOptimization``): :class:`LBFGS`,
 :class:`FIRE`. Observables in :mod:`.observables`, published references in :mod:`.reference`.
+Hydrodynamics from MD (issue 21): :func:`measure_hydrodynamics` gives a :class:`HydrodynamicsRecord`
+(C_T(k, t), eta(k), eta_0, S(k), c_T, Green–Kubo shear and bulk viscosity, errors from independent runs);
+the modes are in :mod:`.structure_factor`.
 Data: :func:`load_qm9` (QM9 from the ``qm9pack`` wheel, ``data`` extra) into
 ``problems.datasets.AtomisticDataset``; :func:`sample_configurations` labels MD snapshots with any
 potential. Units: Å, eV, amu, fs, K (see ``problems.molecule``).
@@ -16,10 +19,10 @@ potential. Units: Å, eV, amu, fs, K (see ``problems.molecule``).
 from __future__ import annotations
 
 import toolkit as tk
-from problems.molecule import (GeometryOptimization, Molecule, MolecularDynamics, PotentialEnergy,
+from problems.molecule import (GeometryOptimization, HydrodynamicMeasurement, Molecule, MolecularDynamics, PotentialEnergy,
                                argon_cluster, lj_fluid, organic, water)
 
-from . import observables, reference
+from . import hydrodynamics, observables, reference, structure_factor
 from .ase_bridge import ASECalculator, as_ase_calculator
 from .dynamics import Langevin, MDIntegrator, NoseHoover, VelocityVerlet
 from .optimize import FIRE, LBFGS, OptimizationSolution
@@ -27,19 +30,22 @@ from .pair import LennardJones, Morse
 from .potential import Evaluator, Potential, PotentialCache, PotentialEnergySolution
 from .quantum import PySCF
 from .trajectory import MDSolution
+from .hydrodynamics import HydrodynamicsRecord, measure_hydrodynamics
 from . import qm9, sampling
 from .qm9 import load_qm9
 from .sampling import label_dataset, molecule_of, sample_configurations
 from .xtb import TBLite
 from . import active
 from .active import ActiveLearningSolution, QueryByCommittee, RandomSelection
+from .transport import HydrodynamicsSolution, TransverseCurrents
 from .hipnn import HIPNN, HIPNNTraining, PotentialFit, committee_potentials, committee_predict, fit_composition
 
 __all__ = ["LennardJones", "Morse", "PySCF", "ASECalculator", "as_ase_calculator", "Potential", "Evaluator",
            "PotentialCache", "PotentialEnergySolution", "VelocityVerlet", "Langevin", "NoseHoover", "MDIntegrator", "MDSolution",
-           "LBFGS", "FIRE", "OptimizationSolution", "observables", "reference",
+           "LBFGS", "FIRE", "OptimizationSolution", "observables", "reference", "hydrodynamics",
+           "structure_factor", "HydrodynamicsRecord", "measure_hydrodynamics",
            "TBLite", "HIPNN", "HIPNNTraining", "PotentialFit", "committee_predict", "committee_potentials",
-           "fit_composition", "active", "QueryByCommittee", "RandomSelection", "ActiveLearningSolution", "load_qm9", "sample_configurations", "label_dataset", "molecule_of", "qm9", "sampling"]
+           "fit_composition", "active", "QueryByCommittee", "RandomSelection", "ActiveLearningSolution", "load_qm9", "sample_configurations", "TransverseCurrents", "HydrodynamicsSolution", "label_dataset", "molecule_of", "qm9", "sampling"]
 
 
 def _lj_fluid_md(cells: int = 3, density: float = 0.8442, temperature: float = 0.722, steps: int = 200,
@@ -96,6 +102,7 @@ tk.register_family(tk.Family(
               "lj_fluid_md": _lj_fluid_md, "qm9": load_qm9, "md_samples": sample_configurations},
     components={"Molecule": Molecule, "LennardJones": LennardJones, "Morse": Morse, "PySCF": PySCF,
                 "ASECalculator": ASECalculator, "TBLite": TBLite, "HIPNN": HIPNN,
-                "PotentialEnergy": PotentialEnergy, "MolecularDynamics": MolecularDynamics,
+                "PotentialEnergy": PotentialEnergy, "MolecularDynamics": MolecularDynamics, "HydrodynamicMeasurement": HydrodynamicMeasurement,
+                "TransverseCurrents": TransverseCurrents,
                 "GeometryOptimization": GeometryOptimization},
 ))

@@ -10,7 +10,9 @@
   §2.7 and §8.4), or over the symmetric traceless tensor ``P_os = (P + P^T)/2 - tr P / 3``,
   ``eta = V / (10 k_B T) int sum_ab <P_os,ab(0) P_os,ab(t)> dt`` (five independent components
   of an isotropic fluid; Daivis & Evans, J. Chem. Phys. 100, 541 (1994), doi:10.1063/1.466970),
-  with its statistical error from independent blocks.
+  with its statistical error from independent blocks (of one run or of several independent runs);
+* bulk viscosity by Green–Kubo, ``eta_V = V / (k_B T) int_0^inf <dP(0) dP(t)> dt`` with
+  ``dP = tr P / 3 - <P>`` (Hansen & McDonald, *Theory of Simple Liquids*, §8.4).
 
 Units follow the family: Å, fs, eV; viscosity in eV·fs/Å³ (``EV_FS_PER_A3_IN_PA_S`` converts).
 """
@@ -25,7 +27,7 @@ from problems.molecule import KB_EV
 from toolkit.kernels.neighbors import verlet_list
 
 __all__ = ["rdf", "msd", "diffusion_coefficient", "vacf", "autocorrelation", "green_kubo_viscosity",
-           "ViscosityEstimate", "EV_FS_PER_A3_IN_PA_S"]
+           "green_kubo_bulk_viscosity", "ViscosityEstimate", "EV_FS_PER_A3_IN_PA_S"]
 
 #: 1 eV·fs/Å³ in Pa·s.
 EV_FS_PER_A3_IN_PA_S = 1.602176634e-19 * 1e-15 / 1e-30
@@ -118,7 +120,8 @@ def vacf(solution, start: int = 0, normalize: bool = True, remove_drift: bool = 
 
 @dataclass
 class ViscosityEstimate:
-    """Green–Kubo shear viscosity (eV·fs/Å³) with the standard error of the block mean."""
+    """Green–Kubo shear or bulk viscosity (eV·fs/Å³) with the standard error of the block mean
+    (``blocks`` counts the blocks of every run together)."""
 
     value: float
     error: float
@@ -145,38 +148,97 @@ def _shear_components(tensor: np.ndarray, components: str) -> tuple[np.ndarray, 
     raise ValueError(f"components = {components!r}: choose 'offdiagonal' or 'traceless'")
 
 
+def _as_runs(tensor) -> list[np.ndarray]:
+    """One (time, 3, 3) array, or a list of them (independent runs), as a list of float arrays."""
+    if isinstance(tensor, (list, tuple)):
+        runs = [np.asarray(t, dtype=float) for t in tensor]
+    else:
+        runs = [np.asarray(tensor, dtype=float)]
+    for r in runs:
+        if r.ndim != 3 or r.shape[1:] != (3, 3):
+            raise ValueError(f"tensor has shape {r.shape}: give a (time, 3, 3) pressure tensor series or a list of them")
+    return runs
+
+
+def _block_integrals(runs: list[np.ndarray], weight: float, dt: float, prefactor: float, blocks: int,
+                     window: float | None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Running Green–Kubo integrals of ``blocks`` blocks of every run's (time, columns) series.
+
+    Each block's autocorrelation (summed over columns, divided by ``weight``) is integrated by the
+    trapezoid rule up to ``window`` (default a tenth of a block). Returns the block integrals
+    (runs x blocks), the running integral curves and the number of lags.
+    """
+    n_block = min(len(r) for r in runs) // blocks
+    if n_block < 4:
+        raise ValueError(f"{min(len(r) for r in runs)} records cannot make {blocks} blocks: run longer or use fewer "
+                         "blocks")
+    lags = max(2, min(n_block, int(round(window / dt)) + 1 if window else n_block // 10 + 1))
+    integrals, curves = [], []
+    for series in runs:
+        for b in range(blocks):
+            part = series[b * n_block:(b + 1) * n_block]
+            c = autocorrelation(part, lags) / weight
+            running = prefactor * np.concatenate([[0.0], np.cumsum(0.5 * (c[1:] + c[:-1])) * dt])
+            curves.append(running)
+            integrals.append(running[-1])
+    return np.array(integrals), np.array(curves), lags
+
+
+def _estimate(integrals, curves, lags, dt) -> "ViscosityEstimate":
+    n = len(integrals)
+    return ViscosityEstimate(value=float(integrals.mean()), error=float(integrals.std(ddof=1) / np.sqrt(n)),
+                             blocks=n, correlation_time=(lags - 1) * dt, time=np.arange(lags) * dt,
+                             running_integral=curves.mean(axis=0))
+
+
+def _gk_inputs(solution, tensor, dt, volume, temperature, start):
+    """(list of tensor series, dt, volume, temperature) from a solution or the explicit arguments."""
+    if solution is not None:
+        tensor = solution.pressure_tensor[start:]
+        dt = float(solution.time[1] - solution.time[0])
+        volume = solution.volume
+        temperature = float(solution.temperature[start:].mean())
+    if tensor is None or dt is None or volume is None or temperature is None:
+        raise ValueError("give an MDSolution, or tensor (time, 3, 3), dt (fs), volume (Å³) and temperature (K)")
+    return _as_runs(tensor), float(dt), float(volume), float(temperature)
+
+
 def green_kubo_viscosity(solution=None, *, tensor=None, dt=None, volume=None, temperature=None,
                          window: float | None = None, blocks: int = 10, start: int = 0,
                          components: str = "offdiagonal") -> ViscosityEstimate:
     """Shear viscosity from the stress autocorrelation, with its statistical error.
 
     From an ``MDSolution`` (pressure tensor, thermo time step, volume, mean temperature) or from
-    explicit ``tensor`` (time, 3, 3) in eV/Å³, ``dt`` (fs), ``volume`` (Å³), ``temperature`` (K).
-    The run is cut into ``blocks`` blocks; each gives an integral up to ``window`` fs (default a
+    explicit ``tensor`` (time, 3, 3) in eV/Å³, ``dt`` (fs), ``volume`` (Å³), ``temperature`` (K);
+    ``tensor`` may also be a list of such series from independent runs of the same state.
+    Every run is cut into ``blocks`` blocks; each gives an integral up to ``window`` fs (default a
     tenth of a block); the estimate is their mean and the error their standard error.
     ``components="offdiagonal"`` averages ``P_xy, P_xz, P_yz``; ``"traceless"`` uses the whole
     symmetric traceless stress (Daivis & Evans 1994), the same viscosity with a smaller error.
     """
-    if solution is not None:
-        tensor = solution.pressure_tensor[start:]
-        dt = float(solution.time[1] - solution.time[0])
-        volume = solution.volume
-        temperature = float(solution.temperature[start:].mean())
-    tensor = np.asarray(tensor, dtype=float)
-    shear, weight = _shear_components(tensor, components)
-    n_block = len(shear) // blocks
-    if n_block < 4:
-        raise ValueError(f"{len(shear)} records cannot make {blocks} blocks: run longer or use fewer blocks")
-    lags = max(2, min(n_block, int(round(window / dt)) + 1 if window else n_block // 10 + 1))
-    prefactor = volume / (KB_EV * temperature)
-    integrals, curves = [], []
-    for b in range(blocks):
-        part = shear[b * n_block:(b + 1) * n_block]
-        c = autocorrelation(part, lags) / weight
-        running = prefactor * np.concatenate([[0.0], np.cumsum(0.5 * (c[1:] + c[:-1])) * dt])
-        curves.append(running)
-        integrals.append(running[-1])
-    integrals = np.array(integrals)
-    return ViscosityEstimate(value=float(integrals.mean()), error=float(integrals.std(ddof=1) / np.sqrt(blocks)),
-                             blocks=blocks, correlation_time=(lags - 1) * dt, time=np.arange(lags) * dt,
-                             running_integral=np.mean(curves, axis=0))
+    runs, dt, volume, temperature = _gk_inputs(solution, tensor, dt, volume, temperature, start)
+    columns = [_shear_components(r, components) for r in runs]
+    weight = columns[0][1]
+    integrals, curves, lags = _block_integrals([c for c, _ in columns], weight, dt,
+                                               volume / (KB_EV * temperature), blocks, window)
+    return _estimate(integrals, curves, lags, dt)
+
+
+def green_kubo_bulk_viscosity(solution=None, *, tensor=None, dt=None, volume=None, temperature=None,
+                              window: float | None = None, blocks: int = 10, start: int = 0) -> ViscosityEstimate:
+    """Bulk (volume) viscosity ``eta_V = V / (k_B T) int_0^inf <dP(0) dP(t)> dt``, with its error.
+
+    ``P = tr P / 3`` is the instantaneous pressure and ``dP = P - <P>`` its fluctuation about the
+    mean of each run (Hansen & McDonald, *Theory of Simple Liquids*, 4th ed., §8.4; Allen &
+    Tildesley §2.7). Inputs, blocks, window and error as for :func:`green_kubo_viscosity`.
+    In the microcanonical ensemble ``<dP^2>`` differs from the canonical one, but the integral
+    (the hydrodynamic limit) is the same; the pressure fluctuation decays more slowly than the shear
+    stress and its integral converges less well: give it a window of several tau.
+    """
+    runs, dt, volume, temperature = _gk_inputs(solution, tensor, dt, volume, temperature, start)
+    fluct = []
+    for r in runs:
+        p = np.trace(r, axis1=1, axis2=2) / 3.0
+        fluct.append((p - p.mean())[:, None])
+    integrals, curves, lags = _block_integrals(fluct, 1.0, dt, volume / (KB_EV * temperature), blocks, window)
+    return _estimate(integrals, curves, lags, dt)

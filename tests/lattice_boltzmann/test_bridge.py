@@ -89,17 +89,19 @@ def test_learned_rates_match_the_md_decay_where_bgk_does_not(problem):
     assert small[0] / 1e-6 == pytest.approx(learned.lattice_viscosity, rel=1e-3)
 
 
-def test_the_real_lattice_run_follows_its_linear_analysis(problem):
+@pytest.mark.parametrize("solver", [CoarseGrain(), LearnedCollision(scheme="TRT")], ids=["BGK", "learned TRT"])
+def test_the_real_lattice_run_is_the_linear_evolution(problem, solver):
+    """The lattice curve of the solution (powers of L(k) on the equilibrium shear wave) is what the real run of
+    the model gives at the smallest k, to the round-off of a 1e-4 amplitude, transients included; after a few
+    steps it decays at the shear eigenvalue's rate (within 1 %)."""
     rec = synthetic_record(problem.box_edge)
-    sol = build_lattice_model(problem, CoarseGrain(), rec)
-    """The lattice run's shear wave (started at equilibrium, so the first steps also excite non-hydrodynamic
-    modes: a 2.5 % amplitude offset at k dx = 0.9) decays at the shear mode's rate after three steps, within
-    0.5 %."""
-    later = slice(3, None)
+    sol = build_lattice_model(problem, solver, rec)
+    curve = np.interp(sol.run_time, sol.time, sol.lb_decay[0])
+    keep = sol.run_time <= sol.time[-1]
+    assert np.max(np.abs(sol.run_decay[keep] - curve[keep])) < 1e-3
+    later = slice(4, None)
     slope = np.polyfit(sol.run_time[later], np.log(sol.run_decay[later]), 1)[0]
-    assert -slope == pytest.approx(sol.lb_rate[0], rel=5e-3)
-    analytic = np.exp(-sol.lb_rate[0] * sol.run_time)
-    assert np.max(np.abs(sol.run_decay - analytic)) < 0.06
+    assert -slope == pytest.approx(sol.lb_rate[0], rel=1e-2)
 
 
 def test_bad_coarse_graining_input_is_refused_by_name():
