@@ -44,17 +44,29 @@ def matrix_text() -> str:
     return "\n\n".join(blocks)
 
 
-def _save_figure(solution, path: Path) -> bool:
+def figure_for(solution):
+    """The figure ``solution.plot()`` draws (``scalebridge run`` and ``tour`` save it), laid out by
+    :func:`toolkit.plotting.finish`; ``None`` for a solution without a picture."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .plotting import finish
+
     try:
         result = solution.plot()
     except NotImplementedError:
+        return None
+    return finish(_figure_of(result) or plt.gcf())
+
+
+def _save_figure(solution, path: Path) -> bool:
+    import matplotlib.pyplot as plt
+
+    fig = figure_for(solution)
+    if fig is None:
         return False
-    fig = _figure_of(result) or plt.gcf()
     fig.savefig(path, dpi=110)
     plt.close("all")
     return True
@@ -207,7 +219,7 @@ def cmd_compare(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     options = spec.options_in(out)           # path options (checkpoint) resolved inside --out, or refused
     figure = resolve_inside(out, f"{Path(args.spec).stem}-compare.png", "compare figure")
-    table = compare(spec.problem, chosen, reference=reference, **options)
+    table = compare(spec.problem, chosen, reference=reference, warmup=args.warmup, **options)
     print(table)
     import matplotlib
 
@@ -289,6 +301,8 @@ def main(argv=None) -> int:
     cmp.add_argument("--solvers", required=True, help="comma-separated solver names, e.g. KPM,ExactDiagonalization")
     cmp.add_argument("--reference", default=None, help="a solver name whose solution is the reference")
     cmp.add_argument("--out", default="out")
+    cmp.add_argument("--warmup", action="store_true",
+                     help="solve each solver once before timing it (run time then excludes every first-call cost)")
     cmp.set_defaults(fn=cmd_compare)
     tour = sub.add_parser("tour", help="run a small instance of every family and draw figures")
     tour.add_argument("--out", default="tour-figures")

@@ -19,9 +19,10 @@ import numpy as np
 import toolkit as tk
 from problems.molecule import GeometryOptimization
 from toolkit import validate as v
+from toolkit.conventions import attrs, index
 from toolkit.dispatch import dispatch
 
-from .potential import force_function
+from .potential import atom_coordinates, force_function
 
 __all__ = ["LBFGS", "FIRE", "OptimizationSolution"]
 
@@ -37,6 +38,11 @@ class OptimizationSolution(tk.Solution):
     history: np.ndarray
 
     dims = {"positions": ("atom", "xyz"), "forces": ("atom", "xyz"), "history": ("evaluation",)}
+    cf = {"positions": attrs("Å", "relaxed position"), "forces": attrs("eV/Å", "force"),
+          "history": attrs("eV", "potential energy"), "evaluation": index("energy evaluation")}
+
+    def _coordinates(self):
+        return atom_coordinates(self.problem.molecule)
 
     @property
     def molecule(self):
@@ -44,13 +50,18 @@ class OptimizationSolution(tk.Solution):
         return tk.remake(self.problem.molecule, positions=self.positions)
 
     def plot(self, ax=None):
-        import matplotlib.pyplot as plt
+        """Energy above the lowest one reached against energy evaluations (log scale)."""
+        from toolkit.plotting import COUNT, label, new_axes
 
-        ax = ax or plt.gca()
-        ax.plot(self.history - self.history.min() + 1e-12)
+        from .potential import formula, md_units
+
+        fig, ax, _ = new_axes(ax, figsize=(6.0, 4.0))
+        units = md_units(self.problem.potential, self.problem.molecule)
+        ax.plot(np.arange(len(self.history)), self.history - self.history.min() + 1e-12)
         ax.set_yscale("log")
-        ax.set_xlabel("energy evaluation")
-        ax.set_ylabel("E - E_min (eV)")
+        ax.set_xlabel(label("energy evaluation", COUNT))
+        ax.set_ylabel(label("E − E_min", units["energy"]))
+        ax.set_title(f"relaxation of {formula(self.problem.molecule.species)} ({type(self.solver).__name__})")
         return ax
 
 

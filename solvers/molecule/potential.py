@@ -33,6 +33,7 @@ import numpy as np
 
 import toolkit as tk
 from problems.molecule import Molecule, PotentialEnergy
+from toolkit.conventions import attrs, index
 
 __all__ = ["Potential", "Evaluator", "PotentialCache", "PotentialEnergySolution", "potential_energy",
            "potential_cache", "force_function", "orthorhombic_box"]
@@ -65,6 +66,13 @@ class Potential(tk.ForceProvider):
         raise NotImplementedError(f"{type(self).__name__} must implement evaluator(molecule)")
 
 
+def atom_coordinates(molecule: Molecule) -> dict:
+    """The ``atom`` coordinate of a molecule's dataset: element symbols (``ds.sel(atom="O")``), with
+    ``atom_index`` (0, 1, ...) beside it (see :mod:`toolkit.conventions`)."""
+    return {"atom": ("atom", np.array(molecule.species, dtype=str), index("element symbol")),
+            "atom_index": ("atom", np.arange(len(molecule.species)), index("atom index"))}
+
+
 class PotentialEnergySolution(tk.Solution):
     """``energy`` (eV), ``forces`` (eV/Å, one row per atom) and ``virial`` (eV, 3x3)."""
 
@@ -73,6 +81,10 @@ class PotentialEnergySolution(tk.Solution):
     virial: np.ndarray
 
     dims = {"forces": ("atom", "xyz"), "virial": ("xyz", "xyz2")}
+    cf = {"forces": attrs("eV/Å", "force"), "virial": attrs("eV", "virial tensor W")}
+
+    def _coordinates(self):
+        return atom_coordinates(self.problem.molecule)
 
     @property
     def stress(self) -> np.ndarray:
@@ -83,14 +95,60 @@ class PotentialEnergySolution(tk.Solution):
         return -self.virial / volume
 
     def plot(self, ax=None):
-        import matplotlib.pyplot as plt
+        """|force| on each atom, atoms named by element (``O1 H2 H3``); reduced LJ units when the
+        potential is the reduced Lennard-Jones one (:func:`lj_reduced`)."""
+        from toolkit.plotting import label, new_axes
 
-        ax = ax or plt.gca()
-        ax.bar(np.arange(len(self.forces)), np.linalg.norm(self.forces, axis=1))
+        molecule = self.problem.molecule
+        n = len(self.forces)
+        fig, ax, _ = new_axes(ax, figsize=(max(5.0, min(12.0, 2.5 + 0.25 * n)), 3.8))
+        units = md_units(self.solver, molecule)
+        ax.bar(np.arange(n), np.linalg.norm(self.forces, axis=1))
+        ticks = np.arange(0, n, max(1, int(np.ceil(n / 40))))
+        names = atom_labels_of(molecule)
+        ax.set_xticks(ticks, [names[k] for k in ticks], rotation=90 if n > 12 else 0, fontsize=8 if n > 12 else None)
         ax.set_xlabel("atom")
-        ax.set_ylabel("|force| (eV/Å)")
-        ax.set_title(f"E = {self.energy:.6g} eV")
+        ax.set_ylabel(label("|force|", units["force"]))
+        ax.set_title(f"forces on {formula(molecule.species)} ({type(self.solver).__name__}), "
+                     f"E = {self.energy:.6g} {units['energy']}")
         return ax
+
+
+def lj_reduced(potential, molecule) -> bool:
+    """Whether ``potential`` on ``molecule`` is reduced Lennard-Jones: epsilon = 1 eV, sigma = 1 Å
+    and every mass 1 amu (:func:`problems.molecule.lj_fluid`'s defaults), so that the numbers are
+    in units of epsilon, sigma and tau = sigma sqrt(m / epsilon)."""
+    from .pair import LennardJones
+
+    return (isinstance(potential, LennardJones) and potential.epsilon == 1.0 and potential.sigma == 1.0
+            and molecule.masses is not None and bool(np.all(molecule.masses == 1.0)))
+
+
+def md_units(potential, molecule) -> dict:
+    """Axis units of the family's figures: reduced LJ (ε, σ, τ) or eV, Å, fs."""
+    from toolkit.plotting import reduced
+
+    if lj_reduced(potential, molecule):
+        return {"energy": reduced("ε"), "force": reduced("ε/σ"), "time": reduced("τ"), "length": reduced("σ"),
+                "reduced": True}
+    return {"energy": "eV", "force": "eV/Å", "time": "fs", "length": "Å", "reduced": False}
+
+
+def atom_labels_of(molecule) -> list[str]:
+    """``["O1", "H2", "H3"]`` for the molecule's atoms."""
+    from toolkit.plotting import atom_labels
+
+    return atom_labels(molecule.species)
+
+
+def formula(species) -> str:
+    """Hill formula: C, then H, then the other elements alphabetically (``H2O``, ``CH4``, ``Ar108``)."""
+    counts: dict[str, int] = {}
+    for s in species:
+        counts[s] = counts.get(s, 0) + 1
+    first = ["C", "H"] if "C" in counts else []
+    order = first + sorted(k for k in counts if k not in first)
+    return "".join(f"{k}{counts[k] if counts[k] > 1 else ''}" for k in order if k in counts)
 
 
 def _frame(molecule: Molecule) -> tuple:

@@ -13,6 +13,9 @@ import numpy as np
 
 import toolkit as tk
 from problems.molecule import KB_EV
+from toolkit.conventions import attrs
+
+from .potential import atom_coordinates
 
 __all__ = ["MDSolution"]
 
@@ -35,6 +38,16 @@ class MDSolution(tk.Solution):
             "thermostat_energy": ("time",), "virial": ("time", "xyz", "xyz2"),
             "kinetic_tensor": ("time", "xyz", "xyz2"), "frame_time": ("frame",),
             "positions": ("frame", "atom", "xyz"), "velocities": ("frame", "atom", "xyz")}
+    coords = {"frame": "frame_time"}
+    cf = {"time": attrs("fs", "time"), "potential_energy": attrs("eV", "potential energy"),
+          "kinetic_energy": attrs("eV", "kinetic energy"),
+          "thermostat_energy": attrs("eV", "thermostat (Nosé-Hoover chain) energy"),
+          "virial": attrs("eV", "virial tensor W"), "kinetic_tensor": attrs("eV", "kinetic tensor sum m v v"),
+          "frame_time": attrs("fs", "time of the saved frame"), "positions": attrs("Å", "unwrapped position"),
+          "velocities": attrs("Å/fs", "velocity")}
+
+    def _coordinates(self):
+        return atom_coordinates(self.problem.molecule)
     compare_fields = ("potential_energy", "kinetic_energy")
 
     @property
@@ -91,16 +104,25 @@ class MDSolution(tk.Solution):
         return path
 
     def plot(self, ax=None):
-        import matplotlib.pyplot as plt
+        """Potential, kinetic and total energy per atom against time; in reduced LJ units (ε, τ) for a
+        reduced Lennard-Jones fluid (:func:`solvers.molecule.potential.lj_reduced`), else eV and fs."""
+        from problems.molecule import LJ_TIME_FS
+        from toolkit.plotting import label, new_axes
 
-        ax = ax or plt.gca()
-        n = max(len(self.problem.molecule.species), 1)
-        ax.plot(self.time, self.potential_energy / n, label="potential")
-        ax.plot(self.time, self.kinetic_energy / n, label="kinetic")
-        ax.plot(self.time, self.total_energy / n, label="total")
+        from .potential import formula, md_units
+
+        fig, ax, _ = new_axes(ax, figsize=(6.5, 4.0))
+        molecule = self.problem.molecule
+        units = md_units(self.problem.potential, molecule)
+        t = self.time / LJ_TIME_FS if units["reduced"] else self.time
+        n = max(len(molecule.species), 1)
+        ax.plot(t, self.potential_energy / n, label="potential")
+        ax.plot(t, self.kinetic_energy / n, label="kinetic")
+        ax.plot(t, self.total_energy / n, label="total")
         if np.any(self.thermostat_energy != 0):
-            ax.plot(self.time, self.conserved_energy / n, label="conserved (with thermostat)")
-        ax.set_xlabel("time (fs)")
-        ax.set_ylabel("energy per atom (eV)")
-        ax.legend()
+            ax.plot(t, self.conserved_energy / n, label="conserved (with thermostat)")
+        ax.set_xlabel(label("time t", units["time"]))
+        ax.set_ylabel(label("energy per atom", units["energy"]))
+        ax.set_title(f"energies of {formula(molecule.species)}, {type(self.solver).__name__}")
+        ax.legend(fontsize=8)
         return ax

@@ -127,12 +127,9 @@ class StructureFactor(tk.Struct):
     def plot(self, ax=None, zones: int = 1):
         """An S(q) map: the grid repeated over neighbouring Brillouin zones (``zones`` rings),
         points coloured by S(q) / N, the first zone's hexagon (or parallelogram) outlined."""
-        import matplotlib.pyplot as plt
+        from toolkit.plotting import DIMENSIONLESS, label, new_axes, reduced
 
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(5, 4.2))
-        else:
-            fig = ax.figure
+        fig, ax, _ = new_axes(ax, figsize=(5, 4.2))
         b = self.reciprocal
         corners = _zone_corners(b)
         radius = float(np.max(np.linalg.norm(corners, axis=1))) if corners is not None else float(np.max(
@@ -150,13 +147,13 @@ class StructureFactor(tk.Struct):
         top = max(float(vals.max()), 1e-12)
         art = ax.scatter(pts[keep][order, 0], pts[keep][order, 1], c=vals[keep][order],
                          s=8 + 120 * vals[keep][order] / top, cmap="viridis", vmin=0.0, vmax=top)
-        fig.colorbar(art, ax=ax, label="S(q) / N")
+        fig.colorbar(art, ax=ax, label=label("S(q) / N", DIMENSIONLESS))
         if corners is not None:                    # the first Brillouin zone
             ax.plot(*np.vstack([corners, corners[:1]]).T, color="0.5", lw=1)
-        ax.set_aspect("equal")
-        ax.set_xlabel("q_x")
-        ax.set_ylabel("q_y")
-        ax.set_title("static structure factor")
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_xlabel(label("q_x", reduced("1/a")))
+        ax.set_ylabel(label("q_y", reduced("1/a")))
+        ax.set_title("static structure factor (line: first Brillouin zone)")
         return fig
 
 

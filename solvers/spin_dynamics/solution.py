@@ -5,11 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 import toolkit as tk
+from toolkit.conventions import attrs, index
+from toolkit.conventions import reduced as _reduced
 
 from .kernels import scalar_chirality
 from .observables import TRIANGULAR_POINTS, ChernNumber, StructureFactor, chern_number, structure_factor_of
 
 __all__ = ["SpinDynamicsSolution", "chirality_frames"]
+
+#: The reduced energy unit of the family's datasets (see toolkit.conventions).
+_E0 = "the model's energy unit (the hopping t with electrons, else the unit of J and B)"
 
 
 def chirality_frames(frames: np.ndarray, triangles: np.ndarray) -> np.ndarray:
@@ -38,6 +43,14 @@ class SpinDynamicsSolution(tk.Solution):
     dims = {"step": ("frame",), "time": ("frame",), "spins": ("frame", "site", "component"),
             "electronic_energy": ("frame",), "classical_energy": ("frame",), "energy": ("frame",),
             "magnetisation": ("frame", "component"), "chirality": ("frame", "triangle")}
+    coords = {"frame": "time"}
+    cf = {"time": _reduced("time", "(hbar/E0)", _E0), "step": index("step number"),
+          "spins": attrs("1", "unit spin S_i"),
+          "electronic_energy": _reduced("electronic energy (Omega at fixed mu, F at fixed filling)", "E0", _E0),
+          "classical_energy": _reduced("Heisenberg and Zeeman energy", "E0", _E0),
+          "energy": _reduced("energy", "E0", _E0), "magnetisation": attrs("1", "magnetisation (mean spin)"),
+          "chirality": attrs("1", "scalar chirality S_i . (S_j x S_k)"), "site": index("site index"),
+          "triangle": index("triangle index")}
     compare_fields = ("spins", "energy")
 
     step: np.ndarray
@@ -81,6 +94,13 @@ class SpinDynamicsSolution(tk.Solution):
         """sigma_xy = C e^2 / h of a frame's texture, in units of e^2 / h (refused for a metal)."""
         return self.chern_number(frame, twists).hall_conductance
 
+    def dynamic_structure_factor(self, q=None, **options):
+        """S(q, omega) of this deterministic run (:func:`.dynamic_structure.dynamic_structure_factor`;
+        average several runs by calling that function with a list)."""
+        from .dynamic_structure import dynamic_structure_factor
+
+        return dynamic_structure_factor(self, q, **options)
+
     def plot(self, ax=None, kind: str = "texture"):
         """``kind="texture"`` (default): see below; ``kind="structure_factor"``: the last frame's S(q) map.
 
@@ -89,21 +109,25 @@ class SpinDynamicsSolution(tk.Solution):
         components (with ``ax``: only that picture); without ``ax`` beside it the energy per site and
         the mean |chi| against time (and, when the problem has a periodic lattice, the S(q) map).
         Needs 2-d ``positions`` for the texture."""
-        import matplotlib.pyplot as plt
-
         if kind not in ("texture", "structure_factor"):
             raise ValueError(f"kind = {kind!r} is not allowed: give 'texture' or 'structure_factor'")
         if kind == "structure_factor":
             return self.structure_factor(-1).plot(ax)
         from matplotlib.tri import Triangulation
 
+        from toolkit.plotting import DIMENSIONLESS, finish, label, new_axes, reduced
+
         problem = self.problem
         texture = problem.positions is not None and problem.positions.shape[1] == 2 and len(self.step)
         sq_map = ax is None and problem.lattice_vectors is not None and len(self.step)
+        chi = bool(self.chirality.shape[1])
         if ax is None:
-            panels = 1 + bool(texture) + bool(sq_map)
-            fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4), squeeze=False)
-            axes = list(axes[0])
+            import matplotlib.pyplot as plt
+
+            columns = ["texture"] * bool(texture) + ["sq"] * bool(sq_map)
+            mosaic = [columns + ["energy"], columns + ["chirality" if chi else "energy"]]
+            fig, named = plt.subplot_mosaic(mosaic, figsize=(5.8 * (len(columns) + 1), 4.6), layout="constrained")
+            axes = [named[k] for k in columns] + [named["energy"]]
         else:
             fig, axes = ax.figure, [ax]
         if texture:
@@ -118,21 +142,29 @@ class SpinDynamicsSolution(tk.Solution):
                     mesh = Triangulation(pos[:, 0], pos[:, 1], tri[keep])
                     art = a.tripcolor(mesh, facecolors=self.chirality[-1][keep], cmap="RdBu_r",
                                       vmin=-0.8, vmax=0.8)
-                    fig.colorbar(art, ax=a, label="scalar chirality")
-            a.quiver(pos[:, 0], pos[:, 1], S[:, 0], S[:, 1], S[:, 2], cmap="viridis", clim=(-1, 1),
-                     pivot="middle", scale=1.5, scale_units="xy")
-            a.set_aspect("equal")
-            a.set_title(f"spins at t = {self.time[-1]:.3g}")
-            a.set_xticks([]), a.set_yticks([])
+                    fig.colorbar(art, ax=a, label=label("scalar chirality", DIMENSIONLESS))
+            arrows = a.quiver(pos[:, 0], pos[:, 1], S[:, 0], S[:, 1], S[:, 2], cmap="viridis", clim=(-1, 1),
+                              pivot="middle", scale=1.5, scale_units="xy")
+            fig.colorbar(arrows, ax=a, label=label("arrow colour: S_z", DIMENSIONLESS))
+            a.set_aspect("equal", adjustable="datalim")
+            a.set_title(f"spins at t = {self.time[-1]:.3g} (arrows: in-plane part)")
+            a.set_xlabel(label("x", reduced("a")))
+            a.set_ylabel(label("y", reduced("a")))
         if sq_map:
             self.structure_factor(-1).plot(axes[1 if texture else 0])
         if ax is None:
             b = axes[-1]
             n = self.spins.shape[1] if self.spins.ndim == 3 else 1
-            b.plot(self.time, self.energy / max(n, 1), label="energy per site")
-            if self.chirality.shape[1]:
-                b.plot(self.time, self.mean_abs_chirality, label="mean |chirality|")
-            b.set_xlabel("time")
-            b.legend()
-            fig.tight_layout()
+            b.plot(self.time, self.energy / max(n, 1), color="C0")
+            b.set_ylabel(label("energy per site", reduced("E₀")))
+            b.set_xlabel(label("time t", reduced("ħ/E₀")))
+            b.set_title("energy against time")
+            if chi:
+                c = named["chirality"]
+                c.plot(self.time, self.mean_abs_chirality, color="C1")
+                c.set_ylabel(label("mean |chirality|", DIMENSIONLESS))
+                c.set_xlabel(label("time t", reduced("ħ/E₀")))
+                c.set_title("mean |scalar chirality| against time")
+            electrons = " with electrons" if problem.model is not None else ""
+            finish(fig, f"{n} spins{electrons}, {type(self.solver).__name__} at kT = {problem.temperature:g}")
         return fig

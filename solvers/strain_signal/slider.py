@@ -25,6 +25,7 @@ from scipy.integrate import solve_ivp
 import toolkit as tk
 from problems.strain_signal import StickSlipExperiment, StrainSignal
 from toolkit import validate as v
+from toolkit.conventions import attrs, index
 from toolkit.dispatch import dispatch
 
 from .emission import CHUNK, acoustic_signal
@@ -101,10 +102,26 @@ class StickSlipSolution(tk.Solution):
     samples: np.ndarray
     time_to_failure: np.ndarray
 
-    dims = {"times": ("time",), "slip_rate": ("time",), "state": ("time",), "slip": ("time",),
-            "friction": ("time",), "shear_stress": ("time",), "failure_times": ("failure",),
-            "samples": ("sample",), "time_to_failure": ("sample",)}
     compare_fields = ("slip_rate", "shear_stress")
+
+    @property
+    def dims(self):
+        # an unlabelled record has samples but no labels: the labels then get a dimension of their own
+        labels = "sample" if self.time_to_failure.size == self.samples.size else "label"
+        return {"times": ("time",), "slip_rate": ("time",), "state": ("time",), "slip": ("time",),
+                "friction": ("time",), "shear_stress": ("time",), "failure_times": ("failure",),
+                "samples": ("sample",), "time_to_failure": (labels,)}
+    coords = {"time": "times"}
+    cf = {"times": attrs("s", "time"), "slip_rate": attrs("m/s", "slip rate V"), "state": attrs("s", "state theta"),
+          "slip": attrs("m", "slip delta"), "friction": attrs("1", "friction coefficient mu"),
+          "shear_stress": attrs("Pa", "shear stress"), "failure_times": attrs("s", "lab-quake onset time"),
+          "samples": attrs("count", "acoustic signal (ADC counts)"), "time_to_failure": attrs("s", "time to failure"),
+          "failure": index("lab-quake"), "label": index("label")}
+
+    def _coordinates(self):
+        rate = self.problem.sampling_rate
+        return {"sample": ("sample", self.record_start + np.arange(self.samples.size) / rate,
+                           attrs("s", "time of the acoustic sample"))}
 
     @property
     def recurrence_times(self) -> np.ndarray:
@@ -143,28 +160,46 @@ class StickSlipSolution(tk.Solution):
         return open_binary(path)
 
     def plot(self, ax=None):
+        """Shear stress (failures marked), slip rate, the acoustic record and its time-to-failure
+        label against time, stacked (SI units). With ``ax``: stress and, on a twin axis, slip rate.
+        Returns the stress axes."""
         import matplotlib.pyplot as plt
 
+        from toolkit.plotting import COUNT, finish, label
+
+        labelled = self.time_to_failure.size == self.samples.size and self.samples.size > 0
         if ax is None:
-            fig, axes = plt.subplots(3, 1, figsize=(8, 7), sharex=True)
+            rows = 2 + (self.samples.size > 0) + labelled
+            fig, axes = plt.subplots(rows, 1, figsize=(8, 2.0 * rows + 0.8), sharex=True, layout="constrained")
+            axes = list(axes) + [None] * (4 - rows)
         else:
-            axes = [ax, ax.twinx(), None]
+            fig, axes = ax.figure, [ax, ax.twinx(), None, None]
         axes[0].plot(self.times, self.shear_stress / 1e6, lw=0.8)
-        axes[0].set_ylabel("shear stress (MPa)")
+        axes[0].set_ylabel(label("shear stress", "MPa"))
+        axes[0].set_title("shear stress (grey lines: failures)")
         for tf in self.failure_times:
             axes[0].axvline(tf, color="0.8", lw=0.5, zorder=0)
         axes[1].semilogy(self.times, self.slip_rate, lw=0.8, color="C1")
-        axes[1].set_ylabel("slip rate (m/s)")
+        axes[1].set_ylabel(label("slip rate", "m/s"))
+        if ax is not None:
+            axes[0].set_xlabel(label("time", "s"))
+            return axes[0]
+        axes[1].set_title("slip rate")
+        last = axes[1]
         if axes[2] is not None:
             t = self.record_start + np.arange(self.samples.size) / self.problem.sampling_rate
             step = max(1, self.samples.size // 200_000)
             axes[2].plot(t[::step], self.samples[::step], lw=0.3, color="k")
-            axes[2].set_ylabel("acoustic signal (counts)")
-            axes[2].set_xlabel("time (s)")
-            if self.time_to_failure.size == self.samples.size:
-                tw = axes[2].twinx()
-                tw.plot(t[::step], self.time_to_failure[::step], color="C3", lw=1)
-                tw.set_ylabel("time to failure (s)", color="C3")
+            axes[2].set_ylabel(label("acoustic signal", COUNT))
+            axes[2].set_title("acoustic emission record")
+            last = axes[2]
+            if axes[3] is not None:
+                axes[3].plot(t[::step], self.time_to_failure[::step], color="C3", lw=1)
+                axes[3].set_ylabel(label("time to failure", "s"))
+                axes[3].set_title("time-to-failure label of the record")
+                last = axes[3]
+        last.set_xlabel(label("time", "s"))
+        finish(fig, f"stick-slip experiment: {len(self.failure_times)} failures ({type(self.solver).__name__})")
         return axes[0]
 
 

@@ -56,7 +56,8 @@ class TightBindingSolution(tk.Solution):
     coords = {"energy": "energies"}
     cf = {"energies": _reduced("energy", "t", _T), "dos": _reduced("DOS per orbital", "(1/t)", _T),
           "density": attrs("1", "orbital occupation rho_ii"),
-          "dm_rows": index("row i of the density-matrix entry"), "dm_cols": index("column j of the density-matrix entry"),
+          "dm_rows": index("row i of the density-matrix entry"),
+          "dm_cols": index("column j of the density-matrix entry"),
           "density_matrix": attrs("1", "density-matrix entry rho_ij = <c_j^dag c_i>"),
           "forces": _reduced("spin force -dOmega/dS_i", "t", _T), "moments": attrs("1", "Chebyshev moment mu_n"),
           "bounds": _reduced("spectral bound", "t", _T), "orbital": index("orbital index"),
@@ -200,12 +201,13 @@ def _plot_density(solution, ax):
         ax.set_xlabel(label("orbital i", "index"))
         ax.set_ylabel(label("occupation ρ_ii", DIMENSIONLESS))
     else:
-        art = ax.scatter(pos[:, 0], pos[:, 1], c=rho, s=max(4.0, 2000.0 / len(rho)), cmap="viridis")
+        art = ax.scatter(pos[:, 0], pos[:, 1], c=rho, s=min(200.0, max(4.0, 20000.0 / len(rho))), marker="s",
+                         cmap="viridis")
         ax.figure.colorbar(art, ax=ax, label=label("site occupation ⟨n_i⟩", DIMENSIONLESS))
         ax.set_aspect("equal", adjustable="datalim")
         ax.set_xlabel(label("x", reduced("a")))
         ax.set_ylabel(label("y", reduced("a")))
-    ax.set_title("occupations")
+    ax.set_title("site occupations ⟨n_i⟩")
 
 
 def density_pattern(problem):

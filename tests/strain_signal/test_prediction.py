@@ -67,7 +67,7 @@ def test_solution_plot_and_xarray(experiment):
     matplotlib.use("Agg")
     sol = tk.solve(TimeToFailure.example(0), RandomForest.example())
     ax = sol.plot()
-    assert ax.get_ylabel() == "time to failure (s)"
+    assert ax.get_ylabel() == "time to failure [s]"
     ds = sol.to_xarray()
     assert ds["predicted"].dims == ("window",) and "r2" in ds.attrs
 

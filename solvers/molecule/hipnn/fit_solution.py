@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 import toolkit as tk
+from toolkit.conventions import attrs, index
 
 __all__ = ["PotentialFit"]
 
@@ -60,6 +61,23 @@ class PotentialFit(tk.Solution):
             "test_composition": ("test_structure",), "test_forces": ("test_atom", "xyz"),
             "test_forces_predicted": ("test_atom", "xyz")}
     compare_fields = ("test_predicted",)
+    cf = {"species_energies": attrs("eV", "per-species energy E_0"), "epoch": index("epoch"),
+          "train_loss": attrs("eV", "training loss RMSE_E + MAE_E + w (RMSE_F + MAE_F)"),
+          "validation_loss": attrs("eV", "validation loss RMSE_E + MAE_E + w (RMSE_F + MAE_F)"),
+          "train_mae": attrs("eV", "training energy MAE per structure"),
+          "validation_mae": attrs("eV", "validation energy MAE per structure"),
+          "validation_force_mae": attrs("eV/Å", "validation force MAE"),
+          "learning_rate": attrs("1", "learning rate"), "test_energy": attrs("eV", "reference energy"),
+          "test_predicted": attrs("eV", "model energy"), "test_composition": attrs("eV", "composition-only energy"),
+          "test_forces": attrs("eV/Å", "reference force"), "test_forces_predicted": attrs("eV/Å", "model force"),
+          "force_epoch": index("epoch with force validation"), "test_structure": index("test structure"),
+          "test_atom": index("atom of the test structures")}
+
+    def _coordinates(self):
+        species = np.array(self.potential.species, dtype=str)
+        if species.size != self.species_energies.size:
+            return {}
+        return {"species": ("species", species, index("element symbol"))}
 
     def to_xarray(self):
         data = super().to_xarray()
@@ -73,27 +91,33 @@ class PotentialFit(tk.Solution):
 
         ``ax``: three matplotlib axes, or None for a new figure. Returns the axes.
         """
-        import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
 
-        if ax is None:
-            _, ax = plt.subplots(1, 3, figsize=(13, 3.8))
+        from toolkit.plotting import COUNT, REFERENCE_STYLE, finish, label, new_axes
+
+        fig, ax, created = new_axes(ax, figsize=(13, 3.8), ncols=3)
         curve, parity, hist = ax
         if self.epoch.size:
             curve.semilogy(self.epoch, self.train_mae, label="training MAE")
             curve.semilogy(self.epoch, self.validation_mae, label="validation MAE")
             curve.axvline(self.best_epoch, color="0.6", ls=":", label=f"best epoch {self.best_epoch}")
             curve.legend(fontsize=8)
-        curve.set(xlabel="epoch", ylabel="energy MAE (eV)", title="learning curve")
+        curve.set(xlabel=label("epoch", COUNT), ylabel=label("energy MAE", "eV"), title="learning curve")
+        parity.set_title("test parity")
         if self.test_energy.size:
             lo = float(min(self.test_energy.min(), self.test_predicted.min()))
             hi = float(max(self.test_energy.max(), self.test_predicted.max()))
-            parity.plot([lo, hi], [lo, hi], color="0.6", lw=1)
-            parity.scatter(self.test_energy, self.test_predicted, s=6)
+            parity.plot([lo, hi], [lo, hi], label="perfect prediction y = x", **REFERENCE_STYLE)
+            parity.scatter(self.test_energy, self.test_predicted, s=6, label="test structures")
+            parity.legend(fontsize=8)
             error = self.test_predicted - self.test_energy
             hist.hist(error * 1000.0, bins=40, color="C1")
             mae = self.metrics.get("energy_mae", float("nan"))
-            parity.set_title(f"test: MAE {1000 * mae:.1f} meV ({self.metrics.get('energy_mae_kcal_mol', 0):.2f} "
+            parity.set_title(f"test parity: MAE {1000 * mae:.1f} meV ({self.metrics.get('energy_mae_kcal_mol', 0):.2f} "
                              "kcal/mol)", fontsize=9)
-        parity.set(xlabel="reference energy (eV)", ylabel="HIP-NN energy (eV)")
-        hist.set(xlabel="test error (meV)", ylabel="structures", title="error histogram")
+        parity.set(xlabel=label("reference energy", "eV"), ylabel=label("HIP-NN energy", "eV"))
+        parity.xaxis.set_major_locator(MaxNLocator(4))       # long labels (-137.96 eV) must not collide
+        hist.set(xlabel=label("test error", "meV"), ylabel=label("structures", COUNT), title="test error histogram")
+        if created:
+            finish(fig, "HIP-NN potential fit")
         return ax
