@@ -1,4 +1,5 @@
 """Quickstart: one verb, ``tk.solve(problem, solver)``, on a system small enough to read whole.
+============================================================================================
 
 The harmonic oscillator  x'' = -ω² x  with x(0) = x0, x'(0) = v0 has the exact solution
 x(t) = x0 cos ωt + (v0/ω) sin ωt. We define it as a scalebridge problem, give it two solvers
@@ -25,6 +26,9 @@ from toolkit.dispatch import dispatch
 
 OUT = pathlib.Path(os.environ.get("SCALEBRIDGE_OUT", "out"))
 SMALL = os.environ.get("SCALEBRIDGE_SMALL") == "1"
+if SMALL:
+    print("SCALEBRIDGE_SMALL=1: a small, quick run; its numbers are NOT converged "
+          "(run without SCALEBRIDGE_SMALL for the full size)")
 OUT.mkdir(parents=True, exist_ok=True)
 
 

@@ -1,4 +1,5 @@
 """Tight-binding tutorial: densities of states by KPM and the stochastic error of the density matrix.
+==================================================================================================
 
 Electrons hopping on a lattice, ``H = -t sum_<ij> c_i^dag c_j``, solved with the kernel polynomial
 method (Weisse, Wellein, Alvermann & Fehske, Rev. Mod. Phys. 78, 275 (2006),
@@ -33,6 +34,9 @@ from solvers.tight_binding import KPM, Exact, ExactDiagonalization, GradientProb
 from solvers.tight_binding.scaling import error_scaling
 
 SMALL = os.environ.get("SCALEBRIDGE_SMALL") == "1"
+if SMALL:
+    print("SCALEBRIDGE_SMALL=1: a small, quick run; its numbers are NOT converged "
+          "(run without SCALEBRIDGE_SMALL for the full size)")
 OUT = Path(os.environ.get("SCALEBRIDGE_OUT", "out"))
 OUT.mkdir(parents=True, exist_ok=True)
 
@@ -45,8 +49,7 @@ square = tk.solve(lattice_problem("square", L_sq, mu=0.0, local=False, dos_point
                   KPM(order=order, estimator=RandomVectors(count=8)))
 E = square.energies
 exact = np.where(np.abs(E) < 4, scipy.special.ellipk(np.clip(1 - (E / 4) ** 2, 0, 1 - 1e-15)) / (2 * np.pi**2), 0)
-square.plot(axes[0])
-axes[0].plot(E, exact, "k--", lw=0.8, label="exact")
+square.plot(axes[0])                        # draws the exact square-lattice DOS beside the KPM one
 axes[0].set_ylim(0, 0.6)
 axes[0].legend(frameon=False)
 axes[0].set_title(f"square lattice {L_sq}x{L_sq}, {order} moments")

@@ -1,4 +1,5 @@
 """Channel flow: force-driven Poiseuille flow with the lattice Boltzmann method.
+=============================================================================
 
 A fluid between two no-slip walls (half-way bounce-back), periodic along the channel and
 driven by a uniform body force g (Guo forcing: Guo, Zheng & Shi, Phys. Rev. E 65, 046308
@@ -26,6 +27,9 @@ from problems.lattice_fluid import channel, lattice_units
 from solvers.lattice_boltzmann import BGK, MRT, TRT
 
 small = os.environ.get("SCALEBRIDGE_SMALL") == "1"
+if small:
+    print("SCALEBRIDGE_SMALL=1: a small, quick run; its numbers are NOT converged "
+          "(run without SCALEBRIDGE_SMALL for the full size)")
 out = Path(os.environ.get("SCALEBRIDGE_OUT", "out"))
 out.mkdir(parents=True, exist_ok=True)
 

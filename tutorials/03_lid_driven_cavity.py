@@ -1,4 +1,5 @@
 """Lid-driven cavity at Re = 100 (and Re = 1000) against Ghia, Ghia & Shin (1982).
+===============================================================================
 
 A square cavity with three no-slip walls and a lid sliding at speed U (moving-wall
 bounce-back, Ladd, J. Fluid Mech. 271, 285 (1994), doi:10.1017/S0022112094001771) reaches a
@@ -24,6 +25,9 @@ from solvers.lattice_boltzmann import TRT
 from solvers.lattice_boltzmann.ghia import U, V, centrelines
 
 small = os.environ.get("SCALEBRIDGE_SMALL") == "1"
+if small:
+    print("SCALEBRIDGE_SMALL=1: a small, quick run; its numbers are NOT converged "
+          "(run without SCALEBRIDGE_SMALL for the full size)")
 out = Path(os.environ.get("SCALEBRIDGE_OUT", "out"))
 out.mkdir(parents=True, exist_ok=True)
 

@@ -1,4 +1,5 @@
 """Machine learning predicts laboratory earthquakes -- on a synthetic stick-slip experiment.
+=========================================================================================
 
 Rouet-Leduc et al., "Machine learning predicts laboratory earthquakes", Geophys. Res. Lett. 44,
 9276 (2017), doi:10.1002/2017GL074677, sheared a layer of glass beads between steel blocks and
@@ -33,6 +34,9 @@ from problems.strain_signal import StickSlipExperiment, TimeToFailure
 from solvers.strain_signal import GradientBoosting, RandomForest, SliderODE
 
 small = os.environ.get("SCALEBRIDGE_SMALL") == "1"
+if small:
+    print("SCALEBRIDGE_SMALL=1: a small, quick run; its numbers are NOT converged "
+          "(run without SCALEBRIDGE_SMALL for the full size)")
 out = Path(os.environ.get("SCALEBRIDGE_OUT", "out"))
 out.mkdir(parents=True, exist_ok=True)
 

@@ -1,4 +1,5 @@
 """Lennard-Jones fluid near the triple point: structure, diffusion, viscosity, equation of state.
+==============================================================================================
 
 The 12-6 Lennard-Jones fluid (Jones 1924) at rho* = 0.8442, T* = 0.722 is the classic MD
 benchmark state (Verlet, Phys. Rev. 159, 98 (1967), doi:10.1103/PhysRev.159.98). We
@@ -34,6 +35,9 @@ from solvers.molecule.observables import diffusion_coefficient, green_kubo_visco
 from solvers.molecule.reference import jzg_eos, lj_tail_corrections
 
 SMALL = os.environ.get("SCALEBRIDGE_SMALL") == "1"
+if SMALL:
+    print("SCALEBRIDGE_SMALL=1: a small, quick run; its numbers are NOT converged "
+          "(run without SCALEBRIDGE_SMALL for the full size)")
 OUT = Path(os.environ.get("SCALEBRIDGE_OUT", "out"))
 OUT.mkdir(parents=True, exist_ok=True)
 

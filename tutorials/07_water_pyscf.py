@@ -1,4 +1,5 @@
 """A water molecule moved by quantum chemistry: PySCF Hartree-Fock forces drive the dynamics.
+==========================================================================================
 
 The potential is restricted Hartree-Fock (or Kohn-Sham DFT) from PySCF (Sun et al., WIREs
 Comput. Mol. Sci. 8, e1340 (2018), doi:10.1002/wcms.1340). We
@@ -25,6 +26,9 @@ from problems.molecule import GeometryOptimization, MolecularDynamics, water
 from solvers.molecule import LBFGS, PySCF, VelocityVerlet
 
 SMALL = os.environ.get("SCALEBRIDGE_SMALL") == "1"
+if SMALL:
+    print("SCALEBRIDGE_SMALL=1: a small, quick run; its numbers are NOT converged "
+          "(run without SCALEBRIDGE_SMALL for the full size)")
 OUT = Path(os.environ.get("SCALEBRIDGE_OUT", "out"))
 OUT.mkdir(parents=True, exist_ok=True)
 

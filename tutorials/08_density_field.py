@@ -1,4 +1,5 @@
 """Density fields with long-range (Kac) interactions: patterns and onion droplets.
+===============================================================================
 
 Free energy F[phi] = 1/2 ∫∫ phi V_R phi + ∫ f(phi), with a repulsive step (Kac) interaction of
 range R whose Fourier transform V(k) has a negative minimum at k* R = 5.76 (3D). When
@@ -29,6 +30,9 @@ from problems.density_field import Relaxation, kac_landau_field, kac_lattice_gas
 from solvers.density_field import RadialNewtonKrylov, SemiImplicit
 
 small = os.environ.get("SCALEBRIDGE_SMALL") == "1"
+if small:
+    print("SCALEBRIDGE_SMALL=1: a small, quick run; its numbers are NOT converged "
+          "(run without SCALEBRIDGE_SMALL for the full size)")
 out = Path(os.environ.get("SCALEBRIDGE_OUT", "out"))
 out.mkdir(parents=True, exist_ok=True)
 n2 = 32 if small else 96

@@ -1,4 +1,5 @@
 """Spin-dynamics tutorial: a quench of the triangular Kondo lattice into the chiral triple-Q state.
+================================================================================================
 
 Classical unit spins S_i coupled to electrons, ``H = t sum_<ij>,s c_is^dag c_js - J sum_i S_i . c_i^dag
 sigma c_i`` (t = -1, J = 2, quarter filling: N/2 electrons in the 2N levels), evolve by stochastic
@@ -10,7 +11,7 @@ four-sublattice triple-Q state: spins on the corners of a tetrahedron, the same 
 156402 (2008), doi:10.1103/PhysRevLett.101.156402), so a quantised Hall conductance e^2 / h.
 
 1. Quench from random spins: overdamped bath (damping 8) annealed from kT = 0.005 to 0, then
-   held at 0 (``triple_q_quench``); energy and mean |chirality| against time.
+   held at 0 (``triple_q_quench``); energy and mean absolute chirality against time.
 2. The final texture, triangles coloured by chirality.
 3. The static structure factor S(q): N/3 at each of the three M points.
 4. The Chern number of the occupied bands (Fukui-Hatsugai-Suzuki, twisted boundary conditions) and
@@ -33,6 +34,9 @@ from solvers.spin_dynamics.observables import TRIANGULAR_POINTS
 from solvers.tight_binding import ExactDiagonalization
 
 SMALL = os.environ.get("SCALEBRIDGE_SMALL") == "1"
+if SMALL:
+    print("SCALEBRIDGE_SMALL=1: a small, quick run; its numbers are NOT converged "
+          "(run without SCALEBRIDGE_SMALL for the full size)")
 OUT = Path(os.environ.get("SCALEBRIDGE_OUT", "out"))
 OUT.mkdir(parents=True, exist_ok=True)
 

@@ -1,4 +1,5 @@
 """A machine-learned potential: HIP-NN trained on QM9 energies, then on GFN2-xTB water, then MD.
+=============================================================================================
 
 HIP-NN, the Hierarchically Interacting Particle Neural Network (Lubbers, Smith & Barros, J. Chem.
 Phys. 148, 241715 (2018), doi:10.1063/1.5011181), writes the energy as a sum over blocks,
