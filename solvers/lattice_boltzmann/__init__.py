@@ -17,6 +17,7 @@ target shear decay rates). Curved walls: ``curved.py`` (interpolated bounce-back
 from __future__ import annotations
 
 import toolkit as tk
+from problems.fluid_bridge import CoarseGraining
 from problems.lattice_fluid import (LatticeFluid, channel, cylinder_channel, lid_driven_cavity, periodic_box,
                                     taylor_green)
 from toolkit.dispatch import dispatch
@@ -57,4 +58,5 @@ tk.register_family(tk.Family(
     tour=tour_cases,
     builders={"periodic_box": periodic_box, "channel": channel, "lid_driven_cavity": lid_driven_cavity,
               "cylinder_channel": cylinder_channel, "taylor_green": taylor_green},
+    components={"CoarseGraining": CoarseGraining, "CoarseGrain": CoarseGrain, "LearnedCollision": LearnedCollision},
 ))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import toolkit as tk
+from problems.fluid_bridge import CoarseGraining
 from problems.lattice_fluid import channel, cylinder_channel, lid_driven_cavity
 
 from .bgk import BGK
+from .bridge import LearnedCollision
 from .mrt import MRT
 from .trt import TRT
 
@@ -19,4 +21,6 @@ def tour_cases() -> list:
         tk.TourCase("cylinder in a channel Re=20 (BGK)",
                     cylinder_channel((80, 24), radius=4, reynolds=20, inflow=0.05, steps=800), BGK(),
                     {"progress": False}),
+        tk.TourCase("MD -> lattice Boltzmann: 108 LJ atoms, learned TRT (tiny; not converged)",
+                    CoarseGraining.example(0), LearnedCollision(), {"progress": False}),
     ]
