@@ -604,7 +604,10 @@ class ActiveLearning(tk.TimeProblem):
 
     * ``start`` — the labelled starting set (energies in eV and forces in eV/Å);
     * ``pool`` — unlabelled candidate configurations (the fixed-pool sampler; their energies and
-      forces, if any, are ignored: the oracle labels what is picked);
+      forces, if any, are ignored: the oracle labels what is picked). Pools come from MD
+      (``solvers.molecule.sample_configurations``), ANI-1 normal-mode sampling
+      (``solvers.molecule.active.normal_mode_samples``) or MD on a committee stopped when its
+      spread passes a threshold (``solvers.molecule.active.committee_md``, as ALF does);
     * ``oracle`` — any potential that solves ``PotentialEnergy`` (``TBLite()``, ``PySCF(...)``,
       ``ASECalculator(...)``); checked when the pair is resolved (``held_solvers``);
     * ``budget`` — oracle calls in all (a failed call counts: it was made), at most ``len(pool)``;

@@ -4,7 +4,8 @@
 HIPNNTraining(...), committee=4))`` runs a campaign (:mod:`.campaign`, one round a step);
 ``RandomSelection(model=...)`` is the baseline. Picking rules in :mod:`.selection`, oracle calls
 (core ensembles, a durable journal, failures kept) in :mod:`.oracle`, the result in
-:mod:`.solution`.
+:mod:`.solution`; candidate samplers (ANI-1 normal-mode sampling, committee-stopped MD as in ALF)
+in :mod:`.samplers`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from __future__ import annotations
 from .campaign import CampaignIntegrator
 from .oracle import Journal, call_oracle
 from .selection import CRITERIA, QueryByCommittee, RandomSelection, diverse_batch, sorted_distances, spread_scores
+from .samplers import (RECIPES, CommitteeMDRun, NormalModes, committee_md, committee_md_pool, harmonic_energy_law,
+                       normal_mode_samples, normal_modes)
 from .solution import ActiveLearningSolution
 
 __all__ = ["QueryByCommittee", "RandomSelection", "CampaignIntegrator", "ActiveLearningSolution", "Journal",
-           "call_oracle", "CRITERIA", "diverse_batch", "sorted_distances", "spread_scores"]
+           "call_oracle", "CRITERIA", "diverse_batch", "sorted_distances", "spread_scores", "normal_modes",
+           "normal_mode_samples", "harmonic_energy_law", "NormalModes", "committee_md", "committee_md_pool",
+           "CommitteeMDRun", "RECIPES"]
+
+from .tour import register as _register
+
+_register()

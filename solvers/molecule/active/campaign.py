@@ -13,7 +13,10 @@ One step is one round ``r`` (0-based):
 The models of a training are ``tk.solve(tk.EnsembleProblem(FitPotential(data, ("energy",
 "forces"), validation, test=0, split_seed=t), n=K, seed=round_seed(seed, t)), model,
 ensemble=tk.Serial())`` for the ``t``-th training (``K = committee``, or 1 for random picks), so a
-campaign is the same on every run and executor. The run ends early (``Success``, with a message)
+campaign is the same on every run and executor. With ``warm_start=True`` every training after
+the first solves the same problem member by member with ``model`` remade to start from member
+``k``'s last weights, ``warm_epochs`` epochs at ``warm_learning_rate`` and the seed the ensemble
+would give member ``k``. The run ends early (``Success``, with a message)
 when the budget or the pool is spent.
 
 Resuming: the checkpoint of step 2 holds the models, so a resumed round picks the same
@@ -36,9 +39,9 @@ from problems.molecule import PotentialEnergy
 from toolkit.dispatch import dispatch
 
 from ..hipnn import HIPNN
-from ..sampling import label_dataset
 from .oracle import Journal, call_oracle
-from .selection import QueryByCommittee, RandomSelection, diverse_batch, round_seed, spread_scores
+from .predict import predict_dataset
+from .selection import QueryByCommittee, RandomSelection, diverse_batch, member_seed, round_seed, spread_scores
 from .solution import ActiveLearningSolution
 
 __all__ = ["CampaignIntegrator"]
@@ -98,18 +101,29 @@ class CampaignIntegrator(tk.Integrator):
         problem, solver = self.problem, self.solver
         fit = FitPotential(self.dataset(), targets=("energy", "forces"), validation=problem.validation, test=0.0,
                            split_seed=self.trainings)
-        runs = tk.EnsembleProblem(fit, n=self.committee_size, seed=round_seed(solver.seed, self.trainings))
-        solved = tk.solve(runs, solver.model, ensemble=tk.Serial(), progress=False)
-        if solved.errors:
-            raise RuntimeError(f"training {self.trainings} failed: {solved.message}")
-        self.committee = [m.potential for m in solved.members]
+        ensemble_seed = round_seed(solver.seed, self.trainings)
+        if solver.warm_start and self.committee is not None:
+            epochs = solver.model.epochs if solver.warm_epochs is None else solver.warm_epochs
+            members = []
+            for k, previous in enumerate(self.committee):
+                rate = solver.model.learning_rate if solver.warm_learning_rate is None else solver.warm_learning_rate
+                training = tk.remake(solver.model, model=previous, epochs=epochs, learning_rate=rate,
+                                     seed=member_seed(ensemble_seed, k))
+                members.append(tk.solve(fit, training, progress=False).potential)
+            self.committee = members
+        else:
+            runs = tk.EnsembleProblem(fit, n=self.committee_size, seed=ensemble_seed)
+            solved = tk.solve(runs, solver.model, ensemble=tk.Serial(), progress=False)
+            if solved.errors:
+                raise RuntimeError(f"training {self.trainings} failed: {solved.message}")
+            self.committee = [m.potential for m in solved.members]
         self.trainings += 1
         self.stats["train_time"] += time.perf_counter() - t0
 
     def _predict(self, dataset: AtomisticDataset) -> tuple[np.ndarray, np.ndarray]:
         """Members' energies (K, n) and forces (K, atoms, 3) on ``dataset``."""
-        out = [label_dataset(dataset, p, self.problem.charge, self.problem.spin) for p in self.committee]
-        return np.array([d.energies for d in out]), np.array([d.forces for d in out])
+        out = [predict_dataset(p, dataset, self.problem.charge, self.problem.spin) for p in self.committee]
+        return np.array([e for e, _ in out]), np.array([f for _, f in out])
 
     def _score_test(self) -> None:
         test = self.problem.test

@@ -34,7 +34,7 @@ from ..hipnn import HIPNN, HIPNNTraining
 from problems.datasets import FitPotential
 
 __all__ = ["QueryByCommittee", "RandomSelection", "CRITERIA", "spread_scores", "sorted_distances",
-           "diverse_batch", "round_seed"]
+           "diverse_batch", "round_seed", "member_seed"]
 
 _E = tk.InvalidSolverError
 #: Disagreement measures :class:`QueryByCommittee` can rank the pool by.
@@ -53,7 +53,10 @@ class QueryByCommittee(tk.Solver):
     :class:`HIPNNTraining`; each member gets its own seed from the round's ensemble), ranked by
     ``criterion``, a batch of ``batch`` configurations at least ``diversity`` Å apart (sorted-distance
     descriptor), ``seed`` for the committees. ``executor`` runs the oracle calls (``tk.Serial()`` when
-    None; ``tk.Threads(k)``, ``tk.Processes(k)``, ``tk.Dask(...)``)."""
+    None; ``tk.Threads(k)``, ``tk.Processes(k)``, ``tk.Dask(...)``). ``warm_start=True``: after the
+    first training, member ``k`` starts from its weights of the last round (as ALF retrains) and
+    trains ``warm_epochs`` epochs (``model.epochs`` when None) at ``warm_learning_rate``
+    (``model.learning_rate`` when None)."""
 
     model: HIPNNTraining = HIPNNTraining()
     committee: int = 4
@@ -62,6 +65,9 @@ class QueryByCommittee(tk.Solver):
     diversity: float = 0.02
     seed: int = 0
     executor: object = None
+    warm_start: bool = False
+    warm_epochs: int | None = None
+    warm_learning_rate: float | None = None
 
     stochastic = True
     supports_step = True
@@ -75,6 +81,7 @@ class QueryByCommittee(tk.Solver):
         self._set("diversity", v.real_scalar("diversity", self.diversity, lower=0.0, upper=1e3, error=_E))
         self._set("seed", v.integer("seed", self.seed, lower=0, upper=2 ** 63 - 1, error=_E))
         _executor(self.executor)
+        _warm(self)
 
     @classmethod
     def example(cls) -> "QueryByCommittee":
@@ -84,12 +91,16 @@ class QueryByCommittee(tk.Solver):
 
 class RandomSelection(tk.Solver):
     """The baseline: ``batch`` configurations drawn uniformly (``seed``) from the unlabelled pool; one
-    model a round trained by ``model``. ``executor`` as for :class:`QueryByCommittee`."""
+    model a round trained by ``model``. ``executor``, ``warm_start``, ``warm_epochs`` and ``warm_learning_rate`` as for
+    :class:`QueryByCommittee`."""
 
     model: HIPNNTraining = HIPNNTraining()
     batch: int = 8
     seed: int = 0
     executor: object = None
+    warm_start: bool = False
+    warm_epochs: int | None = None
+    warm_learning_rate: float | None = None
 
     stochastic = True
     supports_step = True
@@ -100,6 +111,7 @@ class RandomSelection(tk.Solver):
         self._set("batch", v.integer("batch", self.batch, lower=1, upper=10 ** 6, error=_E))
         self._set("seed", v.integer("seed", self.seed, lower=0, upper=2 ** 63 - 1, error=_E))
         _executor(self.executor)
+        _warm(self)
 
     @classmethod
     def example(cls) -> "RandomSelection":
@@ -110,6 +122,13 @@ def _tiny_training() -> HIPNNTraining:
     return HIPNNTraining(model=HIPNN(features=4, sensitivities=4, interactions=1, atom_layers=1, cutoff=6.0,
                                      soft_min=2.5, soft_max=5.5, species=("Ar",)), epochs=2, batch=4,
                          hierarchicality_weight=0.0, dtype="float64")
+
+
+def _warm(solver):
+    solver._set("warm_epochs", v.integer("warm_epochs", solver.warm_epochs, lower=1, upper=10 ** 7, allow_none=True,
+                                         error=_E))
+    solver._set("warm_learning_rate", v.real_scalar("warm_learning_rate", solver.warm_learning_rate, lower=0.0,
+                                                    lower_open=True, upper=1e6, allow_none=True, error=_E))
 
 
 def _executor(value):
@@ -124,6 +143,12 @@ def round_seed(seed: int, round_index: int) -> int:
     ``SeedSequence(seed, spawn_key=(round_index,))``'s first 63-bit word."""
     state = np.random.SeedSequence(seed, spawn_key=(round_index,)).generate_state(1, dtype=np.uint64)[0]
     return int(state >> np.uint64(1))
+
+
+def member_seed(ensemble_seed: int, member: int) -> int:
+    """The training seed the core's ensembles give member ``member`` of an ensemble seeded
+    ``ensemble_seed`` (``SeedSequence(ensemble_seed, spawn_key=(member, 1))``'s first word)."""
+    return int(np.random.SeedSequence(ensemble_seed, spawn_key=(member, 1)).generate_state(1)[0])
 
 
 # -- scoring ---------------------------------------------------------------------------------------

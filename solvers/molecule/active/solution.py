@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 import toolkit as tk
+from toolkit.conventions import attrs, index
 
 __all__ = ["ActiveLearningSolution"]
 
@@ -49,6 +50,22 @@ class ActiveLearningSolution(tk.Solution):
             "spread_spearman": ("spread_point",), "chosen": ("pick",), "chosen_round": ("pick",),
             "failed": ("failure",), "test_spread": ("test_structure",), "test_error": ("test_structure",)}
     compare_fields = ("force_mae",)
+
+    @property
+    def cf(self) -> dict:
+        """CF attributes (:mod:`toolkit.conventions`); the spread's unit follows the solver's criterion."""
+        energy = getattr(self.solver, "criterion", "force_spread") == "energy_spread"
+        unit, what = ("eV", "energy") if energy else ("eV/Å", "largest per-atom force")
+        return {"calls": attrs("1", "oracle calls made"), "labels": attrs("1", "labelled structures trained on"),
+                "energy_mae": attrs("eV", "test energy MAE per structure"),
+                "force_mae": attrs("eV/Å", "test force MAE per component"),
+                "spread_spearman": attrs("1", "Spearman correlation of committee spread and error"),
+                "chosen": index("pool index sent to the oracle"), "chosen_round": index("round of the pick"),
+                "failed": index("pool index whose oracle call failed"),
+                "test_spread": attrs(unit, f"committee {what} spread"),
+                "test_error": attrs(unit, f"committee-mean {what} error"),
+                "point": index("round (0: the starting set)"), "spread_point": index("round (0: the starting set)"),
+                "pick": index("pick"), "failure": index("failure"), "test_structure": index("test structure")}
 
     def plot(self, ax=None, others=()):
         """Test force error vs oracle calls (this campaign and ``others``, e.g. the random baseline),

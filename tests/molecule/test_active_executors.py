@@ -1,0 +1,59 @@
+"""Determinism of a campaign on every executor: the same seeds pick the same configurations, get the
+same oracle labels and train the same models whether the oracle calls ran serially, on threads, on
+processes, or on a real dask.distributed cluster (a LocalCluster of worker processes reached by its
+scheduler address, the path past one machine)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import toolkit as tk
+from problems.datasets import ActiveLearning
+from solvers.molecule.active import QueryByCommittee, RandomSelection
+
+
+@pytest.fixture(scope="module")
+def serial_runs():
+    problem = tk.remake(ActiveLearning.example(0), budget=5, rounds=2)
+    qbc = tk.remake(QueryByCommittee.example(), batch=3, seed=4)
+    rnd = tk.remake(RandomSelection.example(), batch=3, seed=4)
+    return problem, qbc, rnd, tk.solve(problem, qbc, progress=False), tk.solve(problem, rnd, progress=False)
+
+
+def _same(a, b):
+    assert a.chosen.tolist() == b.chosen.tolist() and len(a.chosen) == 5
+    assert a.chosen_round.tolist() == b.chosen_round.tolist()
+    assert np.array_equal(a.dataset.energies, b.dataset.energies)
+    assert np.array_equal(a.dataset.forces, b.dataset.forces)
+    assert np.array_equal(a.force_mae, b.force_mae) and np.array_equal(a.energy_mae, b.energy_mae)
+
+
+@pytest.mark.parametrize("executor", [tk.Serial(), tk.Threads(2), tk.Processes(3)], ids=["serial", "threads",
+                                                                                       "processes"])
+def test_same_seeds_give_the_same_picks_on_every_executor(serial_runs, executor):
+    problem, qbc, rnd, qbc_ref, rnd_ref = serial_runs
+    _same(tk.solve(problem, tk.remake(qbc, executor=executor), progress=False), qbc_ref)
+    if not isinstance(executor, tk.Processes):     # each oracle chunk starts a spawn pool (seconds): QBC only
+        _same(tk.solve(problem, tk.remake(rnd, executor=executor), progress=False), rnd_ref)
+
+
+def test_same_seeds_give_the_same_picks_on_a_dask_cluster(serial_runs):
+    distributed = pytest.importorskip("distributed")
+    problem, qbc, rnd, qbc_ref, rnd_ref = serial_runs
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        executor = tk.Dask(address=cluster.scheduler_address)
+        _same(tk.solve(problem, tk.remake(qbc, executor=executor), progress=False), qbc_ref)
+        _same(tk.solve(problem, tk.remake(rnd, executor=executor), progress=False), rnd_ref)
+
+
+def test_warm_started_campaigns_repeat_exactly_and_start_from_the_last_weights(serial_runs):
+    problem, qbc, _, cold, _ = serial_runs
+    warm = tk.remake(qbc, warm_start=True, warm_epochs=1)
+    first = tk.solve(problem, warm, progress=False)
+    _same(tk.solve(problem, tk.remake(warm, executor=tk.Threads(2)), progress=False), first)
+    assert first.force_mae[0] == cold.force_mae[0]                   # the first training is the same
+    assert first.potential != cold.potential                           # later ones start from it
+    with pytest.raises(tk.InvalidSolverError, match="warm_epochs"):
+        tk.remake(qbc, warm_epochs=0)
