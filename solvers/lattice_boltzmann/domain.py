@@ -6,7 +6,9 @@ internal axes to physical components (self-inverse).
 
 Non-periodic axes get one extra layer of nodes on each side: solid nodes for walls (flag 1,
 or 3 for a moving wall whose velocity is kept in ``uwall``), ghost nodes (flag 2) for
-velocity inlets and pressure outlets. Ghost populations are rebuilt before each step by the
+velocity inlets and pressure outlets. Curved obstacles (``problem.spheres``) add interpolated bounce-back on the links that cross
+their surfaces (:mod:`.curved`), applied with the ghost filling before each step. Ghost
+populations are rebuilt before each step by the
 non-equilibrium extrapolation of Guo, Zheng & Shi, Chin. Phys. 11, 366 (2002),
 doi:10.1088/1009-1963/11/4/310:
 
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .curved import WallLinks, interpolate_walls, interpolate_walls_numpy, returned_populations, wall_links
 from .lattices import Lattice
 from .reference import equilibrium, macroscopic
 
@@ -41,6 +44,12 @@ class Domain:
     uwall: np.ndarray        # (3, nx, ny, nz) internal components, or (3, 1, 1, 1) when no wall moves
     obstacle: np.ndarray     # bool padded mask of the problem's solid nodes (momentum exchange)
     ghosts: list             # [(internal axis, ghost, neighbour index, kind, values, profile1, profile2)]
+    links: WallLinks | None = None   # curved-wall links (interpolated bounce-back), None: none
+
+    @property
+    def needs_fill(self) -> bool:
+        """Whether populations are rebuilt before each step (ghost layers or curved walls)."""
+        return bool(self.ghosts) or self.links is not None
 
     def to_internal(self, vec) -> np.ndarray:
         """A physical vector (D components) as internal (3,) components."""
@@ -120,17 +129,21 @@ def build_domain(problem, lat: Lattice) -> Domain:
             simple &= np.roll(rowfluid, (dx, dy), axis=(0, 1))
     dom.simple = np.ascontiguousarray(simple)
     dom.uwall = np.ascontiguousarray(uwall)
+    dom.links = wall_links(problem, dom, lat, FLUID, GHOST)
     return dom
 
 
 def fill_ghosts(f: np.ndarray, domain: Domain, lat: Lattice, force: np.ndarray) -> None:
-    """Rebuild ghost-layer populations of ``f`` in place (numba; ``force`` in internal components)."""
+    """Rebuild ghost-layer populations of ``f`` in place (numba; ``force`` in internal components),
+    then set the curved-wall links' populations (:func:`.curved.interpolate_walls`)."""
     from .kernels import ghost_fill
 
     for a, g, nb, kind, values, prof1, prof2 in domain.ghosts:
         value = np.zeros(3)
         value[: len(values)] = values
         ghost_fill(f, a, g, nb, kind == "pressure", value, prof1, prof2, domain.c, lat.w, force)
+    if domain.links is not None:
+        interpolate_walls(f, domain.links, lat.opp)
 
 
 def fill_ghosts_numpy(f: np.ndarray, domain: Domain, lat: Lattice, force: np.ndarray) -> None:
@@ -150,6 +163,8 @@ def fill_ghosts_numpy(f: np.ndarray, domain: Domain, lat: Lattice, force: np.nda
         sl = [slice(None)] * 4
         sl[a + 1] = g
         f[tuple(sl)] = new
+    if domain.links is not None:
+        interpolate_walls_numpy(f, domain.links, lat.opp)
 
 
 def momentum_exchange(f: np.ndarray, domain: Domain, lat: Lattice) -> np.ndarray:
@@ -157,7 +172,8 @@ def momentum_exchange(f: np.ndarray, domain: Domain, lat: Lattice) -> np.ndarray
 
     Every link from a fluid node x to an obstacle node x + c_i carries 2 c_i f_i*(x) per step
     (half-way bounce-back of the post-collision population; Ladd, J. Fluid Mech. 271, 285
-    (1994), doi:10.1017/S0022112094001771).
+    (1994), doi:10.1017/S0022112094001771); a curved-wall link carries c_i (f_i*(x) + f_ī(x, t+1))
+    with the interpolated population f_ī (:mod:`.curved`).
     """
     force = np.zeros(3)
     if not domain.obstacle.any():
@@ -168,4 +184,9 @@ def momentum_exchange(f: np.ndarray, domain: Domain, lat: Lattice) -> np.ndarray
         hits = fluid & np.roll(domain.obstacle, shift, axis=(0, 1, 2))
         total = float(f[q][hits].astype(np.float64).sum())
         force += 2.0 * total * domain.c[q]
+    links = domain.links
+    if links is not None:
+        x = links.node.T
+        change = returned_populations(f, links, lat.opp) - f[links.direction, x[0], x[1], x[2]]
+        force += (change[:, None] * domain.c[links.direction]).sum(axis=0)
     return np.array([force[domain.perm[i]] for i in range(3)])

@@ -94,7 +94,7 @@ class Stepper:
 
 class TwoArrayStepper(Stepper):
     """Two population arrays (A–B pattern, pull): ``kernel(src, dst)`` writes one step into the
-    other array, ghost layers refilled before each step."""
+    other array, ghost layers and curved-wall links refilled before each step."""
 
     def __init__(self, setup: Setup, kernel, fill):
         super().__init__(setup)
@@ -115,7 +115,7 @@ class TwoArrayStepper(Stepper):
     def advance(self, start, n, after):
         s = self.setup
         for k in range(n):
-            if s.domain.ghosts:
+            if s.domain.needs_fill:
                 self.fill(self.f, s.domain, s.lat, s.F)
             bad = self.kernel(self.f, self.g)
             if bad:
