@@ -231,7 +231,8 @@ def jackknife(samples, estimator):
         return full, np.full(full.shape, np.nan)
     total = samples.sum(axis=0)
     loo = np.array([estimator((total - samples[i]) / (n - 1)) for i in range(n)], dtype=float)
-    error = np.sqrt((n - 1) / n * ((loo - loo.mean(axis=0)) ** 2).sum(axis=0))
+    with np.errstate(invalid="ignore"):          # a leave-one-out value that is infinite: no error (NaN)
+        error = np.sqrt((n - 1) / n * ((loo - loo.mean(axis=0)) ** 2).sum(axis=0))
     return full, error
 
 
@@ -321,25 +322,27 @@ class HydrodynamicsRecord(tk.Struct):
         """An ``xarray.Dataset`` with coordinates ``k``, ``time``, ``sk_k`` and units in the attrs."""
         import xarray as xr
 
+        from toolkit.conventions import index, reduced
+
         red = "reduced LJ units"
+        meaning = "reduced LJ units: sigma, epsilon, m, tau = sigma sqrt(m / epsilon)"
         ds = xr.Dataset(
-            {"ct": (("k", "time"), self.ct, {"long_name": "transverse current autocorrelation C_T(k, t)",
-                                              "units": "sigma^2 / tau^2 (" + red + ")"}),
-             "ct_error": (("k", "time"), self.ct_error, {"long_name": "standard error of C_T over runs",
-                                                          "units": "sigma^2 / tau^2 (" + red + ")"}),
-             "eta_k": ("k", self.eta_k, {"long_name": "wavevector-dependent shear viscosity eta(k)",
-                                         "units": "epsilon tau / sigma^3 (" + red + ")"}),
-             "eta_k_error": ("k", self.eta_k_error, {"long_name": "jackknife error of eta(k)",
-                                                     "units": "epsilon tau / sigma^3 (" + red + ")"}),
-             "nu_k": ("k", self.nu_k, {"long_name": "kinematic viscosity nu(k) = eta(k) / (rho m)",
-                                       "units": "sigma^2 / tau (" + red + ")"}),
-             "shells": ("k", self.shells, {"long_name": "shell |n|^2 of k = 2 pi n / L"}),
+            {"ct": (("k", "time"), self.ct, reduced("transverse current autocorrelation C_T(k, t)",
+                                                      "(sigma/tau)^2", meaning)),
+             "ct_error": (("k", "time"), self.ct_error, reduced("standard error of C_T over runs", "(sigma/tau)^2",
+                                                                  meaning)),
+             "eta_k": ("k", self.eta_k, reduced("wavevector-dependent shear viscosity eta(k)",
+                                                "(epsilon tau/sigma^3)", meaning)),
+             "eta_k_error": ("k", self.eta_k_error, reduced("jackknife error of eta(k)", "(epsilon tau/sigma^3)",
+                                                            meaning)),
+             "nu_k": ("k", self.nu_k, reduced("kinematic viscosity nu(k) = eta(k) / (rho m)", "(sigma^2/tau)",
+                                              meaning)),
+             "shells": ("k", self.shells, index("shell |n|^2 of k = 2 pi n / L")),
              "sk": ("sk_k", self.sk, {"long_name": "static structure factor S(k)", "units": "1"}),
              "sk_error": ("sk_k", self.sk_error, {"long_name": "jackknife error of S(k)", "units": "1"})},
-            coords={"k": ("k", self.k, {"long_name": "wavenumber", "units": "1 / sigma (" + red + ")"}),
-                    "time": ("time", self.time, {"long_name": "lag time", "units": "tau (" + red + ")"}),
-                    "sk_k": ("sk_k", self.sk_k, {"long_name": "wavenumber of S(k)",
-                                                 "units": "1 / sigma (" + red + ")"})})
+            coords={"k": ("k", self.k, reduced("wavenumber k", "(1/sigma)", meaning)),
+                    "time": ("time", self.time, reduced("lag time", "tau", meaning)),
+                    "sk_k": ("sk_k", self.sk_k, reduced("wavenumber of S(k)", "(1/sigma)", meaning))})
         scalars = {"eta0": "shear viscosity eta(k -> 0) from C_T", "eta0_error": "jackknife error of eta0",
                    "eta_a": "a of eta(k) = eta0 / (1 + a k^2) [sigma^2]",
                    "s0": "S(k -> 0)", "s0_error": "jackknife error of S(0)",
@@ -378,7 +381,7 @@ class HydrodynamicsRecord(tk.Struct):
         import matplotlib.pyplot as plt
 
         if axes is None:
-            fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+            fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), constrained_layout=True)
         else:
             fig = np.ravel(axes)[0].figure
         ax = axes[0]
@@ -387,26 +390,28 @@ class HydrodynamicsRecord(tk.Struct):
             line, = ax.plot(self.time, self.ct[s] / self.ct[s, 0], label=f"k = {self.k[s]:.3g}")
             ax.plot(self.time, hydro[s] / hydro[s, 0], ls="--", color=line.get_color())
         ax.axhline(0, color="0.6", lw=0.5)
-        ax.set_xlabel("t (tau)")
-        ax.set_ylabel("C_T(k, t) / C_T(k, 0)")
-        ax.legend(title="MD (solid), exp(-nu k^2 t)")
+        ax.set_xlabel("t [reduced: τ]")
+        ax.set_ylabel("C_T(k,t)/C_T(k,0) [dimensionless]")
+        ax.set_title("transverse-current decay (MD solid, exp(-nu k^2 t) dashed)", fontsize=9)
+        ax.legend(fontsize=8)
         ax = axes[1]
         ax.errorbar(self.k ** 2, self.eta_k, self.eta_k_error, fmt="o", label="eta(k) from C_T")
         kk = np.linspace(0, self.k.max() ** 2 * 1.05, 50)
         eta0, eta0_error, a = _nan(self.eta0), _nan(self.eta0_error), _nan(self.eta_a)
         ax.plot(kk, eta0 / (1 + a * kk), label=f"eta0 = {eta0:.3g} ± {eta0_error:.2g}")
         ax.errorbar([0], [_nan(self.gk_shear)], [_nan(self.gk_shear_error)], fmt="s", label="Green–Kubo")
-        ax.set_xlabel("k^2 (sigma^-2)")
-        ax.set_ylabel("eta (epsilon tau / sigma^3)")
-        ax.legend()
+        ax.set_xlabel("k² [reduced: σ⁻²]")
+        ax.set_ylabel("η [reduced: ετ/σ³]")
+        ax.set_title("shear viscosity η(k) and its k → 0 limit", fontsize=9)
+        ax.legend(fontsize=8)
         ax = axes[2]
         ax.errorbar(self.sk_k, self.sk, self.sk_error, fmt="o", label="S(k)")
         ax.errorbar([0], [_nan(self.s0)], [_nan(self.s0_error)], fmt="s",
                     label=f"S(0), c_T = {_nan(self.sound_speed):.3g}")
-        ax.set_xlabel("k (1 / sigma)")
-        ax.set_ylabel("S(k)")
-        ax.legend()
-        fig.tight_layout()
+        ax.set_xlabel("k [reduced: 1/σ]")
+        ax.set_ylabel("S(k) [dimensionless]")
+        ax.set_title("static structure factor and S(0)", fontsize=9)
+        ax.legend(fontsize=8)
         return fig
 
 

@@ -55,11 +55,7 @@ TOUR = [(fam.name, case) for fam in tk.families() if fam.tour for case in fam.to
 
 #: Plots being rewritten elsewhere that do not follow the conventions yet, by problem type or tour
 #: family. Strict: once such a plot conforms, its test fails until the entry is removed.
-PENDING = {"ActiveLearning": "solvers/molecule/active/solution.py: axis labels without [units] ('oracle calls', "
-                             "'test force MAE (eV/Å)', 'committee spread', 'true error')",
-           "active-learning": "the same plot, drawn by the active-learning tour case",
-           "HydrodynamicMeasurement": "solvers/molecule/hydrodynamics.py (issue 21, in progress): no titles, units "
-                                      "in (parentheses) not [brackets]"}
+PENDING = {}
 
 
 def _pending(name):

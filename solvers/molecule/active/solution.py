@@ -73,15 +73,16 @@ class ActiveLearningSolution(tk.Solution):
         import matplotlib.pyplot as plt
 
         if ax is None:
-            _, ax = plt.subplots(1, 2, figsize=(10, 3.8))
+            _, ax = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
         curve, scatter = ax
         for run in (self, *others):
             curve.plot(run.calls, run.force_mae, marker="o", label=type(run.solver).__name__)
-        curve.set(xlabel="oracle calls", ylabel="test force MAE (eV/Å)", title="error vs oracle calls")
+        curve.set(xlabel="oracle calls [count]", ylabel="test force MAE [eV/Å]", title="error vs oracle calls")
         curve.legend(fontsize=8)
+        unit = "eV" if getattr(self.solver, "criterion", "force_spread") == "energy_spread" else "eV/Å"
+        rho = self.spread_spearman[-1] if self.spread_spearman.size else float("nan")
         if self.test_spread.size:
             scatter.scatter(self.test_spread, self.test_error, s=8)
-            rho = self.spread_spearman[-1] if self.spread_spearman.size else float("nan")
-            scatter.set_title(f"committee spread vs error (Spearman {rho:.2f})", fontsize=9)
-        scatter.set(xlabel="committee spread", ylabel="true error")
+        scatter.set_title(f"committee spread vs true error (Spearman {rho:.2f})", fontsize=9)
+        scatter.set(xlabel=f"committee spread [{unit}]", ylabel=f"true error [{unit}]")
         return ax
