@@ -41,24 +41,30 @@ def calls_to_reach(run, target: float) -> float:
     return float(run.calls[hit[0]]) if hit.size else float("inf")
 
 
-def ethanol_problem() -> ActiveLearning:
+def ethanol_problem(budget: int = BUDGET, scale: int = 1) -> ActiveLearning:
+    """The protocol of the module docstring (``scale`` > 1 shortens every MD run by that factor)."""
     mol = organic("CH3CH2OH")
     oracle = TBLite()
-    start = sample_configurations(mol, oracle, temperatures=[300.0], steps=400, every=40, seed=1)
-    cold = sample_configurations(mol, oracle, temperatures=[300.0], steps=600, every=10, seed=2)
-    hot = sample_configurations(mol, oracle, temperatures=[1200.0], steps=600, every=50, seed=5)
+    start = sample_configurations(mol, oracle, temperatures=[300.0], steps=400 // scale, every=40 // scale, seed=1)
+    cold = sample_configurations(mol, oracle, temperatures=[300.0], steps=600 // scale, every=10, seed=2)
+    hot = sample_configurations(mol, oracle, temperatures=[1200.0], steps=600 // scale, every=50 // scale, seed=5)
     pool = AtomisticDataset.concatenate([tk.remake(cold, forces=None), tk.remake(hot, forces=None)])
-    test = sample_configurations(mol, oracle, temperatures=[900.0], steps=800, every=20, seed=3)
-    return ActiveLearning(start, pool, oracle, budget=BUDGET, test=test, rounds=BUDGET // BATCH)
+    test = sample_configurations(mol, oracle, temperatures=[900.0], steps=800 // scale, every=20, seed=3)
+    return ActiveLearning(start, pool, oracle, budget=budget, test=test, rounds=budget // BATCH)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--quick", action="store_true", help="one seed, B = 4, 5 epochs, short MD (a smoke run)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
+    global BUDGET, TRAIN
+    if args.quick:
+        BUDGET, args.seeds = 4, [0]
+        TRAIN = tk.remake(TRAIN, epochs=5)
     print(f"load average {os.getloadavg()[0]:.2f}; B = {BUDGET}, batch {BATCH}, committee 4, warm starts")
-    problem = ethanol_problem()
+    problem = ethanol_problem(BUDGET, 4 if args.quick else 1)
     curves = []
     for seed in args.seeds:
         qbc = tk.solve(problem, QueryByCommittee(model=TRAIN, committee=4, batch=BATCH, seed=seed, **WARM),
