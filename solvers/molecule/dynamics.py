@@ -68,6 +68,10 @@ def _dt(value):
     return v.real_scalar("dt", value, lower=0, lower_open=True, upper=_MAX_DT, error=_E)
 
 
+def _threads(solver):
+    solver._set("threads", v.integer("threads", solver.threads, lower=1, upper=256, error=_E))
+
+
 def _drift_limits(solver):
     """Validate ``max_drift`` (stability limit) and ``warn_drift`` (accuracy limit): None or > 0."""
     for name in ("max_drift", "warn_drift"):
@@ -83,17 +87,21 @@ class VelocityVerlet(tk.Solver):
 
     ``max_drift``: relative energy drift past which the run stops ``Unstable`` (default 0.5);
     ``warn_drift``: past which it finishes with a warning (default 0.01); None turns either off.
+    ``threads``: the Lennard-Jones force loop and list search of the jitted loop cut into that many
+    parallel parts (numba threads, see :meth:`MDIntegrator._scratch`); 1 is serial.
     """
 
     dt: float = 1.0
     max_drift: float | None = 0.5
     warn_drift: float | None = 0.01
+    threads: int = 1
     supports_step = True
     scheme = 0
 
     def _validate(self):
         self._set("dt", _dt(self.dt))
         _drift_limits(self)
+        _threads(self)
 
 
 class Langevin(tk.Solver):
@@ -101,6 +109,7 @@ class Langevin(tk.Solver):
 
     The bath exchanges energy, so only runaway heating is watched: ``max_drift`` (default 10) bounds
     the change of ``K + U`` relative to the scale that includes ``g k_B T``; ``warn_drift`` defaults to None.
+    ``threads`` as for :class:`VelocityVerlet`.
     """
 
     dt: float = 1.0
@@ -109,6 +118,7 @@ class Langevin(tk.Solver):
     seed: int = 0
     max_drift: float | None = 10.0
     warn_drift: float | None = None
+    threads: int = 1
     supports_step = True
     stochastic = True
     scheme = 1
@@ -120,6 +130,7 @@ class Langevin(tk.Solver):
         self._set("friction", v.real_scalar("friction", self.friction, lower=0, upper=_MAX_FRICTION, error=_E))
         self._set("seed", v.integer("seed", self.seed, lower=0, upper=2 ** 63 - 1, error=_E))
         _drift_limits(self)
+        _threads(self)
 
 
 class NoseHoover(tk.Solver):
@@ -129,7 +140,8 @@ class NoseHoover(tk.Solver):
     ``n_yoshida`` (order of the Suzuki–Yoshida composition: 1, 3, 5 or 7) and ``n_respa`` (repeats
     of it per half step). Martyna, Klein & Tuckerman 1992 (doi:10.1063/1.463940); integrator of
     Martyna, Tuckerman, Tobias & Klein 1996 (doi:10.1080/00268979600100761). ``max_drift`` /
-    ``warn_drift`` (defaults 0.5 / 0.01) watch the conserved extended energy as for VelocityVerlet."""
+    ``warn_drift`` (defaults 0.5 / 0.01) watch the conserved extended energy as for VelocityVerlet;
+    ``threads`` as for :class:`VelocityVerlet`."""
 
     dt: float = 1.0
     temperature: float = 300.0
@@ -139,6 +151,7 @@ class NoseHoover(tk.Solver):
     n_respa: int = 1
     max_drift: float | None = 0.5
     warn_drift: float | None = 0.01
+    threads: int = 1
     supports_step = True
     scheme = 2
 
@@ -153,6 +166,7 @@ class NoseHoover(tk.Solver):
                                         YOSHIDA_ORDERS, error=_E))
         self._set("n_respa", v.integer("n_respa", self.n_respa, lower=1, upper=1000, error=_E))
         _drift_limits(self)
+        _threads(self)
 
 
 def _next_multiple(step: int, every: int) -> int:
@@ -323,6 +337,19 @@ class MDIntegrator(tk.Integrator):
                     "trajectory is inaccurate; lower dt"]
         return []
 
+    def _scratch(self) -> np.ndarray:
+        """Per-part force workspace of the jitted loop: float64[P - 1, N, 3] with ``P`` the solver's
+        ``threads`` for Lennard-Jones (Morse runs serially: ``P = 1``). The ``P`` parts run on numba's
+        threads (``numba.set_num_threads``; fewer threads than parts just run several parts each).
+        A run reproduces itself bit for bit at a given ``P`` whatever numba's thread count; runs at
+        different ``P`` agree to round-off (the partial forces are summed in another order)."""
+        n = len(self.mass)
+        parts = self.solver.threads if self.pair[0] == 0 else 1
+        work = getattr(self, "_work", None)
+        if work is None or work.shape[0] != parts - 1 or work.shape[1] != n:
+            work = self._work = np.empty((parts - 1, n, 3))
+        return work
+
     def _jitted(self, m, noise) -> int:
         kind, params, cutoff, skin = self.pair
         out = np.zeros(11)
@@ -332,7 +359,7 @@ class MDIntegrator(tk.Integrator):
             self.x, self.v, self.f, self.images, self.x_ref, self.starts, self.nbrs, self.split, self.mass,
             self.box,
             self.periodic, kind, params, cutoff, skin, self.scheme, self.h, self.c1, self.c2, noise, self.nh,
-            self.ndof, self.kt, self.q, self.weights, self.n_respa, m, out)
+            self.ndof, self.kt, self.q, self.weights, self.n_respa, m, out, self._scratch())
         if k == m:
             self.energy = float(out[0])
             self.virial = out[1:10].reshape(3, 3).copy()
@@ -472,9 +499,13 @@ _NEIGHBOURS_PER_ATOM = 200
 def _(problem: MolecularDynamics, solver: VelocityVerlet | Langevin | NoseHoover) -> dict:
     """Peak bytes of a run: saved frames (positions and velocities, kept as lists and joined once
     more for the solution), thermo records (scalars and two 3x3 tensors), the per-atom state
-    (about ten float64 (n, 3) arrays) and a neighbour list of ``_NEIGHBOURS_PER_ATOM`` per atom."""
+    (about ten float64 (n, 3) arrays), a neighbour list of ``_NEIGHBOURS_PER_ATOM`` per atom and,
+    with ``threads > 1``, the ``threads - 1`` per-thread force buffers."""
     n = problem.molecule.n_atoms
     frames = problem.steps // problem.save_every + 2
     thermo = problem.steps // problem.thermo_every + 2
-    return {"frames": 2 * 2 * frames * n * 3 * 8, "thermo": 2 * thermo * 23 * 8,
-            "atom state": 10 * n * 3 * 8, "neighbour list": n * (_NEIGHBOURS_PER_ATOM + 2) * 8}
+    parts = {"frames": 2 * 2 * frames * n * 3 * 8, "thermo": 2 * thermo * 23 * 8,
+             "atom state": 10 * n * 3 * 8, "neighbour list": n * (_NEIGHBOURS_PER_ATOM + 2) * 8}
+    if solver.threads > 1:
+        parts["thread force buffers"] = (solver.threads - 1) * n * 3 * 8
+    return parts

@@ -26,13 +26,15 @@ Integration schemes (``scheme``) advanced by :func:`md_segment`:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from toolkit.kernels import FASTMATH
-from toolkit.kernels.neighbors import max_displacement, split_by_image, verlet_list_split, wrap_positions
+from toolkit.kernels.neighbors import max_displacement, split_by_image, wrap_positions
 
-__all__ = ["pair_forces", "image_split", "md_segment", "rebuild", "kinetic_tensor", "nhc_half", "md_list",
-           "state_summary"]
+from .pairlist import half_stencil_list, half_stencil_list_parts
+
+__all__ = ["pair_forces", "pair_forces_parts", "image_split", "md_segment", "rebuild", "kinetic_tensor", "nhc_half",
+           "md_list", "state_summary"]
 
 _FM = set(FASTMATH)
 
@@ -132,50 +134,178 @@ def _lj_run(x, nbrs, lo, hi, xi0, xi1, xi2, p0, p1, p3, rc2, f, acc, image, half
     acc[12] = fi2
 
 
-@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
-def _lj_forces(x, starts, nbrs, split, params, half, length, f, virial):
-    """Lennard-Jones specialisation of :func:`pair_forces` (same contract).
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy", inline="always")
+def _lj_block(xi0, xi1, xi2, m, d0, d1, d2, g0, g1, g2, p0, p1, p3, rc2, acc):
+    """LJ over ``m`` separations ``d = x_i - x_j`` held in contiguous buffers: the pair forces
+    ``F_ij`` into ``g``, their sum (the force on ``i``) into ``acc[10:13]`` (overwritten) and the
+    energy added to ``acc[0]``. One flat loop over contiguous arrays, so LLVM vectorises it
+    (divisions and all); the cutoff is a multiplication by 0 or 1, as in :func:`_lj_run`."""
+    fi0 = fi1 = fi2 = 0.0
+    e = 0.0
+    for t in range(m):
+        r2 = d0[t] * d0[t] + d1[t] * d1[t] + d2[t] * d2[t]
+        ir2 = 1.0 / r2
+        s2 = p1 * ir2
+        s6 = s2 * s2 * s2
+        inside = 1.0 if r2 < rc2 else 0.0
+        e += inside * (p0 * s6 * (s6 - 1.0) - p3)
+        fr = inside * p0 * s6 * (12.0 * s6 - 6.0) * ir2
+        a0 = fr * d0[t]
+        a1 = fr * d1[t]
+        a2 = fr * d2[t]
+        g0[t] = a0
+        g1[t] = a1
+        g2[t] = a2
+        fi0 += a0
+        fi1 += a1
+        fi2 += a2
+    acc[0] += e
+    acc[10] = fi0
+    acc[11] = fi1
+    acc[12] = fi2
 
-    Virial as LAMMPS's ``virial_fdotr_compute``: ``sum_{i<j} r_ij (x) F_ij = sum_i x_i (x) f_i +
-    sum_{boundary pairs} s_ij (x) F_ij`` with ``s_ij = r_ij - (x_i - x_j)`` the image shift
-    (exact algebra; symmetrised, as the pair sum is symmetric).
+
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def _lj_rows(x, starts, nbrs, split, p0, p1, p3, rc2, half, length, f, acc, r0, r1):
+    """Add the LJ pair forces of the rows ``r0 <= i < r1`` to ``f`` (not zeroed first); the energy
+    into ``acc[0]``, the image virial correction into ``acc[1:10]``.
+
+    Each particle's same-image partners go through three passes: gather the separations
+    ``x_i - x_j`` into contiguous buffers, evaluate them in one vectorised loop
+    (:func:`_lj_block`), scatter ``-F_ij`` onto the partners (Newton's third law). Indices are
+    unsigned (no negative-index test in the loops). The few boundary-crossing partners (minimum
+    image) run the scalar :func:`_lj_run`.
     """
-    n = x.shape[0]
-    p0 = 4.0 * params[0]
-    p1 = params[1] * params[1]
-    rc2 = params[2] * params[2]
-    p3 = params[3]
-    for i in range(n):
-        f[i, 0] = 0.0
-        f[i, 1] = 0.0
-        f[i, 2] = 0.0
-    acc = np.zeros(13)
-    for i in range(n):
+    big = 1
+    for i in range(r0, r1):
+        big = max(big, split[i] - starts[i])
+    d0 = np.empty(big)
+    d1 = np.empty(big)
+    d2 = np.empty(big)
+    g0 = np.empty(big)
+    g1 = np.empty(big)
+    g2 = np.empty(big)
+    for i in range(r0, r1):
         xi0 = x[i, 0]
         xi1 = x[i, 1]
         xi2 = x[i, 2]
-        _lj_run(x, nbrs, starts[i], split[i], xi0, xi1, xi2, p0, p1, p3, rc2, f, acc, False, half, length)
+        lo = np.uint64(starts[i])
+        m = np.uint64(split[i] - starts[i])
+        for t in range(m):
+            j = nbrs[lo + t]
+            d0[t] = xi0 - x[j, 0]
+            d1[t] = xi1 - x[j, 1]
+            d2[t] = xi2 - x[j, 2]
+        _lj_block(xi0, xi1, xi2, m, d0, d1, d2, g0, g1, g2, p0, p1, p3, rc2, acc)
         f[i, 0] += acc[10]
         f[i, 1] += acc[11]
         f[i, 2] += acc[12]
+        for t in range(m):
+            j = nbrs[lo + t]
+            f[j, 0] -= g0[t]
+            f[j, 1] -= g1[t]
+            f[j, 2] -= g2[t]
         if split[i] < starts[i + 1]:
             _lj_run(x, nbrs, split[i], starts[i + 1], xi0, xi1, xi2, p0, p1, p3, rc2, f, acc, True, half,
                     length)
             f[i, 0] += acc[10]
             f[i, 1] += acc[11]
             f[i, 2] += acc[12]
+
+
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def _lj_virial(x, f, corrections, virial):
+    """``virial = sym(sum_i x_i (x) f_i + corrections)`` (``corrections``: the image terms, 9 values)."""
     w = np.zeros((3, 3))
-    for i in range(n):
+    for i in range(x.shape[0]):
         for a in range(3):
             for b in range(3):
                 w[a, b] += x[i, a] * f[i, b]
     for a in range(3):
         for b in range(3):
-            w[a, b] += acc[1 + 3 * a + b]
+            w[a, b] += corrections[3 * a + b]
     for a in range(3):
         for b in range(3):
             virial[a, b] = 0.5 * (w[a, b] + w[b, a])
+
+
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def _lj_forces(x, starts, nbrs, split, params, half, length, f, virial):
+    """Lennard-Jones specialisation of :func:`pair_forces` (same contract), over :func:`_lj_rows`.
+
+    Virial as LAMMPS's ``virial_fdotr_compute``: ``sum_{i<j} r_ij (x) F_ij = sum_i x_i (x) f_i +
+    sum_{boundary pairs} s_ij (x) F_ij`` with ``s_ij = r_ij - (x_i - x_j)`` the image shift
+    (exact algebra; symmetrised, as the pair sum is symmetric).
+    """
+    n = x.shape[0]
+    for i in range(n):
+        f[i, 0] = 0.0
+        f[i, 1] = 0.0
+        f[i, 2] = 0.0
+    acc = np.zeros(13)
+    _lj_rows(x, starts, nbrs, split, 4.0 * params[0], params[1] * params[1], params[3], params[2] * params[2],
+             half, length, f, acc, 0, n)
+    _lj_virial(x, f, acc[1:10], virial)
     return acc[0]
+
+
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def _outer_sum(x, f, w):
+    """``w += sum_i x_i (x) f_i`` (w: float64[9], row-major)."""
+    for i in range(x.shape[0]):
+        for a in range(3):
+            for b in range(3):
+                w[3 * a + b] += x[i, a] * f[i, b]
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_FM, error_model="numpy")
+def _lj_forces_parts(x, starts, nbrs, split, params, half, length, f, virial, scratch):
+    """:func:`_lj_forces` with the rows cut into ``P = scratch.shape[0] + 1`` runs of about equal
+    pair counts, one per ``prange`` iteration (thread): run 0 adds into ``f``, run ``k`` into
+    ``scratch[k-1]`` (Newton's third law writes to any particle, so each thread keeps its own
+    forces) and each run sums its own part of ``sum_i x_i (x) f_i`` (the virial is linear in the
+    forces). One parallel region per call; then, serially, ``f += sum_k scratch[k]`` in ``k``
+    order and the energies and virials are summed in run order. The result depends on ``P``
+    only (not on the scheduling or numba's thread count): the same ``P`` reproduces itself bit
+    for bit, different ``P`` agree to round-off."""
+    n = x.shape[0]
+    parts = scratch.shape[0] + 1
+    total = starts[n]
+    bounds = np.empty(parts + 1, dtype=np.int64)
+    bounds[0] = 0
+    bounds[parts] = n
+    for k in range(1, parts):
+        bounds[k] = np.searchsorted(starts[:n], total * k // parts)
+    # per-run accumulators, rows 32 doubles (256 bytes) apart: _lj_rows writes its row at every
+    # particle, and two threads writing one cache line would pass it back and forth (measured: a
+    # 13-double stride ran two threads 5x slower than one)
+    accs = np.zeros((parts, 32))
+    ws = np.zeros((parts, 32))
+    for k in prange(parts):
+        target = f if k == 0 else scratch[k - 1]
+        for i in range(n):
+            target[i, 0] = 0.0
+            target[i, 1] = 0.0
+            target[i, 2] = 0.0
+        _lj_rows(x, starts, nbrs, split, 4.0 * params[0], params[1] * params[1], params[3],
+                 params[2] * params[2], half, length, target, accs[k], bounds[k], bounds[k + 1])
+        _outer_sum(x, target, ws[k])
+    for k in range(parts - 1):
+        for i in range(n):
+            f[i, 0] += scratch[k, i, 0]
+            f[i, 1] += scratch[k, i, 1]
+            f[i, 2] += scratch[k, i, 2]
+    energy = 0.0
+    w = np.zeros((3, 3))
+    for k in range(parts):
+        energy += accs[k, 0]
+        for a in range(3):
+            for b in range(3):
+                w[a, b] += ws[k, 3 * a + b] + accs[k, 1 + 3 * a + b]
+    for a in range(3):
+        for b in range(3):
+            virial[a, b] = 0.5 * (w[a, b] + w[b, a])
+    return energy
 
 
 @njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
@@ -185,10 +315,10 @@ def pair_forces(x, box, periodic, starts, nbrs, split, kind, params, f, virial):
     The partners ``nbrs[starts[i]:split[i]]`` of ``i`` need no periodic image (the positions are
     continuous across the pair); ``nbrs[split[i]:starts[i+1]]`` are folded to the minimum image,
     which assumes ``|x_i - x_j| < 1.5 L`` (the MD loop wraps positions at every list rebuild).
-    :func:`toolkit.kernels.neighbors.verlet_list_split` builds the list with ``split`` (or
-    :func:`image_split` splits an existing list); ``split = starts[:-1]`` (every pair folded) with
-    wrapped positions is always valid but slower. Lennard-Jones (``kind == 0``) runs a
-    specialised branchless loop (:func:`_lj_forces`).
+    Each pair is listed once, in either particle's row (a half list: :func:`md_list` builds it
+    with ``split``, :func:`image_split` splits an existing list); ``split = starts[:-1]`` (every
+    pair folded) with wrapped positions is always valid but slower. Lennard-Jones (``kind == 0``)
+    runs a specialised vectorised loop (:func:`_lj_forces`).
     """
     n = x.shape[0]
     half = np.empty(3)
@@ -273,17 +403,32 @@ def pair_forces(x, box, periodic, starts, nbrs, split, kind, params, f, virial):
     return energy
 
 
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def pair_forces_parts(x, box, periodic, starts, nbrs, split, kind, params, f, virial, scratch):
+    """:func:`pair_forces` with the Lennard-Jones rows spread over ``scratch.shape[0] + 1`` threads
+    (:func:`_lj_forces_parts`; ``scratch`` is float64[P - 1, N, 3] workspace). With an empty
+    ``scratch`` (``P = 1``), or for Morse, it is :func:`pair_forces` itself."""
+    if kind == 0 and scratch.shape[0] > 0:
+        half = np.empty(3)
+        length = np.empty(3)
+        for a in range(3):
+            length[a] = box[a] if periodic[a] else 0.0
+            half[a] = 0.5 * box[a] if periodic[a] else np.inf
+        return _lj_forces_parts(x, starts, nbrs, split, params, half, length, f, virial, scratch)
+    return pair_forces(x, box, periodic, starts, nbrs, split, kind, params, f, virial)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def image_split(x, box, periodic, starts, nbrs):
     """Reorder each particle's partners in place: same-image pairs first, then the pairs that
     cross a periodic boundary (separation beyond half a box); return the split points.
     (:func:`toolkit.kernels.neighbors.split_by_image`; :func:`rebuild` gets the split directly
-    from :func:`~toolkit.kernels.neighbors.verlet_list_split`.)"""
+    from :func:`solvers.molecule.pairlist.half_stencil_list`.)"""
     return split_by_image(x, box, periodic, starts, nbrs)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def md_list(x, box, periodic, cutoff):
+def md_list(x, box, periodic, cutoff, parts=1):
     """The Verlet list ``(starts, nbrs, split)`` the MD loop uses for list radius ``cutoff`` (rc + skin).
 
     A same-image pair is evaluated without folding until the next rebuild. If the list radius
@@ -292,8 +437,14 @@ def md_list(x, box, periodic, cutoff):
     the unfolded evaluation would miss it (measured: an energy drift of -2e-3 eps/atom over 8000
     NVE steps, independent of dt). Then every pair is folded to the minimum image
     (``split = starts[:-1]``), which is exact whenever rc < L/2.
+
+    ``parts > 1`` searches the rows on that many threads
+    (:func:`solvers.molecule.pairlist.half_stencil_list_parts`): the same list, element for element.
     """
-    starts, nbrs, split = verlet_list_split(x, box, periodic, cutoff)
+    if parts > 1:
+        starts, nbrs, split = half_stencil_list_parts(x, box, periodic, cutoff, parts)
+    else:
+        starts, nbrs, split = half_stencil_list(x, box, periodic, cutoff)
     for a in range(3):
         if periodic[a] and cutoff > 0.5 * box[a]:
             return starts, nbrs, starts[:-1].copy()
@@ -301,13 +452,13 @@ def md_list(x, box, periodic, cutoff):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def rebuild(x, images, x_ref, box, periodic, cutoff):
+def rebuild(x, images, x_ref, box, periodic, cutoff, parts=1):
     """Wrap positions into the box, remember them in ``x_ref``, build the half Verlet list and
-    split it into same-image and boundary-crossing partners (:func:`md_list`). Returns
-    ``(starts, nbrs, split)``."""
+    split it into same-image and boundary-crossing partners (:func:`md_list`, on ``parts``
+    threads). Returns ``(starts, nbrs, split)``."""
     wrap_positions(x, images, box, periodic)
     x_ref[:, :] = x
-    return md_list(x, box, periodic, cutoff)
+    return md_list(x, box, periodic, cutoff, parts)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -394,14 +545,16 @@ def nhc_half(v, mass, nh, q, weights, n_respa, ndof, kt, dt):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def md_segment(x, v, f, images, x_ref, starts, nbrs, split, mass, box, periodic, kind, params, cutoff, skin,
-               scheme, dt, c1, c2, noise, nh, ndof, kt, q, weights, n_respa, n_steps, out):
+               scheme, dt, c1, c2, noise, nh, ndof, kt, q, weights, n_respa, n_steps, out, scratch):
     """Advance ``n_steps`` steps in place; rebuild the Verlet list when an atom moved > skin/2.
 
     ``c1`` (scalar) and ``c2`` (float64[N], ``sqrt((1 - c1^2) kT / m_i)``) are the BAOAB
     Ornstein–Uhlenbeck coefficients and ``noise`` (float64[n_steps, N, 3]) its standard normals.
     ``nh`` (float64[2M]), ``q`` (float64[M]), ``weights``, ``n_respa``, ``ndof`` and ``kt`` drive the
     Nosé–Hoover chain (:func:`nhc_half`) of scheme 2.
-    ``out`` receives ``[potential energy, virial (9), rebuilds]`` of the last step.
+    ``out`` receives ``[potential energy, virial (9), rebuilds]`` of the last step. ``scratch``
+    (float64[P - 1, N, 3]) spreads the Lennard-Jones forces over ``P`` threads
+    (:func:`pair_forces_parts`; ``P = 1``, an empty ``scratch``, is the serial loop).
     Returns ``(steps done, starts, nbrs, split)``; fewer steps than asked means the state stopped being
     finite at the next step (positions and velocities are then garbage: the caller restores).
     """
@@ -449,9 +602,9 @@ def md_segment(x, v, f, images, x_ref, starts, nbrs, split, mass, box, periodic,
         if not np.isfinite(moved):
             return step, starts, nbrs, split
         if moved > 0.5 * skin:
-            starts, nbrs, split = rebuild(x, images, x_ref, box, periodic, cutoff + skin)
+            starts, nbrs, split = rebuild(x, images, x_ref, box, periodic, cutoff + skin, scratch.shape[0] + 1)
             rebuilds += 1
-        energy = pair_forces(x, box, periodic, starts, nbrs, split, kind, params, f, virial)
+        energy = pair_forces_parts(x, box, periodic, starts, nbrs, split, kind, params, f, virial, scratch)
         if not np.isfinite(energy):
             return step, starts, nbrs, split
         two_k = 0.0

@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toolkit as tk
-from problems.molecule import (GeometryOptimization, MolecularDynamics, Molecule, PotentialEnergy, argon_cluster,
-                               lj_fluid)
+from problems.molecule import (GeometryOptimization, HydrodynamicMeasurement, MolecularDynamics, Molecule,
+                               PotentialEnergy, argon_cluster, lj_fluid)
 from problems.molecule import water
 from solvers.molecule import (ASECalculator, FIRE, HIPNN, LBFGS, Langevin, LennardJones, Morse, NoseHoover, PySCF,
-                              TBLite, VelocityVerlet)
+                              TBLite, TransverseCurrents, VelocityVerlet)
 
 EXTREMES = [5e-324, -5e-324, 1e308, -1e308, 2 ** 63, -2 ** 63, 2 ** 63 - 1, 10 ** 12, -(10 ** 12), 0, -1,
             float("nan"), float("inf"), -float("inf"), True, "", "x", None, [], (), {}, set(), {"a": 1},
@@ -54,6 +54,14 @@ def _exercise(obj):
         sol = tk.solve(PotentialEnergy(cluster), obj)
     elif isinstance(obj, (TBLite, HIPNN)):
         sol = tk.solve(PotentialEnergy(water()), obj)
+    elif isinstance(obj, HydrodynamicMeasurement):          # two runs of at most 40 steps
+        fluid = tk.remake(obj.fluid, steps=min(obj.fluid.steps, 40))
+        sol = tk.solve(tk.remake(obj, fluid=fluid, runs=min(obj.runs, 2),
+                                 equilibrate_steps=min(obj.equilibrate_steps, 20)), TransverseCurrents())
+    elif isinstance(obj, TransverseCurrents):
+        example = HydrodynamicMeasurement.example(0)
+        small = tk.remake(example, fluid=tk.remake(example.fluid, steps=40), equilibrate_steps=20)
+        sol = tk.solve(small, tk.remake(obj, workers=min(obj.workers, 2)))
     elif isinstance(obj, (VelocityVerlet, Langevin, NoseHoover)):
         md = MolecularDynamics(cluster, LennardJones.argon(), steps=3, save_every=1)
         sol = tk.solve(md, obj, progress=False)
@@ -67,7 +75,8 @@ def _exercise(obj):
 
 
 TYPES = [Molecule, PotentialEnergy, MolecularDynamics, GeometryOptimization, LennardJones, Morse, PySCF,
-         ASECalculator, TBLite, HIPNN, VelocityVerlet, Langevin, NoseHoover, LBFGS, FIRE]
+         ASECalculator, TBLite, HIPNN, VelocityVerlet, Langevin, NoseHoover, LBFGS, FIRE, HydrodynamicMeasurement,
+         TransverseCurrents]
 FIELDS = [(cls, f.name) for cls in TYPES for f in dataclasses.fields(cls) if f.init]
 
 
