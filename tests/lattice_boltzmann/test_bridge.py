@@ -77,7 +77,7 @@ def test_learned_rates_match_the_md_decay_where_bgk_does_not(problem):
     TRT odd rate brings both within the MD error bars (measured +3.7 %, -1.6 %), keeping nu exact as k -> 0."""
     rec = synthetic_record(problem.box_edge)
     plain = build_lattice_model(problem, CoarseGrain(), rec)
-    learned = build_lattice_model(problem, LearnedCollision(scheme="TRT"), rec)
+    learned = build_lattice_model(problem, LearnedCollision(scheme="TRT", target="rates"), rec)
     err = rec.eta_k_error / rec.eta_k
     fit = np.array([0, 1])
     print("BGK residuals", plain.fit_residuals, "learned", learned.fit_residuals, "rates", learned.rates)
@@ -90,7 +90,7 @@ def test_learned_rates_match_the_md_decay_where_bgk_does_not(problem):
 
 
 @pytest.mark.parametrize("solver", [CoarseGrain(), LearnedCollision(scheme="TRT")], ids=["BGK", "learned TRT"])
-def test_the_real_lattice_run_is_the_linear_evolution(problem, solver):
+def test_the_real_lattice_run_is_the_linear_evolution(problem, solver):  # noqa: D103
     """The lattice curve of the solution (powers of L(k) on the equilibrium shear wave) is what the real run of
     the model gives at the smallest k, to the round-off of a 1e-4 amplitude, transients included; after a few
     steps it decays at the shear eigenvalue's rate (within 1 %)."""
@@ -140,3 +140,25 @@ def test_the_example_solves_end_to_end_and_saves(tmp_path):
     matplotlib.use("Agg")
     fig = sol.plot()
     assert fig.axes[0].get_title() and "tau" in fig.axes[0].get_xlabel()
+
+
+def test_learned_curves_fit_the_md_decay_at_least_as_well_as_bgk(problem):
+    """target="curves": BGK is the TRT of magic (1/omega - 1/2)^2, so the TRT rate that minimises the weighted
+    misfit to the MD decay curves over two decay times at the fitted shells does at least as well as BGK
+    there, and is linearly stable."""
+    from solvers.lattice_boltzmann.bridge import _curve_misfit
+    from solvers.lattice_boltzmann.dispersion import is_linearly_stable
+
+    rec = synthetic_record(problem.box_edge)
+    plain = build_lattice_model(problem, CoarseGrain(), rec)
+    learned = build_lattice_model(problem, LearnedCollision(scheme="TRT"), rec)
+    assert learned.rate_names == ("magic",) and "warnings" not in learned.stats
+    fit = [0, 1]
+    md = learned.md_decay[fit]
+    args = ("D2Q9", learned.lattice_viscosity, learned.k[fit] * learned.dx, learned.dt, learned.time, md,
+            learned.md_decay_error[fit], 2.0 / learned.md_rate[fit])
+    cost = lambda solver: float(np.sum(_curve_misfit(solver, *args) ** 2))      # noqa: E731
+    omega = 1.0 / learned.tau
+    assert cost(learned.collision) <= cost(TRT(magic=(1 / omega - 0.5) ** 2)) * (1 + 1e-9)
+    assert cost(TRT(magic=(1 / omega - 0.5) ** 2)) == pytest.approx(cost(BGK()), rel=1e-9)
+    assert is_linearly_stable(learned.collision, lattice_name="D2Q9", viscosity=learned.lattice_viscosity)
