@@ -30,6 +30,8 @@ __all__ = ["CoarseGraining", "BRIDGE_LATTICES"]
 
 #: Target lattices of the coarse-graining and their dimensions.
 BRIDGE_LATTICES = {"D2Q9": 2, "D3Q19": 3}
+#: Most lattice nodes per box edge.
+MAX_NODES = 256
 
 
 class CoarseGraining(tk.Problem):
@@ -37,7 +39,7 @@ class CoarseGraining(tk.Problem):
 
     ``measurement``: a ``HydrodynamicMeasurement`` (the MD fluid, shells, runs); ``lattice``: "D2Q9"
     or "D3Q19"; ``dx``: the lattice spacing in sigma (the box gets ``round(L / dx)`` >= 4 nodes per
-    edge); ``fit_shells``: the measurement's shells whose decay rates a learned collision matches
+    edge, at most 256); ``fit_shells``: the measurement's shells whose decay rates a learned collision matches
     (two or three of the smallest; None: the first two).
     """
 
@@ -54,10 +56,10 @@ class CoarseGraining(tk.Problem):
         self._set("dx", v.real_scalar("dx", self.dx, lower=0, lower_open=True, upper=1e6))
         edge = self.box_edge
         ratio = edge / self.dx
-        if not np.isfinite(ratio) or ratio > 4096.5:
-            raise tk.InvalidProblemError(f"dx = {self.dx!r} is not allowed: it gives more than 4096 nodes per edge of "
-                                         f"the {edge:.4g} sigma box, resolving nothing the MD does not; give dx >= "
-                                         f"{edge / 4096:.3g}")
+        if not np.isfinite(ratio) or ratio > MAX_NODES + 0.5:
+            raise tk.InvalidProblemError(f"dx = {self.dx!r} is not allowed: it gives more than {MAX_NODES} nodes per "
+                                         f"edge of the {edge:.4g} sigma box (the comparison runs grow as n^2 and the "
+                                         f"steps as 1/dx); give dx >= {edge / MAX_NODES:.3g}")
         nodes = round(ratio)
         if nodes < 4:
             raise tk.InvalidProblemError(f"dx = {self.dx!r} is not allowed: the MD box edge is {edge:.4g} sigma, so the "
