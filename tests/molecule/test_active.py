@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import toolkit as tk
 from problems.datasets import ActiveLearning, AtomisticDataset, FitPotential
@@ -28,12 +27,7 @@ TRAIN = HIPNNTraining(model=MODEL, epochs=20, batch=8, learning_rate=5e-3, hiera
                       dtype="float64", patience=None)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")     # tests/molecule/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import toolkit as tk
 from problems.datasets import ActiveLearning
@@ -19,12 +18,7 @@ from solvers.molecule.active import QueryByCommittee, RandomSelection
 from solvers.molecule.hipnn import HIPNN, HIPNNTraining
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")     # tests/molecule/conftest.py
 
 
 @pytest.mark.slow

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import toolkit as tk
 from problems.datasets import ActiveLearning
@@ -17,12 +16,7 @@ tk.load_plugins()
 SPEC = Path(__file__).parents[2] / "tutorials" / "specs" / "active-ethanol-xtb.toml"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")     # tests/molecule/conftest.py
 
 
 def _shrunk(text: str) -> str:

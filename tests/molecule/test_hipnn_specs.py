@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import toolkit as tk
 from problems.datasets import FitPotential
@@ -18,12 +17,7 @@ SPECS_DIR = Path(__file__).parents[2] / "tutorials" / "specs"
 SPECS = sorted(SPECS_DIR.glob("hipnn-*.toml"))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")     # tests/molecule/conftest.py
 
 
 def _shrunk(text: str) -> str:

@@ -18,7 +18,6 @@ import time
 
 import numpy as np
 import pytest
-import torch
 
 import toolkit as tk
 from problems.datasets import FitPotential
@@ -32,13 +31,7 @@ TINY = HIPNN(features=6, sensitivities=6, interactions=1, atom_layers=1, cutoff=
              species=QM9_SPECIES)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Pin torch to one thread: reproducible timings on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")     # tests/molecule/conftest.py
 
 
 @pytest.fixture(scope="module")
