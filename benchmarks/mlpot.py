@@ -169,6 +169,8 @@ def main(argv=None):
     parser.add_argument("--molecules", type=int, default=2000, help="QM9 subset of the throughput comparison")
     parser.add_argument("--epochs", type=int, default=60, help="epochs per learning-curve point")
     parser.add_argument("--no-hippynn", action="store_true", help="skip the hippynn side")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None,
+                        help="learning-curve training-set sizes (default 1000 2000 5000 10000; --full adds 50k, 110k)")
     args = parser.parse_args(argv)
     import torch
 
@@ -177,7 +179,7 @@ def main(argv=None):
         molecules, timed, batch, md_steps, sizes, curve_epochs = 200, 1, 64, 20, [160], 2
     else:
         molecules, timed, batch, md_steps = args.molecules, 3, 64, 200
-        sizes = [1000, 2000, 5000, 10000] + ([50000, 110000] if args.full else [])
+        sizes = args.sizes or [1000, 2000, 5000, 10000] + ([50000, 110000] if args.full else [])
         curve_epochs = args.epochs
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
           f"on {torch.get_num_threads()} thread(s), load average {os.getloadavg()}")
