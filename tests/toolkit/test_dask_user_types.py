@@ -56,7 +56,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def script_output(tmp_path_factory):
     if not DASK.exists():
-        pytest.skip(f"no dask command beside {sys.executable}")
+        pytest.fail(f"no dask command beside {sys.executable}: the test extra installs it (dask[distributed]); "
+                    "this test needs a real scheduler and worker processes")
     tmp = tmp_path_factory.mktemp("dask_user_types")
     (tmp / "extra").mkdir()
     (tmp / "extra" / "unshipped_types.py").write_text(UNSHIPPED)
