@@ -18,6 +18,11 @@ measured bandwidth (the numba triad of ``benchmarks/kpm.py``): bytes moved per e
 counted as 2 sweeps x order x sum over probing blocks of (nnz x 20 B (complex value + index) +
 3 x M x 16 B x block width) -- the SpMV-bound lower bound.
 
+Then Metropolis Monte Carlo on the same energy (``Metropolis(forces=ExactDiagonalization())``) at
+L = ``--metropolis-L`` (default 6): the time of one ``eigvalsh`` of the 2N x 2N Kondo matrix, of one
+proposal (the force cache's update with the new spins and an eigenvalue-only solve), and sweeps
+(N proposals) per second at T = 0.05 from the triple-Q state.
+
 Then the chiral quench (``triple_q_quench``: SIB, overdamped bath annealed to 0) from random spins
 into the triple-Q state on L x L (``--quench-L``, ED forces up to ``--ed-max-L``, else KPM with
 ``--quench-order`` moments and probing distance 3), for a few seeds: wall time, min |chi| / ideal,
@@ -40,8 +45,8 @@ import numpy as np  # noqa: E402
 
 import toolkit as tk  # noqa: E402
 from problems.spin_dynamics import TRIPLE_Q_CHIRALITY  # noqa: E402
-from solvers.spin_dynamics import (SIB, DepondtMertens, OverdampedLangevin, StochasticHeun,  # noqa: E402
-                                   kondo_triangular, triple_q_quench)
+from solvers.spin_dynamics import (SIB, DepondtMertens, Metropolis, OverdampedLangevin,  # noqa: E402
+                                   StochasticHeun, kondo_triangular, triple_q_quench)
 from solvers.tight_binding import KPM, ExactDiagonalization, GradientProbing  # noqa: E402
 
 
@@ -81,6 +86,7 @@ def main(argv=None):
     ap.add_argument("--quench-order", type=int, default=1000, help="KPM moments of a KPM quench (electron kT 0.01)")
     ap.add_argument("--seeds", type=int, default=5, help="quench seeds")
     ap.add_argument("--skip-schemes", action="store_true", help="only the scaling and the quench")
+    ap.add_argument("--metropolis-L", type=int, default=6, help="size of the Metropolis timing (0: skip it)")
     args = ap.parse_args(argv)
     sizes = [6] if args.quick else [L for L in (6, 12, 18, 24, 36, 48, 72, 96) if L <= args.max_L]
     steps, repeats = (4, 1) if args.quick else (20, 3)
@@ -96,6 +102,8 @@ def main(argv=None):
                       f"{100 * share:>12.0f}%", flush=True)
     scaling(sizes if args.quick else [L for L in sizes if L >= 12], kpm, args.ed_max_L, 2 if args.quick else 5,
             1 if args.quick else 3, args.quick)
+    if args.metropolis_L:
+        metropolis_figures(args.metropolis_L, 3 if args.quick else 30, 1 if args.quick else 5)
     if args.quench_L <= args.ed_max_L:
         quench_figures(args.quench_L, [0] if args.quick else range(args.seeds), 800)
     else:
@@ -143,6 +151,35 @@ def scaling(sizes, kpm, ed_max_L, steps, repeats, quick):
         cross = next((int(np.sqrt(nn)) for nn, k, e in both if k < e), None)
         print("KPM overtakes ED at L = " + (f"{cross}" if cross else f"> {int(np.sqrt(both[-1][0]))} (not within "
                                                                      "the ED sizes run)" if both else "?"))
+
+
+def metropolis_figures(L, sweeps, repeats):
+    """eigvalsh of the Kondo matrix, one Metropolis proposal, and sweeps per second at T = 0.05 on L x L."""
+    import scipy.linalg
+
+    from solvers.spin_dynamics.metropolis import ElectronicEnergy
+
+    problem = kondo_triangular((L, L), state="triple-q", kT=0.05, temperature=0.05, steps=sweeps, save_every=sweeps)
+    energy = ElectronicEnergy(problem, Metropolis(forces=ExactDiagonalization()))
+    spins = kondo_triangular((L, L), state="random", seed=1).spins
+    energy(spins)
+    H = energy.cache.dense.copy()
+    times = {"eigvalsh": [], "proposal": []}
+    for _ in range(repeats):
+        for name, f in (("eigvalsh", lambda: scipy.linalg.eigvalsh(H)), ("proposal", lambda: energy(spins))):
+            t = time.perf_counter()
+            for _ in range(20):
+                f()
+            times[name].append((time.perf_counter() - t) / 20)
+    rates = []
+    for r in range(repeats):
+        t = time.perf_counter()
+        sol = tk.solve(problem, Metropolis(forces=ExactDiagonalization(), seed=r, adapt_sweeps=0), progress=False)
+        rates.append(sweeps / (time.perf_counter() - t))
+    print(f"\nMetropolis {L}x{L} (ED energies, {2 * L * L} x {2 * L * L} matrix)  load {os.getloadavg()[0]:.2f}: "
+          f"eigvalsh {1e3 * np.median(times['eigvalsh']):.3g} ms, proposal {1e3 * np.median(times['proposal']):.3g} ms, "
+          f"{np.median(rates):.3g} sweeps/s ({L * L} proposals each), acceptance {sol.stats['acceptance']:.2f} "
+          f"(cap {sol.solver.cone:g} rad)", flush=True)
 
 
 def quench_figures(L, seeds, steps, forces=None):

@@ -11,6 +11,7 @@ import toolkit as tk
 from problems.spin_dynamics import SpinDynamics
 from toolkit import memory
 
+from .metropolis import Metropolis
 from .schemes import SIB, DepondtMertens, ImplicitMidpoint, OverdampedLangevin, StochasticHeun
 
 __all__ = ["spin_parts"]
@@ -27,5 +28,5 @@ def spin_parts(problem: SpinDynamics, solver) -> dict:
 
 @memory.estimate.dispatch
 def _(problem: SpinDynamics,
-      solver: StochasticHeun | SIB | ImplicitMidpoint | DepondtMertens | OverdampedLangevin) -> dict:
+      solver: StochasticHeun | SIB | ImplicitMidpoint | DepondtMertens | OverdampedLangevin | Metropolis) -> dict:
     return spin_parts(problem, solver)

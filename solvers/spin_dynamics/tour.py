@@ -6,6 +6,7 @@ import toolkit as tk
 from problems.spin_dynamics import SpinDynamics, classical_lattice, classical_triangular
 
 from .builders import kondo_lattice, kondo_triangular, triple_q_quench
+from .metropolis import Metropolis
 from .schemes import SIB, DepondtMertens, ImplicitMidpoint, OverdampedLangevin, StochasticHeun
 
 __all__ = ["tour_cases", "register"]
@@ -34,5 +35,6 @@ def register():
                   "kondo_lattice": kondo_lattice},
         components={"StochasticHeun": StochasticHeun, "SIB": SIB, "ImplicitMidpoint": ImplicitMidpoint,
                     "DepondtMertens": DepondtMertens, "OverdampedLangevin": OverdampedLangevin,
+                    "Metropolis": Metropolis,
                     "SpinDynamics": SpinDynamics},
     ))

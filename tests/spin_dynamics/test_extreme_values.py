@@ -13,14 +13,14 @@ import pytest
 
 import toolkit as tk
 from problems.spin_dynamics import SpinDynamics
-from solvers.spin_dynamics import SIB, DepondtMertens, ImplicitMidpoint, OverdampedLangevin, StochasticHeun
+from solvers.spin_dynamics import SIB, DepondtMertens, ImplicitMidpoint, Metropolis, OverdampedLangevin, StochasticHeun
 
 EXTREMES = [5e-324, -5e-324, 1e308, -1e308, 1e100, 2 ** 63, -2 ** 63, 2 ** 63 - 1, 10 ** 12, -(10 ** 12), 0, -1,
             float("nan"), float("inf"), -float("inf"), True, "", "x", None, [], (), {}, [[]], [1e308] * 3,
             np.array([]), np.zeros((2, 0)), np.full((9, 3), 1e308), np.full((9, 3), 5e-324), np.zeros((2, 2, 2)),
             object()]
 
-TYPES = [SpinDynamics, StochasticHeun, SIB, ImplicitMidpoint, DepondtMertens, OverdampedLangevin]
+TYPES = [SpinDynamics, StochasticHeun, SIB, ImplicitMidpoint, DepondtMertens, OverdampedLangevin, Metropolis]
 FIELDS = [(cls, f.name) for cls in TYPES for f in dataclasses.fields(cls) if f.init]
 
 
@@ -73,5 +73,5 @@ def test_extreme_but_allowed_scales_run_finite():
     base = SpinDynamics.example(0)
     for changes in [dict(temperature=1e100, damping=1.0), dict(exchange=1e100, dt=1e6), dict(damping=1e6, temperature=1.0),
                     dict(field=(1e100, -1e100, 1e100), dt=1e6), dict(dt=1e-12)]:
-        for solver in (StochasticHeun(), SIB(), ImplicitMidpoint(), DepondtMertens(), OverdampedLangevin()):
+        for solver in (StochasticHeun(), SIB(), ImplicitMidpoint(), DepondtMertens(), OverdampedLangevin(), Metropolis()):
             _run(tk.remake(base, **changes), solver)

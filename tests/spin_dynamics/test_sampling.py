@@ -141,7 +141,8 @@ def _mean_and_error(x, blocks=5):
 
 def test_langevin_with_ed_forces_samples_the_same_omega_as_metropolis():
     """The periodic 2 x 2 triangular Kondo cluster (4 sites, t = -1, J = 2, mu = -3, electron kT = 0.05;
-    the issue's 6 x 6 takes minutes with ED) at spin temperature T = 0.05: overdamped Langevin with
+    the issue's 6 x 6, with the family's Metropolis solver, is
+    tests/spin_dynamics/test_metropolis.py) at spin temperature T = 0.05: overdamped Langevin with
     ExactDiagonalization forces (4 replicas in one block-diagonal model, 3000 steps) and Metropolis
     Monte Carlo on Omega written independently here (64 chains, 300 sweeps) agree on <Omega> and on
     <chi^2> (chi the mean scalar chirality of the 8 triangles) within three combined standard errors."""
