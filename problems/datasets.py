@@ -42,8 +42,9 @@ from toolkit import records
 from .molecule import PotentialEnergy  # the molecule family's data module: oracles serve PotentialEnergy
 from toolkit import validate as v
 
-__all__ = ["AtomisticDataset", "AtomicStructure", "FitPotential", "ActiveLearning", "DATASET_MIN_DISTANCE",
-           "HARTREE_EV", "BOHR_ANGSTROM", "KCAL_MOL_EV"]
+__all__ = ["AtomisticDataset", "AtomicStructure", "FitPotential", "ActiveLearning", "CandidateSampler", "FixedPool",
+           "CommitteeMDSampler", "NormalModeSampler", "NORMAL_MODE_RECIPES", "DATASET_MIN_DISTANCE", "HARTREE_EV",
+           "BOHR_ANGSTROM", "KCAL_MOL_EV"]
 
 #: Two atoms of one structure closer than this (Å) are refused as overlapping.
 DATASET_MIN_DISTANCE = 0.1
@@ -590,10 +591,168 @@ def _targets(value) -> tuple:
     return tuple(t for t in FIT_TARGETS if t in value)
 
 
+# -- active learning: where candidates come from ----------------------------------------------------
+
+#: Per-mode energy rules of normal-mode sampling (``solvers.molecule.active.samplers``).
+NORMAL_MODE_RECIPES = ("ani1", "thermal")
+#: Most candidates one sampler may draw in a round.
+_MAX_CANDIDATES = 10 ** 6
+
+
+class CandidateSampler(tk.Struct):
+    """Where an :class:`ActiveLearning` campaign's candidate configurations come from (a contract).
+
+    A sampler is a description (data, no numerics): the campaign draws round ``r``'s candidates
+    from it with the committee of round ``r - 1`` (``solvers.molecule.active.rounds``). A
+    subclass provides :meth:`capacity` (the most candidates a round can give; candidate ``j`` of
+    round ``r`` is named ``r * capacity + j``) and :meth:`atomic_numbers` (the elements it can
+    produce). The draw of a round must follow only from the sampler, the round and the committee's
+    weights, so a resumed campaign draws the same candidates again.
+    """
+
+    _error = _E
+
+    def capacity(self) -> int:
+        raise NotImplementedError
+
+    def atomic_numbers(self) -> set:
+        raise NotImplementedError
+
+
+class FixedPool(CandidateSampler):
+    """The same candidates every round: ``dataset``'s structures (energies and forces ignored; the
+    oracle labels what is picked). A configuration is asked about at most once. ``ActiveLearning(...,
+    sampler=FixedPool(ds))`` is stored as ``pool=ds`` (the two spellings are one problem)."""
+
+    dataset: AtomisticDataset
+
+    def _validate(self):
+        if not isinstance(self.dataset, AtomisticDataset):
+            _fail("dataset", self.dataset, "give an AtomisticDataset of candidate configurations")
+
+    def capacity(self) -> int:
+        return len(self.dataset)
+
+    def atomic_numbers(self) -> set:
+        return set(self.dataset.species.tolist())
+
+
+def _molecules(value) -> tuple:
+    from .molecule import Molecule
+
+    items = (value,) if isinstance(value, Molecule) else value
+    if not isinstance(items, (tuple, list)) or not items or not all(isinstance(m, Molecule) for m in items):
+        _fail("molecules", value, "give a problems.molecule.Molecule or a list of them, e.g. [water()]")
+    if any(any(m.pbc) for m in items):
+        _fail("molecules", value, "the samplers are for isolated molecules: give molecules without periodicity")
+    if any(m.n_atoms < 2 for m in items):
+        _fail("molecules", value, "every molecule needs at least two atoms")
+    return tuple(items)
+
+
+def _temperatures(value) -> np.ndarray:
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        value = [value]
+    temps = v.real_array("temperatures", value, ndim=1, lower=0.0, upper=1e6, error=_E)
+    if temps.size == 0 or np.any(temps <= 0.0):
+        _fail("temperatures", value, "give one or more temperatures in K, each above 0 (at most 1e6)")
+    return temps
+
+
+def _symbols_to_numbers(molecules) -> set:
+    from ase.data import atomic_numbers
+
+    return {atomic_numbers[s] for m in molecules for s in m.species}
+
+
+class CommitteeMDSampler(CandidateSampler):
+    """Candidates the ALF way, drawn each round with the current committee (LANL's ALF loop; Smith
+    et al., J. Chem. Phys. 148, 241733 (2018)): ``runs`` Langevin runs (BAOAB, ``dt`` fs,
+    ``friction`` 1/fs) of each of ``molecules`` at each of ``temperatures`` (K) on the committee's
+    mean force, each stopped when the committee's force spread ``max_i |std_k F_k,i|`` (eV/Å)
+    passes ``threshold`` (checked every ``check_every`` steps, at most ``steps`` steps); the
+    configuration where it stopped is a candidate, a run that never passes it gives none. A
+    committee of one model (``RandomSelection``) has no spread: its runs go ``steps`` steps and
+    their last configurations are the candidates. Run seeds: ``SeedSequence(seed, spawn_key=(r,
+    j))`` for slot ``j = (molecule * len(temperatures) + temperature) * runs + run`` of round ``r``.
+    """
+
+    molecules: tuple
+    temperatures: np.ndarray
+    steps: int = 200
+    threshold: float = 0.1
+    runs: int = 1
+    dt: float = 0.5
+    friction: float = 0.02
+    check_every: int = 1
+    seed: int = 0
+
+    def _validate(self):
+        self._set("molecules", _molecules(self.molecules))
+        self._set("temperatures", _temperatures(self.temperatures))
+        self._set("steps", v.integer("steps", self.steps, lower=1, upper=10 ** 9, error=_E))
+        self._set("threshold", v.real_scalar("threshold", self.threshold, lower=0.0, lower_open=True, upper=1e6,
+                                             error=_E))
+        self._set("runs", v.integer("runs", self.runs, lower=1, upper=10 ** 4, error=_E))
+        self._set("dt", v.real_scalar("dt", self.dt, lower=0.0, lower_open=True, upper=100.0, error=_E))
+        self._set("friction", v.real_scalar("friction", self.friction, lower=0.0, upper=1e3, error=_E))
+        self._set("check_every", v.integer("check_every", self.check_every, lower=1, upper=self.steps, error=_E))
+        self._set("seed", v.integer("seed", self.seed, lower=0, upper=2 ** 63 - 1, error=_E))
+        if self.capacity() > _MAX_CANDIDATES:
+            _fail("runs", self.runs, f"molecules x temperatures x runs must stay within {_MAX_CANDIDATES} a round")
+
+    def capacity(self) -> int:
+        return len(self.molecules) * len(self.temperatures) * self.runs
+
+    def atomic_numbers(self) -> set:
+        return _symbols_to_numbers(self.molecules)
+
+
+class NormalModeSampler(CandidateSampler):
+    """Candidates by normal-mode sampling (ANI-1: Smith, Isayev & Roitberg, Chem. Sci. 8, 3192
+    (2017)) on the current model, drawn each round: each of ``molecules`` is relaxed on the
+    committee's mean potential (``relax``), its normal modes are taken there, and ``count``
+    configurations at each of ``temperatures`` (K) are displaced along them by ``recipe``
+    (``"ani1"``: harmonic energy uniform on [0, 3/2 N k_B T]; ``"thermal"``: Boltzmann), as the
+    "Less is more" loop does with its current ensemble (J. Chem. Phys. 148, 241733 (2018)). Draws
+    closer than ``min_distance`` Å between two atoms are replaced. Seeds: ``SeedSequence(seed,
+    spawn_key=(r, j))`` for block ``j = molecule * len(temperatures) + temperature`` of round ``r``.
+    """
+
+    molecules: tuple
+    temperatures: np.ndarray
+    count: int = 8
+    recipe: str = "ani1"
+    relax: bool = True
+    min_distance: float = 0.5
+    seed: int = 0
+
+    def _validate(self):
+        self._set("molecules", _molecules(self.molecules))
+        self._set("temperatures", _temperatures(self.temperatures))
+        self._set("count", v.integer("count", self.count, lower=1, upper=10 ** 5, error=_E))
+        self._set("recipe", v.choice("recipe", self.recipe, NORMAL_MODE_RECIPES, error=_E))
+        self._set("min_distance", v.real_scalar("min_distance", self.min_distance, lower=DATASET_MIN_DISTANCE,
+                                                upper=10.0, error=_E))
+        self._set("seed", v.integer("seed", self.seed, lower=0, upper=2 ** 63 - 1, error=_E))
+        if self.capacity() > _MAX_CANDIDATES:
+            _fail("count", self.count, f"molecules x temperatures x count must stay within {_MAX_CANDIDATES} a round")
+
+    def capacity(self) -> int:
+        return len(self.molecules) * len(self.temperatures) * self.count
+
+    def atomic_numbers(self) -> set:
+        return _symbols_to_numbers(self.molecules)
+
+
 # -- active learning: a campaign of oracle calls ------------------------------------------------------
 
 #: Most rounds accepted (each round trains models: more is never a small run).
 _MAX_ROUNDS = 10 ** 5
+#: Most oracle calls of a campaign whose candidates come from a sampler.
+_MAX_BUDGET = 10 ** 7
+_DATASET_ADVICE = "give an AtomisticDataset (sample_configurations(...), label_dataset(...) or " \
+                  "AtomisticDataset.read(path))"
 
 
 class ActiveLearning(tk.TimeProblem):
@@ -603,20 +762,24 @@ class ActiveLearning(tk.TimeProblem):
     Lubbers, Isayev & Roitberg, J. Chem. Phys. 148, 241733 (2018), doi:10.1063/1.5023802):
 
     * ``start`` — the labelled starting set (energies in eV and forces in eV/Å);
-    * ``pool`` — unlabelled candidate configurations (the fixed-pool sampler; their energies and
-      forces, if any, are ignored: the oracle labels what is picked). Pools come from MD
-      (``solvers.molecule.sample_configurations``), ANI-1 normal-mode sampling
-      (``solvers.molecule.active.normal_mode_samples``) or MD on a committee stopped when its
-      spread passes a threshold (``solvers.molecule.active.committee_md``, as ALF does);
+    * ``sampler`` — where each round's candidates come from, drawn with the models of the last
+      round: :class:`CommitteeMDSampler` (MD on the committee stopped when its spread passes a
+      threshold, as ALF does), :class:`NormalModeSampler` (ANI-1 normal modes of the current
+      model) or :class:`FixedPool` (the same configurations every round);
+    * ``pool`` — the fixed pool itself, an unlabelled dataset (``pool=ds`` and
+      ``sampler=FixedPool(ds)`` are the same problem, stored as ``pool``). Pools come from MD
+      (``solvers.molecule.sample_configurations``), ``normal_mode_samples`` or
+      ``committee_md_pool`` run beforehand. Give ``pool`` or ``sampler``, not both;
     * ``oracle`` — any potential that solves ``PotentialEnergy`` (``TBLite()``, ``PySCF(...)``,
       ``ASECalculator(...)``); checked when the pair is resolved (``held_solvers``);
-    * ``budget`` — oracle calls in all (a failed call counts: it was made), at most ``len(pool)``;
+    * ``budget`` — oracle calls in all (a failed call counts: it was made); at most ``len(pool)``
+      for a fixed pool;
     * ``test`` — a labelled set (with forces) on which every round's model is scored; its
       distribution is the user's statement of where the potential must be good (it may differ
-      from the pool's: hotter, rarer);
-    * ``rounds`` — steps of the run. One step is one round: pick a batch of pool configurations
-      with the models of the last round, label them with the oracle, add them, retrain, score on
-      ``test``. Each round asks for ``min(batch, budget left)`` labels (``batch`` is the solver's);
+      from the candidates': hotter, rarer);
+    * ``rounds`` — steps of the run. One step is one round: draw candidates with the models of the
+      last round, pick a batch, label it with the oracle, add it, retrain, score on ``test``. Each
+      round asks for ``min(batch, budget left, candidates)`` labels (``batch`` is the solver's);
     * ``charge``, ``spin`` — of every configuration, as the oracle needs them;
     * ``validation`` — the fraction of each round's training data held out to pick the epoch.
 
@@ -624,24 +787,40 @@ class ActiveLearning(tk.TimeProblem):
     """
 
     start: AtomisticDataset
-    pool: AtomisticDataset
-    oracle: object
-    budget: int
-    test: AtomisticDataset
+    pool: AtomisticDataset | None = None
+    oracle: object = None
+    budget: int | None = None
+    test: AtomisticDataset | None = None
     rounds: int = 4
     charge: int = 0
     spin: int = 0
     validation: float = 0.2
+    sampler: CandidateSampler | None = None
 
     #: the oracle is run on ``PotentialEnergy`` problems (checked when the pair is resolved)
     held_solvers = {"oracle": PotentialEnergy}
+    #: ``tk.remake(problem, sampler=...)`` drops the pool and ``pool=...`` the sampler
+    exclusive_fields = (("pool", "sampler"),)
 
     def _validate(self):
-        for name, needs_forces in (("start", True), ("pool", False), ("test", True)):
+        if isinstance(self.sampler, FixedPool) and self.pool is None:
+            self._set("pool", self.sampler.dataset)
+            self._set("sampler", None)
+        if self.pool is not None and self.sampler is not None:
+            _fail("sampler", self.sampler, "give either pool=dataset (a fixed pool) or sampler=... "
+                  "(CommitteeMDSampler, NormalModeSampler or FixedPool), not both")
+        if self.pool is None and self.sampler is None:
+            _fail("sampler", self.sampler, "give pool=dataset (a fixed pool of candidates) or sampler="
+                  "CommitteeMDSampler(...) / NormalModeSampler(...) / FixedPool(dataset)")
+        if self.sampler is not None and (not isinstance(self.sampler, CandidateSampler) or
+                                         type(self.sampler) is CandidateSampler):
+            _fail("sampler", self.sampler, "give CommitteeMDSampler(...), NormalModeSampler(...) or "
+                  "FixedPool(dataset) (problems.datasets), or pool=dataset")
+        sets = (("start", True), ("test", True)) + ((("pool", False),) if self.pool is not None else ())
+        for name, needs_forces in sets:
             value = getattr(self, name)
             if not isinstance(value, AtomisticDataset):
-                _fail(name, value, "give an AtomisticDataset (sample_configurations(...), label_dataset(...) or "
-                      "AtomisticDataset.read(path))")
+                _fail(name, value, _DATASET_ADVICE)
             if needs_forces and not value.has_forces:
                 _fail(name, value, f"the {name} set must be labelled with forces (eV/Å): label it with the oracle "
                       "first (solvers.molecule.label_dataset(dataset, oracle))")
@@ -651,13 +830,16 @@ class ActiveLearning(tk.TimeProblem):
             _fail("oracle", self.oracle, "give a potential that solves PotentialEnergy, e.g. "
                   "solvers.molecule.TBLite(), PySCF() or ASECalculator(...)")
         known = set(self.start.species.tolist())
-        for name in ("pool", "test"):
-            extra = sorted(set(getattr(self, name).species.tolist()) - known)
+        produced = (("pool", self.pool, set(self.pool.species.tolist())) if self.pool is not None
+                    else ("sampler", self.sampler, self.sampler.atomic_numbers()))
+        for name, value, numbers in (produced, ("test", self.test, set(self.test.species.tolist()))):
+            extra = sorted(numbers - known)
             if extra:
-                _fail(name, getattr(self, name), f"it holds atomic numbers {extra} that the start set lacks: the "
+                _fail(name, value, f"it holds atomic numbers {extra} that the start set lacks: the "
                       "models can only learn elements they have seen; add such structures to start")
         self._set("rounds", v.integer("rounds", self.rounds, lower=1, upper=_MAX_ROUNDS, error=_E))
-        self._set("budget", v.integer("budget", self.budget, lower=1, upper=len(self.pool), error=_E))
+        most = len(self.pool) if self.pool is not None else _MAX_BUDGET
+        self._set("budget", v.integer("budget", self.budget, lower=1, upper=most, error=_E))
         self._set("charge", v.integer("charge", self.charge, lower=-100, upper=100, error=_E))
         self._set("spin", v.integer("spin", self.spin, lower=0, upper=100, error=_E))
         self._set("validation", v.real_scalar("validation", self.validation, lower=0.0, upper=1.0,
@@ -667,6 +849,11 @@ class ActiveLearning(tk.TimeProblem):
             _fail("start", self.start, f"{len(self.start)} starting structures with validation = "
                   f"{self.validation:g} leave an empty training or validation part; give more structures "
                   "(at least 2) or change validation")
+
+    @property
+    def candidates(self) -> CandidateSampler:
+        """The candidate sampler: ``sampler``, or ``FixedPool(pool)`` for a fixed pool."""
+        return FixedPool(self.pool) if self.pool is not None else self.sampler
 
     @property
     def total_steps(self) -> int:

@@ -2,6 +2,10 @@
 from its checkpoint without asking the oracle again about any configuration it had an answer for,
 and ends with the picks, labels and errors of an uninterrupted run.
 
+Both a fixed pool and a sampler drawn each round with the current committee (committee MD on Ar3:
+the resumed round must draw the same candidates from the restored committee, which the journal's
+configuration checks confirm) are tested.
+
 The child runs the campaign with a checkpoint path and records every oracle answer it receives
 (``Journal.add``, before the journal is written) in a counter file, fsynced; after its fourth
 durable answer (the first of round 1) it signals the parent and waits, and the parent kills it
@@ -35,6 +39,8 @@ CHILD = textwrap.dedent("""
     from problems.datasets import ActiveLearning
     from solvers.molecule.active import Journal, QueryByCommittee
 
+    from tests.molecule.test_active_crash import _campaign
+
     checkpoint, counter, ready, kill_after = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     add = Journal.add
 
@@ -44,8 +50,7 @@ CHILD = textwrap.dedent("""
         add(self, index, outcome)
 
     Journal.add = counted
-    problem = tk.remake(ActiveLearning.example(0), budget=6, rounds=2)
-    solver = tk.remake(QueryByCommittee.example(), batch=3, seed=2)
+    problem, solver = _campaign(sys.argv[5])
     integ = tk.init(problem, solver, checkpoint=checkpoint, progress=False)
     durable = []
 
@@ -60,14 +65,24 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def _campaign():
-    return tk.remake(ActiveLearning.example(0), budget=6, rounds=2), tk.remake(QueryByCommittee.example(), batch=3,
-                                                                                seed=2)
+def _campaign(kind: str = "pool"):
+    problem = tk.remake(ActiveLearning.example(0), budget=6, rounds=2)
+    if kind == "committee-md":
+        from problems.datasets import CommitteeMDSampler
+        from problems.molecule import Molecule
+
+        triangle = 1.06 * np.array([[0.0, 0.0, 0.0], [3.82, 0.0, 0.0], [1.91, 3.31, 0.0]])
+        problem = tk.remake(problem, sampler=CommitteeMDSampler(Molecule(species=("Ar",) * 3, positions=triangle),
+                                                                [100.0, 600.0], steps=120, threshold=0.03, runs=2,
+                                                                dt=5.0, seed=3))
+        return problem, tk.remake(QueryByCommittee.example(), batch=3)     # draws 3 or more candidates a round
+    return problem, tk.remake(QueryByCommittee.example(), batch=3, seed=2)
 
 
-def test_a_campaign_killed_with_sigkill_mid_round_resumes_without_repeating_an_oracle_call(tmp_path,
-                                                                                           monkeypatch):
-    problem, solver = _campaign()
+@pytest.mark.parametrize("kind", ["pool", "committee-md"])
+def test_a_campaign_killed_with_sigkill_mid_round_resumes_without_repeating_an_oracle_call(tmp_path, monkeypatch,
+                                                                                           kind):
+    problem, solver = _campaign(kind)
     reference = tk.solve(problem, solver, progress=False)
     assert len(reference.chosen) == 6
 
@@ -76,7 +91,7 @@ def test_a_campaign_killed_with_sigkill_mid_round_resumes_without_repeating_an_o
     script.write_text(CHILD)
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     child = subprocess.Popen([sys.executable, str(script), str(checkpoint), str(counter), str(ready),
-                              str(KILL_AFTER)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                              str(KILL_AFTER), kind], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
         while not ready.exists():
@@ -113,5 +128,6 @@ def test_a_campaign_killed_with_sigkill_mid_round_resumes_without_repeating_an_o
     assert sorted(before + after) == sorted(reference.chosen.tolist())
     assert final.chosen.tolist() == reference.chosen.tolist()
     assert np.array_equal(final.dataset.energies, reference.dataset.energies)
+    assert np.array_equal(final.dataset.positions, reference.dataset.positions)
     assert np.array_equal(final.force_mae, reference.force_mae)
     assert final.potential == reference.potential

@@ -4,11 +4,13 @@ One step is one round ``r`` (0-based):
 
 1. (first round only) train the models on ``start`` and score them on ``test`` (point 0);
 2. with a checkpoint path, write the checkpoint (the state at the round's start, models included);
-3. pick ``min(batch, budget left, candidates left)`` pool configurations (candidates: never asked
-   before) — by committee spread (:mod:`.selection`) or at random (``SeedSequence(seed,
-   spawn_key=(r, 1))``);
-4. ask the oracle (:mod:`.oracle`: the core's ensembles, answers durable at once, failures kept);
-5. add the answers, retrain the models, score them on ``test`` (point ``r + 1``).
+3. the candidates: for a fixed pool, its configurations never asked before (named by pool index);
+   for a sampler, the round's draw with the models of the last round (:mod:`.rounds`, named
+   ``r * capacity + slot``; a round whose draw is empty ends the run, ``Success`` with a message);
+4. pick ``min(batch, budget left, candidates)`` of them — by committee spread (:mod:`.selection`)
+   or at random (``SeedSequence(seed, spawn_key=(r, 1))``);
+5. ask the oracle (:mod:`.oracle`: the core's ensembles, answers durable at once, failures kept);
+6. add the answers, retrain the models, score them on ``test`` (point ``r + 1``).
 
 The models of a training are ``tk.solve(tk.EnsembleProblem(FitPotential(data, ("energy",
 "forces"), validation, test=0, split_seed=t), n=K, seed=round_seed(seed, t)), model,
@@ -19,9 +21,13 @@ the first solves the same problem member by member with ``model`` remade to star
 would give member ``k``. The run ends early (``Success``, with a message)
 when the budget or the pool is spent.
 
-Resuming: the checkpoint of step 2 holds the models, so a resumed round picks the same
+With a sampler the configurations asked about are kept in the state (``asked``, in the order of
+``chosen``), since no pool holds them.
+
+Resuming: the checkpoint of step 2 holds the models, so a resumed round draws and picks the same
 configurations, and the oracle journal beside it (``CHECKPOINT.oracle.nc``) answers every call
-that finished before the interruption: no finished oracle call is made twice.
+that finished before the interruption (after checking that it answered the same configuration):
+no finished oracle call is made twice.
 ``integrator.on_oracle_result(index, outcome)``, when set, runs after each answer is durable
 (monitoring; the tests use it to interrupt a round).
 """
@@ -41,6 +47,7 @@ from toolkit.dispatch import dispatch
 from ..hipnn import HIPNN
 from .oracle import Journal, call_oracle
 from .predict import predict_dataset
+from .rounds import draw_candidates
 from .selection import QueryByCommittee, RandomSelection, diverse_batch, member_seed, round_seed, spread_scores
 from .solution import ActiveLearningSolution
 
@@ -73,11 +80,12 @@ class CampaignIntegrator(tk.Integrator):
         self.reasons: list[str] = []
         self.labels_e: list[float] = []
         self.labels_f: list[np.ndarray] = []
+        self.asked: list[tuple[np.ndarray, np.ndarray]] = []       # (species, positions) of chosen; samplers only
         self.curves = {k: [] for k in _CURVES}
         self.last_spread, self.last_error = np.zeros(0), np.zeros(0)
         self._journal = None
         self.saved_journal: str = ""
-        self.stats.update(train_time=0.0, score_time=0.0, oracle_time=0.0)
+        self.stats.update(train_time=0.0, score_time=0.0, oracle_time=0.0, sample_time=0.0)
 
     @property
     def done(self) -> bool:
@@ -89,12 +97,25 @@ class CampaignIntegrator(tk.Integrator):
         start = self.problem.start
         if not self.added:
             return start
-        new = self.problem.pool.subset(self.added)
+        new = self._configurations(self.added)
         new = AtomisticDataset._trusted(species=new.species, positions=new.positions, offsets=new.offsets,
                                         energies=np.array(self.labels_e), forces=np.concatenate(self.labels_f),
                                         ids=new.ids, source="oracle labels")
         keep = {k: getattr(start, k) for k in ("species", "positions", "offsets", "energies", "forces", "ids")}
         return AtomisticDataset.concatenate([AtomisticDataset._trusted(**keep, source=start.source), new])
+
+    def _configurations(self, ids) -> AtomisticDataset:
+        """The configurations named ``ids`` (pool indices, or names of asked sampler candidates)."""
+        if self.problem.pool is not None:
+            return self.problem.pool.subset(np.asarray(ids, dtype=np.int64))
+        row = {i: k for k, i in enumerate(self.chosen)}
+        parts = [self.asked[row[i]] for i in ids]
+        counts = [len(z) for z, _ in parts]
+        return AtomisticDataset._trusted(species=np.concatenate([z for z, _ in parts]),
+                                         positions=np.concatenate([x for _, x in parts]),
+                                         offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+                                         energies=np.zeros(len(parts)), forces=None, cells=None, pbc=None,
+                                         ids=np.asarray(ids, dtype=np.int64), source="asked candidates")
 
     def _train(self) -> None:
         t0 = time.perf_counter()
@@ -152,16 +173,16 @@ class CampaignIntegrator(tk.Integrator):
         asked[self.chosen] = True
         return np.flatnonzero(~asked)
 
-    def _pick(self, round_index: int, size: int) -> np.ndarray:
-        candidates = self._candidates()
+    def _pick(self, round_index: int, size: int, source: AtomisticDataset, candidates: np.ndarray) -> np.ndarray:
+        """``size`` rows of ``source`` among ``candidates``, by the solver's rule."""
         if isinstance(self.solver, RandomSelection):
             rng = np.random.default_rng(np.random.SeedSequence(self.solver.seed, spawn_key=(round_index, 1)))
             return np.sort(rng.choice(candidates, size=size, replace=False)).astype(np.int64)
         t0 = time.perf_counter()
-        pool = self.problem.pool.subset(candidates)
-        energies, forces = self._predict(pool)
-        scores = spread_scores(energies, forces, pool.offsets, self.solver.criterion)
-        picks = diverse_batch(self.problem.pool, candidates, scores, size, self.solver.diversity)
+        subset = source.subset(candidates)
+        energies, forces = self._predict(subset)
+        scores = spread_scores(energies, forces, subset.offsets, self.solver.criterion)
+        picks = diverse_batch(source, candidates, scores, size, self.solver.diversity)
         self.stats["score_time"] += time.perf_counter() - t0
         return picks
 
@@ -181,7 +202,9 @@ class CampaignIntegrator(tk.Integrator):
         if self.committee is None:
             self._train()
             self._score_test()
-        size = min(self.solver.batch, problem.budget - len(self.chosen), len(self._candidates()))
+        size = min(self.solver.batch, problem.budget - len(self.chosen))
+        if problem.pool is not None:
+            size = min(size, len(self._candidates()))
         if size <= 0:
             self.stopped = True
             spent = "budget" if len(self.chosen) >= problem.budget else "pool"
@@ -189,15 +212,34 @@ class CampaignIntegrator(tk.Integrator):
             return
         if self.checkpoint_path is not None:
             self.checkpoint(self.checkpoint_path)
-        picks = self._pick(round_index, size)
+        if problem.pool is not None:
+            source, candidates, names = problem.pool, self._candidates(), None
+        else:
+            t0 = time.perf_counter()
+            source, names = draw_candidates(problem.sampler, self.committee, round_index)
+            self.stats["sample_time"] += time.perf_counter() - t0
+            if source is None:
+                self.stopped = True
+                self.message = (f"the sampler drew no candidate in round {round_index} (after {len(self.chosen)} "
+                                "oracle calls): the committee agrees wherever it was sent; lower the threshold, raise "
+                                "the temperatures or run longer to go on")
+                return
+            candidates = np.arange(len(source), dtype=np.int64)
+            size = min(size, len(source))
+        rows = self._pick(round_index, size, source, candidates)
+        picks = rows if names is None else names[rows]
+        configurations = source.subset(rows)
         t0 = time.perf_counter()
         journal = self.journal()
         hook = None if self.on_oracle_result is None else (lambda i, out: self.on_oracle_result(i, out))
-        call_oracle(problem, picks, self.solver.executor, journal, hook)
+        call_oracle(problem, picks, self.solver.executor, journal, hook, configurations=configurations)
         self.stats["oracle_time"] += time.perf_counter() - t0
-        for i in picks.tolist():
+        for k, i in enumerate(picks.tolist()):
             self.chosen.append(i)
             self.chosen_round.append(round_index)
+            if names is not None:
+                a, b = configurations.offsets[k], configurations.offsets[k + 1]
+                self.asked.append((configurations.species[a:b].copy(), configurations.positions[a:b].copy()))
             if i in journal.failures:
                 self.failed.append(i)
                 self.reasons.append(journal.failures[i])
@@ -226,6 +268,10 @@ class CampaignIntegrator(tk.Integrator):
                 "curves": {k: np.array(c, dtype=np.float64) for k, c in self.curves.items()},
                 "last_spread": self.last_spread.copy(), "last_error": self.last_error.copy(),
                 "stopped": bool(self.stopped),
+                "asked_species": (np.concatenate([z for z, _ in self.asked]) if self.asked
+                                  else np.zeros(0, dtype=np.int64)),
+                "asked_positions": np.concatenate([x for _, x in self.asked]) if self.asked else np.zeros((0, 3)),
+                "asked_offsets": np.concatenate([[0], np.cumsum([len(z) for z, _ in self.asked])]).astype(np.int64),
                 "journal": "" if self.checkpoint_path is None else str(Path(f"{self.checkpoint_path}.oracle.nc"))}
 
     def _load_state(self, state: dict) -> None:
@@ -241,16 +287,26 @@ class CampaignIntegrator(tk.Integrator):
         for k, a in ints.items():
             if a.ndim != 1 or (a.size and (a.dtype.kind not in "iu" or a.min() < 0)):
                 raise bad(f"state entry {k!r} must be a 1-d array of non-negative integers")
-        for k in ("chosen", "added", "failed"):
-            if ints[k].size and ints[k].max() >= len(pool):
-                raise bad(f"state entry {k!r} names a configuration past the pool's {len(pool)}")
+        if pool is not None:
+            for k in ("chosen", "added", "failed"):
+                if ints[k].size and ints[k].max() >= len(pool):
+                    raise bad(f"state entry {k!r} names a configuration past the pool's {len(pool)}")
+        elif set(ints["added"].tolist()) | set(ints["failed"].tolist()) != set(ints["chosen"].tolist()):
+            raise bad("the saved labels and failures are not the saved picks")
+        asked = [] if pool is not None else self._asked_from(state, len(ints["chosen"]))
         if len(ints["chosen"]) != len(ints["chosen_round"]) or \
                 len(ints["added"]) + len(ints["failed"]) != len(ints["chosen"]) or \
                 len(np.unique(ints["chosen"])) != len(ints["chosen"]) or len(ints["chosen"]) > self.problem.budget:
             raise bad("the saved picks, labels and failures do not add up (or pass the budget)")
         labels_e = np.asarray(state["labels_e"], dtype=np.float64)
         labels_f = np.asarray(state["labels_f"], dtype=np.float64)
-        counts = pool.n_atoms[ints["added"]] if ints["added"].size else np.zeros(0, dtype=np.int64)
+        if not ints["added"].size:
+            counts = np.zeros(0, dtype=np.int64)
+        elif pool is not None:
+            counts = pool.n_atoms[ints["added"]]
+        else:
+            row = {i: k for k, i in enumerate(ints["chosen"].tolist())}
+            counts = np.array([len(asked[row[i]][0]) for i in ints["added"].tolist()], dtype=np.int64)
         if labels_e.shape != ints["added"].shape or labels_f.shape != (int(counts.sum()), 3) or \
                 not np.all(np.isfinite(labels_e)) or not np.all(np.isfinite(labels_f)):
             raise bad("the saved oracle labels do not fit the added configurations (or are not finite)")
@@ -262,6 +318,7 @@ class CampaignIntegrator(tk.Integrator):
         self.trainings = int(state["trainings"])
         self.chosen, self.chosen_round = ints["chosen"].tolist(), ints["chosen_round"].tolist()
         self.added, self.failed = ints["added"].tolist(), ints["failed"].tolist()
+        self.asked = asked
         self.reasons = [str(r) for r in state["reasons"]]
         self.labels_e = labels_e.tolist()
         self.labels_f = [labels_f[starts[k]:starts[k + 1]].copy() for k in range(len(counts))]
@@ -272,6 +329,22 @@ class CampaignIntegrator(tk.Integrator):
         if not isinstance(state["journal"], str):
             raise bad("state entry 'journal' must be a path (str)")
         self.saved_journal = state["journal"]
+
+    def _asked_from(self, state: dict, n: int) -> list:
+        """The saved sampler candidates that were asked about, checked against the problem."""
+        bad = tk.FileFormatError
+        if "asked_offsets" not in state:
+            raise bad("the saved state of a sampled campaign must hold the configurations it asked about")
+        species = np.asarray(state["asked_species"])
+        positions = np.asarray(state["asked_positions"], dtype=np.float64)
+        offsets = np.asarray(state["asked_offsets"])
+        known = set(self.problem.start.species.tolist())
+        if offsets.ndim != 1 or len(offsets) != n + 1 or offsets.dtype.kind not in "iu" or offsets[0] != 0 or \
+                np.any(np.diff(offsets) < 1) or species.ndim != 1 or species.dtype.kind not in "iu" or \
+                len(species) != offsets[-1] or positions.shape != (len(species), 3) or \
+                not np.all(np.isfinite(positions)) or not set(species.tolist()) <= known:
+            raise bad("the saved configurations asked about do not fit the picks (or hold elements start lacks)")
+        return [(species[a:b].astype(np.int64), positions[a:b].copy()) for a, b in zip(offsets[:-1], offsets[1:])]
 
     # -- the solution --------------------------------------------------------------------------
     def solution(self) -> ActiveLearningSolution:

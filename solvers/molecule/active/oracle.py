@@ -11,16 +11,23 @@ gets the whole request as one chunk.
 A member that fails (its exception, a crashed worker, a timeout, or a non-finite energy or
 force) is recorded as ``failures[index] = reason`` and skipped; it never stops the campaign.
 
-The :class:`Journal` holds every answer, keyed by pool index. With a path (the campaign's
-checkpoint path plus ``.oracle.nc``) it is rewritten atomically (temporary file, fsync, rename,
-through ``toolkit.io.write_record``) after every chunk; a campaign resumed from a checkpoint
-reads it and takes an index's answer from it instead of calling the oracle again. The journal
-names the campaign it belongs to (a digest of the pool and the oracle): another campaign's
-journal at that path is refused.
+The :class:`Journal` holds every answer, keyed by the candidate's name: its pool index for a
+fixed pool, ``round * capacity + slot`` for a sampler (:mod:`.rounds`). With a path (the
+campaign's checkpoint path plus ``.oracle.nc``) it is rewritten atomically (temporary file, fsync,
+rename, through ``toolkit.io.write_record``) after every chunk; a campaign resumed from a
+checkpoint reads it and takes a name's answer from it instead of calling the oracle again. The
+journal names the campaign it belongs to (a digest of the pool, or of the sampler's whole
+description, and the oracle): another campaign's journal at that path is refused. Each answer
+also keeps a check of the configuration it labels (:func:`configuration_check`, 63 bits of a
+SHA-256 of the atomic numbers and positions): a resumed campaign whose sampler drew a different
+configuration under the same name (the draw was not reproduced from seed, round and committee)
+is stopped with :class:`~toolkit.FileFormatError` instead of pairing a label with the wrong
+configuration. Journals written before the checks existed (fixed pools only) are read without them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -31,7 +38,7 @@ from problems.molecule import PotentialEnergy
 
 from ..sampling import molecule_of
 
-__all__ = ["Journal", "call_oracle", "chunk_size"]
+__all__ = ["Journal", "call_oracle", "chunk_size", "configuration_check", "campaign_digest"]
 
 
 class _PoolMember:
@@ -44,19 +51,54 @@ class _PoolMember:
         return PotentialEnergy(self.molecules[index])
 
 
+def _feed(h, value) -> None:
+    """Hash ``value``'s content: arrays by dtype, shape and bytes; dataclasses field by field."""
+    if isinstance(value, np.ndarray):
+        h.update(f"{value.dtype.str}{value.shape}".encode())
+        h.update(np.ascontiguousarray(value).tobytes())
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        h.update(type(value).__name__.encode())
+        for f in dataclasses.fields(value):
+            h.update(f.name.encode())
+            _feed(h, getattr(value, f.name))
+    elif isinstance(value, (tuple, list)):
+        h.update(f"{type(value).__name__}{len(value)}".encode())
+        for item in value:
+            _feed(h, item)
+    else:
+        h.update(repr(value).encode())
+
+
 def campaign_digest(problem) -> str:
-    """A digest naming the campaign a journal belongs to: the pool's arrays and the oracle's repr."""
+    """A digest naming the campaign a journal belongs to: the pool's arrays (or the sampler's whole
+    description), the oracle's repr, the charge and spin."""
     h = hashlib.sha256()
-    for array in (problem.pool.species, problem.pool.positions, problem.pool.offsets):
-        h.update(np.ascontiguousarray(array).tobytes())
+    if problem.pool is not None:
+        for array in (problem.pool.species, problem.pool.positions, problem.pool.offsets):
+            h.update(np.ascontiguousarray(array).tobytes())
+    else:
+        h.update(b"sampler")
+        _feed(h, problem.sampler)
     h.update(repr(problem.oracle).encode())
     h.update(f"{problem.charge},{problem.spin}".encode())
     return h.hexdigest()[:32]
 
 
+def configuration_check(species, positions) -> int:
+    """63 bits of the SHA-256 of a configuration's atomic numbers (int64) and positions (float64)."""
+    h = hashlib.sha256(np.ascontiguousarray(species, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(positions, dtype=np.float64).tobytes())
+    return int.from_bytes(h.digest()[:8], "little") >> 1
+
+
+_KEYS = {"digest", "indices", "energies", "forces", "failed", "reasons"}
+_CHECK_KEYS = _KEYS | {"counts", "checks", "failed_checks"}
+
+
 class Journal:
-    """Oracle answers by pool index: ``energies[i]`` (eV), ``forces[i]`` (eV/Å, (n_i, 3)), or
-    ``failures[i]`` (the reason); written to ``path`` atomically after every :meth:`flush`."""
+    """Oracle answers by candidate name: ``energies[i]`` (eV), ``forces[i]`` (eV/Å, (n_i, 3)), or
+    ``failures[i]`` (the reason), with ``checks[i]`` the :func:`configuration_check` of the
+    configuration answered; written to ``path`` atomically after every :meth:`flush`."""
 
     def __init__(self, problem, path=None):
         self.digest = campaign_digest(problem)
@@ -65,6 +107,7 @@ class Journal:
         self.energies: dict[int, float] = {}
         self.forces: dict[int, np.ndarray] = {}
         self.failures: dict[int, str] = {}
+        self.checks: dict[int, int] = {}
         if self.path is not None and self.path.exists():
             self._read()
 
@@ -80,6 +123,15 @@ class Journal:
         else:
             self.energies[index], self.forces[index] = float(outcome[0]), np.array(outcome[1], dtype=np.float64)
 
+    def verify(self, index: int, check: int) -> None:
+        """Refuse to reuse answer ``index`` for a configuration other than the one it labels."""
+        known = self.checks.get(index)
+        if known is not None and known != check:
+            raise tk.FileFormatError(
+                f"{self.path}: candidate {index} was answered for another configuration than the one drawn now: "
+                "the sampler did not draw the same candidates from (seed, round, committee weights); resume with the "
+                "same versions and thread count as the interrupted run, or remove the journal to ask again")
+
     def flush(self) -> None:
         if self.path is None:
             return
@@ -91,7 +143,10 @@ class Journal:
                   "energies": np.array([self.energies[i] for i in done], dtype=np.float64),
                   "forces": (np.concatenate([self.forces[i] for i in done]) if done.size
                              else np.zeros((0, 3))),
-                  "failed": failed, "reasons": [self.failures[i] for i in failed]}
+                  "counts": np.array([len(self.forces[i]) for i in done], dtype=np.int64),
+                  "checks": np.array([self.checks.get(i, -1) for i in done], dtype=np.int64),
+                  "failed": failed, "reasons": [self.failures[i] for i in failed],
+                  "failed_checks": np.array([self.checks.get(i, -1) for i in failed], dtype=np.int64)}
         write_record(self.path, "oracle_journal", record, {"answers": len(self)})
 
     def _read(self) -> None:
@@ -99,23 +154,36 @@ class Journal:
 
         record, _ = read_record(self.path, "oracle_journal")
         bad = tk.FileFormatError
-        if not isinstance(record, dict) or set(record) != {"digest", "indices", "energies", "forces", "failed",
-                                                           "reasons"}:
+        if not isinstance(record, dict) or set(record) not in (_KEYS, _CHECK_KEYS):
             raise bad(f"{self.path} is not an oracle journal of an active-learning campaign")
         if record["digest"] != self.digest:
-            raise bad(f"{self.path} holds the oracle answers of another campaign (another pool or oracle): "
+            raise bad(f"{self.path} holds the oracle answers of another campaign (another pool, sampler or oracle): "
                       "give this campaign its own checkpoint path, or remove the file")
-        n = len(self.pool)
         idx = np.asarray(record["indices"])
         energies = np.asarray(record["energies"], dtype=np.float64)
         forces = np.asarray(record["forces"], dtype=np.float64)
         failed = np.asarray(record["failed"])
         reasons = list(record["reasons"])
-        if idx.dtype.kind not in "iu" or failed.dtype.kind not in "iu" or idx.ndim != 1 or \
-                np.any(idx < 0) or np.any(idx >= n) or np.any(failed < 0) or np.any(failed >= n) or \
-                energies.shape != idx.shape or len(reasons) != len(failed) or not np.all(np.isfinite(energies)):
-            raise bad(f"{self.path}: the journal's indices, energies or failures do not fit the pool of {n}")
-        counts = self.pool.n_atoms[idx] if idx.size else np.zeros(0, dtype=np.int64)
+        n = len(self.pool) if self.pool is not None else None
+        if idx.dtype.kind not in "iu" or failed.dtype.kind not in "iu" or idx.ndim != 1 or failed.ndim != 1 or \
+                np.any(idx < 0) or np.any(failed < 0) or energies.shape != idx.shape or \
+                len(reasons) != len(failed) or not np.all(np.isfinite(energies)) or \
+                (n is not None and (np.any(idx >= n) or np.any(failed >= n))):
+            raise bad(f"{self.path}: the journal's indices, energies or failures do not fit "
+                      + (f"the pool of {n}" if n is not None else "one another"))
+        if "counts" in record:
+            counts = np.asarray(record["counts"])
+            checks, failed_checks = np.asarray(record["checks"]), np.asarray(record["failed_checks"])
+            if counts.shape != idx.shape or counts.dtype.kind not in "iu" or np.any(counts < 1) or \
+                    checks.shape != idx.shape or failed_checks.shape != failed.shape or \
+                    checks.dtype.kind not in "iu" or failed_checks.dtype.kind not in "iu" or \
+                    (n is not None and idx.size and not np.array_equal(counts, self.pool.n_atoms[idx])):
+                raise bad(f"{self.path}: the journal's atom counts or checks do not fit its configurations")
+        elif n is not None:
+            counts = self.pool.n_atoms[idx] if idx.size else np.zeros(0, dtype=np.int64)
+            checks, failed_checks = np.full(idx.shape, -1), np.full(failed.shape, -1)
+        else:
+            raise bad(f"{self.path}: a journal of a sampled campaign must hold its configuration checks")
         if forces.shape != (int(counts.sum()), 3) or not np.all(np.isfinite(forces)):
             raise bad(f"{self.path}: the journal's forces do not fit its configurations")
         starts = np.concatenate([[0], np.cumsum(counts)])
@@ -123,6 +191,9 @@ class Journal:
             self.energies[i], self.forces[i] = float(energies[k]), forces[starts[k]:starts[k + 1]].copy()
         for i, reason in zip(failed.tolist(), reasons):
             self.failures[i] = str(reason)
+        for i, c in list(zip(idx.tolist(), checks.tolist())) + list(zip(failed.tolist(), failed_checks.tolist())):
+            if c >= 0:
+                self.checks[i] = int(c)
 
 
 def chunk_size(executor, requested: int) -> int:
@@ -147,20 +218,36 @@ def _outcome(member, reason):
     return energy, forces
 
 
-def call_oracle(problem, indices, executor, journal: Journal, on_result=None) -> int:
-    """Label pool ``indices`` with ``problem.oracle`` into ``journal``; return the calls actually
-    made (indices already in the journal are not asked again). ``on_result(index, outcome)`` runs
-    after each answer is durable."""
-    todo = [int(i) for i in indices if int(i) not in journal]
+def call_oracle(problem, indices, executor, journal: Journal, on_result=None, configurations=None) -> int:
+    """Label candidates ``indices`` with ``problem.oracle`` into ``journal``; return the calls
+    actually made (indices already in the journal are not asked again, after checking that the
+    journal answered the same configuration). ``configurations``: the candidates' dataset, row
+    ``k`` for ``indices[k]`` (default: the pool's structures at ``indices``). ``on_result(index,
+    outcome)`` runs after each answer is durable."""
+    indices = [int(i) for i in indices]
+    if configurations is None:
+        configurations = problem.pool.subset(np.asarray(indices, dtype=np.int64))
+    if len(configurations) != len(indices):
+        raise ValueError(f"{len(indices)} indices for {len(configurations)} configurations")
+    rows = {}
+    for k, i in enumerate(indices):
+        a, b = configurations.offsets[k], configurations.offsets[k + 1]
+        check = configuration_check(configurations.species[a:b], configurations.positions[a:b])
+        if i in journal:
+            journal.verify(i, check)
+        else:
+            rows[i] = (k, check)
+    todo = list(rows)
     size = chunk_size(executor, len(todo))
     calls = 0
     for start in range(0, len(todo), size):
         chunk = todo[start:start + size]
-        molecules = [molecule_of(problem.pool[i], problem.charge, problem.spin) for i in chunk]
+        molecules = [molecule_of(configurations[rows[i][0]], problem.charge, problem.spin) for i in chunk]
         ensemble = tk.EnsembleProblem(PotentialEnergy(molecules[0]), vary=_PoolMember(molecules), n=len(chunk))
         solved = tk.solve(ensemble, problem.oracle, ensemble=tk.Serial() if executor is None else executor)
         outcomes = [_outcome(m, solved.errors.get(k)) for k, m in enumerate(solved.members)]
         for i, outcome in zip(chunk, outcomes):
+            journal.checks[i] = rows[i][1]
             journal.add(i, outcome)
         calls += len(chunk)
         journal.flush()

@@ -40,19 +40,21 @@ from dataclasses import dataclass
 import numpy as np
 
 import toolkit as tk
-from problems.datasets import AtomisticDataset
+from problems.datasets import NORMAL_MODE_RECIPES, AtomisticDataset
 from problems.molecule import FS, KB_EV, Molecule, maxwell_boltzmann
 from toolkit import validate as v
 
 from ..potential import force_function
 from .selection import spread_scores
 
-__all__ = ["NormalModes", "normal_modes", "normal_mode_samples", "harmonic_energy_law", "CommitteeMDRun",
-           "committee_md", "committee_md_pool", "RECIPES"]
+__all__ = ["NormalModes", "normal_modes", "hessian_modes", "normal_mode_samples", "harmonic_energy_law",
+           "CommitteeMDRun", "committee_md", "committee_run", "committee_md_pool", "RECIPES"]
 
 _O = tk.InvalidOptionError
+#: With ``strict=False``, :func:`hessian_modes` drops modes whose curvature is at most this fraction of the stiffest.
+FLAT_MODE = 1e-3
 #: Per-mode energy rules of :func:`normal_mode_samples` (module docstring).
-RECIPES = ("ani1", "thermal")
+RECIPES = NORMAL_MODE_RECIPES
 
 
 @dataclass(frozen=True)
@@ -109,12 +111,25 @@ def normal_modes(molecule: Molecule, potential, *, step: float = 1e-3, relax: bo
         molecule = relaxed.molecule
     _, compute = force_function(molecule, potential)
     x0 = np.array(molecule.positions, dtype=np.float64)
-    n = len(x0)
-    energy, forces0, _ = compute(x0)
-    energy, largest = float(energy), float(np.linalg.norm(np.asarray(forces0), axis=1).max())
+    _, forces0, _ = compute(x0)
+    largest = float(np.linalg.norm(np.asarray(forces0), axis=1).max())
     if largest > tolerance:
         raise RuntimeError(f"the geometry is not a minimum of {type(potential).__name__}: a force of {largest:.3g} "
                            f"eV/Å (tolerance {tolerance:g}); pass relax=True")
+    return hessian_modes(compute, molecule, x0, step=step, strict=True, who=type(potential).__name__)
+
+
+def hessian_modes(compute, molecule: Molecule, positions: np.ndarray, *, step: float = 1e-3, strict: bool = True,
+                  who: str = "the potential") -> NormalModes:
+    """The normal modes at ``positions`` of the potential ``compute(x) -> (E, forces, ...)`` (module
+    docstring), the Hessian by central differences of the forces (``step`` Å). ``strict``: a kept
+    mode that is not stiff raises (the geometry is not a minimum); otherwise such modes are dropped
+    (the campaign's samplers: a half-trained model's minimum may be shallow along a few modes),
+    and so are modes softer than ``FLAT_MODE`` times the stiffest (their displacements at a
+    temperature would be huge)."""
+    x0 = np.array(positions, dtype=np.float64)
+    n = len(x0)
+    energy = float(compute(x0)[0])
     hessian = np.empty((3 * n, 3 * n))
     for a in range(3 * n):
         plus, minus = x0.copy(), x0.copy()
@@ -128,13 +143,16 @@ def normal_modes(molecule: Molecule, potential, *, step: float = 1e-3, relax: bo
     if kept < 1:
         raise _O(f"molecule has {n} atoms: normal-mode sampling needs at least two")
     order = np.argsort(values)[::-1][:kept]
-    if values[order].min() <= 0:
-        raise RuntimeError(f"the geometry is not a minimum of {type(potential).__name__}: a vibrational mode has "
+    if values[order].min() <= 0 and strict:
+        raise RuntimeError(f"the geometry is not a minimum of {who}: a vibrational mode has "
                            f"curvature {values[order].min():.3g}; pass relax=True")
+    if not strict:                      # drop soft modes: curvature <= FLAT_MODE x the stiffest one
+        order = order[values[order] > FLAT_MODE * max(float(values[order].max()), 0.0)]
     cart = vectors[:, order] * inv_sqrt_m[:, None]
-    cart /= np.linalg.norm(cart, axis=0)
-    constants = np.einsum("ai,ab,bi->i", cart, hessian, cart)
-    return NormalModes(positions=x0, directions=cart.T.reshape(kept, n, 3), constants=constants,
+    if len(order):
+        cart /= np.linalg.norm(cart, axis=0)
+    constants = np.einsum("ai,ab,bi->i", cart, hessian, cart)      # lambda_i / |M^-1/2 e_i|^2 > 0
+    return NormalModes(positions=x0, directions=cart.T.reshape(len(constants), n, 3), constants=constants,
                        hessian=hessian, energy=energy)
 
 
@@ -233,10 +251,21 @@ def committee_md(molecule: Molecule, committee, temperature: float, steps: int, 
     friction = v.real_scalar("friction", friction, lower=0.0, upper=1e3, error=_O)
     check_every = v.integer("check_every", check_every, lower=1, upper=steps, error=_O)
     computes = [force_function(molecule, p)[1] for p in members]
+    return committee_run(molecule, computes, temperature, steps, threshold, seed, dt=dt, friction=friction,
+                         check_every=check_every)
+
+
+def committee_run(molecule: Molecule, computes, temperature: float, steps: int, threshold: float, seed: int, *,
+                  dt: float, friction: float, check_every: int) -> CommitteeMDRun:
+    """:func:`committee_md` on checked arguments, with the members given as ``compute(x) -> (E,
+    forces, ...)`` functions. One member has no spread (it is reported as 0): the run never stops
+    early."""
     offsets = np.array([0, molecule.n_atoms])
 
     def forces_and_spread(x):
         f = np.array([np.asarray(c(x)[1], dtype=np.float64) for c in computes])
+        if len(f) < 2:
+            return f[0], 0.0
         return f.mean(axis=0), float(spread_scores(np.zeros((len(f), 1)), f, offsets, "force_spread")[0])
 
     rng = np.random.default_rng(np.random.SeedSequence(seed))
@@ -255,9 +284,11 @@ def committee_md(molecule: Molecule, committee, temperature: float, steps: int, 
         x += 0.5 * dt * vel                                                  # A
         vel = c1 * vel + c2 * rng.standard_normal(vel.shape)                 # O
         x += 0.5 * dt * vel                                                  # A
+        if not np.all(np.isfinite(x)):
+            raise tk.UnstableError(f"committee MD diverged at step {step}: lower dt or the temperature")
         force, spread = forces_and_spread(x)
         vel += 0.5 * dt * force * accel                                      # B
-        if not np.all(np.isfinite(x)):
+        if not np.all(np.isfinite(force)) or not np.all(np.isfinite(vel)):
             raise tk.UnstableError(f"committee MD diverged at step {step}: lower dt or the temperature")
         if step % check_every == 0 or step == steps:
             spreads.append(spread)

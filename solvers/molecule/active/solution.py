@@ -25,8 +25,10 @@ class ActiveLearningSolution(tk.Solution):
     * ``calls``, ``labels`` — oracle calls made and labelled structures trained on, per point;
     * ``energy_mae`` (eV per structure), ``force_mae`` (eV/Å per component) — test errors per point;
     * ``spread_spearman`` — spread-vs-error rank correlation per point (empty for random picks);
-    * ``chosen``, ``chosen_round`` — pool indices sent to the oracle, in order, and their round;
-    * ``failed``, ``failure_reasons`` — pool indices whose oracle call failed, and why;
+    * ``chosen``, ``chosen_round`` — the names of the configurations sent to the oracle, in order,
+      and their round: pool indices for a fixed pool, ``round * sampler.capacity() + slot`` for a
+      sampler (``solvers.molecule.active.rounds``);
+    * ``failed``, ``failure_reasons`` — the names whose oracle call failed, and why;
     * ``test_spread``, ``test_error`` — the last point's committee spread and true error per test
       structure (empty for random picks);
     * ``dataset`` — the start set plus every oracle label; ``potential`` — the last model.

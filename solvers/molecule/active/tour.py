@@ -1,4 +1,5 @@
-"""Tour case and spec vocabulary of active learning (its own family entry, beside ``molecule``)."""
+"""Tour case and spec vocabulary of active learning (its own family entry, beside ``molecule``):
+the ``normal_mode_samples`` builder and the candidate samplers of ``ActiveLearning(sampler=...)``."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ def tour_cases():
 
 
 def register():
+    from problems.datasets import CommitteeMDSampler, FixedPool, NormalModeSampler
+
     from .samplers import normal_mode_samples
 
     tk.register_family(tk.Family(
@@ -26,4 +29,6 @@ def register():
         title="Active learning of learned potentials: query by committee against a quantum oracle",
         tour=tour_cases,
         builders={"normal_mode_samples": normal_mode_samples},
+        components={"CommitteeMDSampler": CommitteeMDSampler, "NormalModeSampler": NormalModeSampler,
+                    "FixedPool": FixedPool},
     ))
