@@ -33,10 +33,13 @@ separation vectors ``d_p`` (``x_j - x_i + shift``; :mod:`.pairs`)::
 the virial ``W = sum_{i<j} r_ij (x) F_ij`` of :mod:`solvers.molecule.potential`.
 
 Two paths compute the sensitivities and the environment sum ``sum_j s_nu(r_ij) z_j``:
-``kernel="torch"`` (default; any device, twice differentiable, for training: a gather, a product
-and an ``index_add`` over pairs, one sensitivity at a time for large systems) and
-``kernel="numba"`` (:mod:`.kernels`; CPU inference of energies and forces with constant
-parameters, no pairs x sensitivities x features array), which ``HIPNN`` evaluators use on CPU.
+``kernel="torch"`` (default; any device, twice differentiable, for training on forces: a gather, a
+product and an ``index_add`` over pairs, one sensitivity at a time for large systems) and
+``kernel="numba"`` (:mod:`.kernels`, CPU, no pairs x sensitivities x features array). The numba
+path has two forms: where ``r`` needs a gradient (forces, with constant ``mu`` and ``sigma``;
+what ``HIPNN`` evaluators use on CPU) :class:`SensitivityKernel` and :class:`EnvSum`; where it
+does not (energy-only training, energies) :class:`SensitivityEnvSum`, which fuses the two and
+gives the gradients of ``mu``, ``sigma`` and the features.
 """
 
 from __future__ import annotations
@@ -136,6 +139,45 @@ class EnvSum(torch.autograd.Function):
         return gs, gz, None, None
 
 
+class SensitivityEnvSum(torch.autograd.Function):
+    """Sensitivities and environment sum in one (CPU, numba: :mod:`.kernels`) for constant
+    distances (energy-only training and energy evaluation): ``env[i, nu, f] = sum_{p: first=i}
+    s_nu(r_p) z[second_p, f]`` with gradients for ``mu``, ``sigma`` (reductions over pairs) and
+    ``z``; only ``s`` (pairs x sensitivities) is kept for the backward pass. ``r`` gets no
+    gradient (forces use the other paths); not twice differentiable."""
+
+    @staticmethod
+    def forward(ctx, r, mu, sigma, cutoff, z, first, second):
+        from .kernels import envsum, sensitivity_exponent
+
+        r_np, z_np = r.detach().contiguous().numpy(), z.detach().contiguous().numpy()
+        mu_np, sigma_np = mu.detach().numpy(), sigma.detach().numpy()
+        s = np.empty((r_np.shape[0], mu_np.shape[0]), dtype=z_np.dtype)
+        np.exp(sensitivity_exponent(r_np, mu_np, sigma_np, cutoff, s), out=s)     # 0 beyond the cutoff
+        cut = np.cos(r_np * r_np.dtype.type(0.5 * math.pi / cutoff))
+        s *= np.square(cut, out=cut)[:, None]
+        env = np.empty((z_np.shape[0], s.shape[1], z_np.shape[1]), dtype=z_np.dtype)
+        envsum(s, z_np, first.numpy(), second.numpy(), env)
+        ctx.save_for_backward(r, mu, sigma, z, first, second, torch.from_numpy(s))
+        return torch.from_numpy(env)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, genv):
+        from .kernels import sensitivity_envsum_adjoint
+
+        r, mu, sigma, z, first, second, s = ctx.saved_tensors
+        z_np = z.detach().contiguous().numpy()
+        want_z = bool(ctx.needs_input_grad[4])
+        gz = np.empty_like(z_np)
+        gmu, gsigma = np.empty_like(mu.detach().numpy()), np.empty_like(sigma.detach().numpy())
+        sensitivity_envsum_adjoint(genv.contiguous().numpy(), s.numpy(), r.detach().contiguous().numpy(),
+                                   mu.detach().numpy(), sigma.detach().numpy(), z_np, first.numpy(),
+                                   second.numpy(), want_z, gz, gmu, gsigma)
+        return (None, torch.from_numpy(gmu), torch.from_numpy(gsigma), None,
+                torch.from_numpy(gz) if want_z else None, None, None)
+
+
 class Interaction(nn.Module):
     """Interaction layer in a ResNet unit (module docstring)."""
 
@@ -165,8 +207,12 @@ class Interaction(nn.Module):
         return torch.stack(env, dim=1).reshape(n_atoms, width)
 
     def forward(self, z, first, second, r):
-        s = self.sensitivity(r)
-        env = self.environment(z, first, second, s)
+        if self.kernel == "numba" and z.device.type == "cpu" and not r.requires_grad:
+            sense = self.sensitivity
+            env = SensitivityEnvSum.apply(r, sense.mu, sense.sigma, sense.cutoff, z, first, second)
+            env = env.reshape(z.shape[0], self.n * self.f_in)
+        else:
+            env = self.environment(z, first, second, self.sensitivity(r))
         v = self.weights.permute(0, 2, 1).reshape(self.n * self.f_in, self.f_out)
         a = env @ v + self.self_term(z)
         skip = z if self.adjust is None else self.adjust(z)

@@ -19,7 +19,10 @@ Adam step (Kingma & Ba, arXiv:1412.6980) on
 with ``H_m = sum_{b>=1} E_b^2 / (E_b^2 + E_{b-1}^2)`` the hierarchicality of structure ``m`` and
 ``W`` the weight matrices of the interaction and on-site layers (as hippynn's QM7 example). Forces
 are ``-dE/dx`` by autograd with a graph for the second derivative (``kernel="torch"``); energy-only
-training on CPU runs the environment sum through the numba kernels of :mod:`.kernels`.
+training on CPU, where the distances are constants, runs the sensitivities and the environment sum
+through the fused numba kernels of :mod:`.kernels` (:class:`.model.SensitivityEnvSum`: gradients
+of ``mu``, ``sigma`` and the features as reductions over pairs, no pairs x sensitivities x
+features array).
 
 After each epoch the error loss on the validation part decides: a new best keeps the weights
 (the trained potential is the best epoch's); ``schedule="plateau"`` multiplies the learning rate
@@ -195,7 +198,7 @@ class TrainingIntegrator(tk.Integrator):
         self.trainable = [params[name] for name in self.names]
         self.regularised = [params[name] for name in self.names
                             if name.startswith("blocks.") and name.rsplit(".", 1)[1] in ("weight", "weights")]
-        self.optimizer = torch.optim.Adam(self.trainable, lr=solver.learning_rate)
+        self.optimizer = _adam(self.trainable, solver.learning_rate, self.device)
         self.rng = np.random.default_rng(shuffle)
         self.curves = {k: [] for k in ("train_loss", "validation_loss", "train_mae", "validation_mae",
                                        "validation_force_mae", "learning_rate")}
@@ -451,6 +454,20 @@ class TrainingIntegrator(tk.Integrator):
                             epoch=np.arange(1, epochs + 1, dtype=np.int64), best_epoch=int(self.best_epoch),
                             test_energy=reference, test_predicted=predicted, test_composition=composition,
                             test_forces=f_ref, test_forces_predicted=f_pred, metrics=dict(metrics), **curves)
+
+
+def _adam(params, lr, device):
+    """Adam over ``params``. On CPU torch's fused implementation (one kernel for all tensors;
+    torch >= 2.4), else its multi-tensor ("foreach") one: the same algorithm as the default one,
+    with less overhead per step (a few per cent of an epoch). Elsewhere torch's default."""
+    import torch
+
+    if device.type != "cpu":
+        return torch.optim.Adam(params, lr=lr)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):          # torch < 2.4: no fused Adam on CPU
+        return torch.optim.Adam(params, lr=lr, foreach=True)
 
 
 def _f64():
