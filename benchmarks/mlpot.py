@@ -41,6 +41,7 @@ from problems.datasets import KCAL_MOL_EV, FitPotential
 from problems.molecule import MolecularDynamics, maxwell_boltzmann
 from solvers.molecule import VelocityVerlet, load_qm9, molecule_of
 from solvers.molecule.hipnn import HIPNN, HIPNNTraining
+from solvers.molecule.qm9 import QM9_SIZE
 
 SPECIES = ("H", "C", "N", "O", "F")
 ARCH = dict(features=20, sensitivities=20, interactions=2, atom_layers=3, cutoff=6.5, soft_min=0.85, soft_max=5.0)
@@ -138,7 +139,7 @@ def md_hippynn(molecule, energy_node, steps: int):
 def learning_curve(sizes, epochs: int, batch: int, out: str | None):
     rows = []
     for size in sizes:
-        data = load_qm9(n=int(size / 0.8) + 1, seed=1)
+        data = load_qm9(n=min(int(size / 0.8) + 1, QM9_SIZE), seed=1)      # 110k: the whole set, 104,665 train
         solver = HIPNNTraining(model=HIPNN(species=SPECIES, **ARCH), epochs=epochs, batch=batch, learning_rate=1e-3,
                                dtype="float32", patience=max(5, epochs // 4), decay_patience=max(3, epochs // 10))
         t0 = time.perf_counter()
@@ -174,7 +175,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=60, help="epochs per learning-curve point")
     parser.add_argument("--no-hippynn", action="store_true", help="skip the hippynn side")
     parser.add_argument("--sizes", type=int, nargs="+", default=None,
-                        help="learning-curve training-set sizes (default 1000 2000 5000 10000; --full adds 50k, 110k)")
+                        help="learning-curve training-set sizes (default 1000 2000 5000 10000; --full adds 50k and 110k, i.e. the whole set: 104,665 training molecules at 80/10/10)")
     args = parser.parse_args(argv)
     import numba
     import torch
