@@ -8,6 +8,8 @@ invariants (k -> -k, translations). The Lennard-Jones science runs once, in a mo
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -19,7 +21,7 @@ from solvers.molecule import Langevin, LennardJones, NoseHoover, VelocityVerlet
 from solvers.molecule.hydrodynamics import (HydrodynamicsRecord, extrapolate_viscosity, isothermal_sound_speed,
                                             jackknife, maxwell_ct, measure_hydrodynamics, trajectory_modes,
                                             transverse_correlation, viscosity_of_k)
-from solvers.molecule.observables import green_kubo_bulk_viscosity
+from solvers.molecule.observables import green_kubo_bulk_viscosity, green_kubo_viscosity
 from solvers.molecule.reference import jzg_eos
 from solvers.molecule.structure_factor import (extrapolate_structure_factor, fourier_modes, fourier_modes_reference,
                                                polarisations, shell_vectors, structure_factor)
@@ -246,31 +248,31 @@ def _liquid(cells: int, seed: int):
 
 
 @pytest.fixture(scope="module")
-def triple_point():
-    """Two ensembles of the LJ liquid (rc = 2.5 sigma, truncated and shifted) at rho* = 0.8442, T* = 0.722,
-    dt* = 0.005, each member Nosé–Hoover equilibrated for 20 tau, energy set to the canonical mean, then NVE:
+def triple_point(request):
+    """The LJ liquid (rc = 2.5 sigma, truncated and shifted) at rho* = 0.8442, T* = 0.722, dt* = 0.005:
 
     * shear waves and S(k): WAVE_RUNS runs of 500 atoms x WAVE_STEPS steps (k_1 sigma = 0.748), frames
-      every 0.05 tau;
-    * Green–Kubo: 4 runs of 108 atoms x 2000 tau, stress every 5 steps (the Green–Kubo error depends on
-      the run time, not on N: the smallest box gives the most time per CPU second; see
-      tests/molecule/test_lj_physics.py for the size argument).
-
-    About 6e8 atom-steps, on two processes.
+      every 0.05 tau, each member Nosé–Hoover equilibrated for 20 tau, energy set to the canonical mean,
+      then NVE, on two processes (about 4e8 atom-steps);
+    * Green–Kubo: the session's NVE run of 108 atoms x 8000 tau, stress every 5 steps
+      (``triple_point_nve`` of tests/molecule/conftest.py, shared with the Green–Kubo test of
+      tests/molecule/test_lj_physics.py), 20 blocks of 400 tau, window 5 tau (the Green–Kubo error depends
+      on the run time, not on N: the smallest box gives the most time per CPU second). Until 2026-12-06 this
+      module made its own 4 runs x 2000 tau of the same box (the same 8000 tau; 3.197 +- 0.059).
     """
     dt = 0.005 * TAU
     eq = NoseHoover(dt=dt, temperature=T_STAR * LJ_TEMPERATURE_K, tdamp=0.5 * TAU)
     potential = LennardJones(cutoff=2.5)
-    executor = tk.Processes(2)
     waves = measure_hydrodynamics(
         MolecularDynamics(_liquid(5, 1), potential, steps=WAVE_STEPS, save_every=10, thermo_every=10),
-        VelocityVerlet(dt=dt), shells=(1, 2, 3), sk_shells=(1, 2, 3, 4, 5, 6), runs=WAVE_RUNS, executor=executor,
-        equilibrate=eq,
-        equilibrate_steps=4000, max_lag=4.0, seed=1)
-    gk = measure_hydrodynamics(
-        MolecularDynamics(_liquid(3, 2), potential, steps=400_000, save_every=4000, thermo_every=5),
-        VelocityVerlet(dt=dt), shells=(1,), sk_shells=(1, 2), runs=4, executor=executor, equilibrate=eq,
-        equilibrate_steps=4000, max_lag=1.0, gk_window=5.0, gk_blocks=5, seed=2)
+        VelocityVerlet(dt=dt), shells=(1, 2, 3), sk_shells=(1, 2, 3, 4, 5, 6), runs=WAVE_RUNS,
+        executor=tk.Processes(2), equilibrate=eq, equilibrate_steps=4000, max_lag=4.0, seed=1)
+    run = request.getfixturevalue("triple_point_nve")      # after the waves: by then often made by another worker
+    assert run.successful
+    shear = green_kubo_viscosity(run, window=5 * TAU, blocks=20, components="traceless")
+    bulk = green_kubo_bulk_viscosity(run, window=5 * TAU, blocks=20)
+    gk = SimpleNamespace(gk_shear=shear.value / TAU, gk_shear_error=shear.error / TAU, gk_bulk=bulk.value / TAU,
+                         gk_bulk_error=bulk.error / TAU, temperature=run.temperature.mean() / LJ_TEMPERATURE_K)
     print(f"\nC_T(k,0)/(kT/m) = {waves.ct0_ratio}; eta(k) = {waves.eta_k} +- {waves.eta_k_error} at k = {waves.k}")
     print(f"eta0 = {waves.eta0:.3f} +- {waves.eta0_error:.3f} (a = {waves.eta_a:.3f}); GK (N=108) = {gk.gk_shear:.3f} "
           f"+- {gk.gk_shear_error:.3f}, bulk = {gk.gk_bulk:.3f} +- {gk.gk_bulk_error:.3f}; GK (N=500) = "

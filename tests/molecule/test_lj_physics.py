@@ -158,21 +158,16 @@ def test_green_kubo_traceless_estimator_recovers_a_known_integral():
 
 
 @pytest.mark.slow
-def test_green_kubo_viscosity_at_the_triple_point_matches_ferrario():
+def test_green_kubo_viscosity_at_the_triple_point_matches_ferrario(triple_point_nve):
     """Shear viscosity of the LJ liquid at rho* = 0.8442, T* = 0.722 against the Green-Kubo value
     eta* = 3.24 +- 0.04 of Ferrario, Ciccotti, Holian & Ryckaert, Phys. Rev. A 44, 6936 (1991),
     doi:10.1103/PhysRevA.44.6936 (N = 2048, 3.6e6 steps), within 5%.
 
-    Design (about 130 s of one core):
-    * N = 108, the smallest box with rc = 2.5 < L/2. The relative error of a Green-Kubo integral
-      depends on the run length, not on N (the stress is a collective variable), so the smallest
-      box gives the most time per CPU second. Size effects at this density are small and
-      oscillatory (Kim, Kim, Karniadakis, Lee & Kozak, J. Chem. Phys. 151, 104101 (2019)); here
-      N = 108 and N = 500 (3.20 +- 0.14 in the issue-6 report) agree with 3.24 within their errors.
-    * Melt at T* = 2.5 and equilibrate at T* = 0.722 with a Nosé-Hoover chain, set the total
-      energy to the canonical mean <U> + <K> (an NVE run from a single canonical snapshot of 108
-      atoms would sit at a temperature off by ~5%), then NVE velocity Verlet, dt* = 0.005,
-      1.6e6 steps (8000 tau), the stress tensor every 5 steps.
+    Design: the run is the session fixture ``triple_point_nve`` (tests/molecule/conftest.py: N = 108,
+    Nosé-Hoover equilibration, the energy set to the canonical mean, then NVE velocity Verlet, dt* = 0.005,
+    1.6e6 steps = 8000 tau, the stress tensor every 5 steps), shared with the transverse-current test of
+    tests/molecule/test_hydrodynamics.py. Choices of the estimate:
+
     * The five components of the symmetric traceless stress (Daivis & Evans 1994) instead of
       three off-diagonal ones: error 2.0-2.9% instead of 3.0-4.1% at 600k steps.
     * Window 5 tau, 20 blocks of 400 tau. The running integral still rises after 2 tau (3 seeds at
@@ -182,21 +177,7 @@ def test_green_kubo_viscosity_at_the_triple_point_matches_ferrario():
       -4.6% with a 2.8% error: too thin a margin for a test, hence the longer run.
     The statistical error must be below 3% so that the 5% comparison means something.
     """
-    dt = 0.005 * TAU
-    potential = LennardJones(cutoff=2.5)
-    fluid = lj_fluid(cells=3, density=0.8442, temperature=2.5, seed=1)
-    hot = tk.solve(MolecularDynamics(fluid, potential, steps=2000, save_every=2000, thermo_every=100),
-                   NoseHoover(dt=dt, temperature=2.5 * LJ_TEMPERATURE_K, tdamp=0.5 * TAU), progress=False)
-    melt = tk.remake(fluid, positions=hot.positions[-1], velocities=hot.velocities[-1])
-    nvt = tk.solve(MolecularDynamics(melt, potential, steps=10000, save_every=10000, thermo_every=10),
-                   NoseHoover(dt=dt, temperature=0.722 * LJ_TEMPERATURE_K, tdamp=0.5 * TAU), progress=False)
-    assert nvt.successful
-    half = slice(len(nvt.time) // 2, None)
-    energy = nvt.potential_energy[half].mean() + nvt.kinetic_energy[half].mean()
-    scale = np.sqrt((energy - nvt.potential_energy[-1]) / nvt.kinetic_energy[-1])
-    liquid = tk.remake(fluid, positions=nvt.positions[-1], velocities=scale * nvt.velocities[-1])
-    run = tk.solve(MolecularDynamics(liquid, potential, steps=1_600_000, save_every=1_600_000, thermo_every=5),
-                   VelocityVerlet(dt=dt), progress=False)
+    run = triple_point_nve
     assert run.successful
     t_star = run.temperature.mean() / LJ_TEMPERATURE_K
     assert abs(t_star / 0.722 - 1) < 0.015, t_star
