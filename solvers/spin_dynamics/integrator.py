@@ -185,6 +185,11 @@ class SpinIntegrator(tk.Integrator):
                            "classical": np.array(f["classical"], dtype=np.float64)}}
 
     def _load_state(self, state: dict) -> None:
+        self._restore(state)
+        self._current = self.field(self.S)
+
+    def _restore(self, state: dict) -> None:
+        """Spins, generator, iteration count and saved frames from a checked checkpoint state."""
         checked = _checked_state(state, self)
         self.S = checked["spins"]
         self.rng.bit_generator.state = checked["rng"]
@@ -193,24 +198,29 @@ class SpinIntegrator(tk.Integrator):
         self.frames = {"step": [int(s) for s in fr["step"]], "spins": list(fr["spins"]),
                        "electronic": [float(e) for e in fr["electronic"]],
                        "classical": [float(e) for e in fr["classical"]]}
-        self._current = self.field(self.S)
 
-    def solution(self) -> SpinDynamicsSolution:
+    def _solution(self, common: dict, time_of_step) -> SpinDynamicsSolution:
+        """The solution of the saved frames; ``time_of_step`` maps the steps to the ``time`` axis."""
         p = self.problem
         steps = np.array(self.frames["step"], dtype=np.int64)
         spins = np.array(self.frames["spins"]).reshape(len(steps), p.sites, 3)
         e_el = np.array(self.frames["electronic"], dtype=np.float64)
         e_cl = np.array(self.frames["classical"], dtype=np.float64)
+        return SpinDynamicsSolution(**common, step=steps, time=time_of_step(steps), spins=spins,
+                                    electronic_energy=e_el, classical_energy=e_cl, energy=e_el + e_cl,
+                                    magnetisation=spins.mean(axis=1) if len(steps) else np.zeros((0, 3)),
+                                    chirality=chirality_frames(spins, p.triangles))
+
+    def solution(self) -> SpinDynamicsSolution:
         common = self._common()
         common["stats"].update(field_evaluations=self.field.evaluations, midpoint_iterations=self.iterations)
-        warnings = self._warnings(e_el + e_cl)
+        energy = np.array(self.frames["electronic"], dtype=np.float64) + np.array(self.frames["classical"],
+                                                                                   dtype=np.float64)
+        warnings = self._warnings(energy)
         if warnings:
             common["stats"]["warnings"] = warnings
             common["message"] = "; ".join(filter(None, [common["message"], *warnings]))
-        return SpinDynamicsSolution(**common, step=steps, time=steps * p.dt, spins=spins, electronic_energy=e_el,
-                                    classical_energy=e_cl, energy=e_el + e_cl,
-                                    magnetisation=spins.mean(axis=1) if len(steps) else np.zeros((0, 3)),
-                                    chirality=chirality_frames(spins, p.triangles))
+        return self._solution(common, lambda steps: steps * self.problem.dt)
 
     def _warnings(self, energy) -> list[str]:
         p = self.problem

@@ -44,10 +44,10 @@ from toolkit import validate as v
 from toolkit.dispatch import dispatch
 
 from .fields import blas_limit, electronic_problem
-from .integrator import SpinIntegrator, _checked_state, _fail
+from .integrator import SpinIntegrator, _fail
 from .kernels import classical_field
 from .schemes import SpinIntegratorSolver
-from .solution import SpinDynamicsSolution, chirality_frames
+from .solution import SpinDynamicsSolution
 
 __all__ = ["Metropolis", "MetropolisIntegrator", "ElectronicEnergy", "cone_proposal"]
 
@@ -265,31 +265,16 @@ class MetropolisIntegrator(SpinIntegrator):
                 extra[key] = int(value)
         if extra["accepted"] > extra["proposed"]:
             _fail("accepted", str(extra["accepted"]), f"at most proposed = {extra['proposed']}")
-        checked = _checked_state(state, self)
-        self.S = checked["spins"]
-        self.rng.bit_generator.state = checked["rng"]
-        self.iterations = checked["iterations"]
-        fr = checked["frames"]
-        self.frames = {"step": [int(s) for s in fr["step"]], "spins": list(fr["spins"]),
-                       "electronic": [float(e) for e in fr["electronic"]],
-                       "classical": [float(e) for e in fr["classical"]]}
+        self._restore(state)
         self.cone, self.accepted, self.proposed = extra["cone"], extra["accepted"], extra["proposed"]
         self._current = self._energies(self.S)
 
     def solution(self) -> SpinDynamicsSolution:
-        p = self.problem
-        steps = np.array(self.frames["step"], dtype=np.int64)
-        spins = np.array(self.frames["spins"]).reshape(len(steps), p.sites, 3)
-        e_el = np.array(self.frames["electronic"], dtype=np.float64)
-        e_cl = np.array(self.frames["classical"], dtype=np.float64)
         common = self._common()
         common["stats"].update(acceptance=self.accepted / self.proposed if self.proposed else 0.0,
                                proposed=int(self.proposed), cone=float(self.cone),
                                energy_evaluations=0 if self.energy is None else self.energy.evaluations)
-        return SpinDynamicsSolution(**common, step=steps, time=steps.astype(np.float64), spins=spins,
-                                    electronic_energy=e_el, classical_energy=e_cl, energy=e_el + e_cl,
-                                    magnetisation=spins.mean(axis=1) if len(steps) else np.zeros((0, 3)),
-                                    chirality=chirality_frames(spins, p.triangles))
+        return self._solution(common, lambda steps: steps.astype(np.float64))     # time = the sweep number
 
 
 @dispatch
