@@ -220,9 +220,9 @@ class CampaignIntegrator(tk.Integrator):
             self.stats["sample_time"] += time.perf_counter() - t0
             if source is None:
                 self.stopped = True
+                why = _NOTHING_DRAWN.get(type(problem.sampler).__name__, _NOTHING_DRAWN[None])
                 self.message = (f"the sampler drew no candidate in round {round_index} (after {len(self.chosen)} "
-                                "oracle calls): the committee agrees wherever it was sent; lower the threshold, raise "
-                                "the temperatures or run longer to go on")
+                                f"oracle calls): {why}")
                 return
             candidates = np.arange(len(source), dtype=np.int64)
             size = min(size, len(source))
@@ -360,6 +360,16 @@ class CampaignIntegrator(tk.Integrator):
             failure_reasons=list(self.reasons), test_spread=self.last_spread.copy(),
             test_error=self.last_error.copy(), dataset=self.dataset(),
             potential=None if self.committee is None else self.committee[0])
+
+
+#: Why a sampler gave no candidate, and what to change (the campaign's stop message).
+_NOTHING_DRAWN = {
+    "CommitteeMDSampler": "the committee agrees wherever it was sent (or every run diverged); lower the threshold, "
+                          "raise the temperatures or run longer to go on",
+    "NormalModeSampler": "no molecule had a stiff normal mode on the current model (or every draw was dropped); "
+                         "try relax=False (the modes of the given geometry) or a better-trained starting model",
+    None: "change the sampler's settings so that it gives configurations",
+}
 
 
 def _numbers(symbols) -> set:
