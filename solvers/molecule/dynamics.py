@@ -209,7 +209,7 @@ class MDIntegrator(tk.Integrator):
             self.box, self.periodic = self.force_cache.evaluator.box, self.force_cache.evaluator.periodic
             self.x_ref = self.x.copy()
             self.starts, self.nbrs, self.split = rebuild(self.x, self.images, self.x_ref, self.box,
-                                                         self.periodic, self.pair[2] + self.pair[3])
+                                                         self.periodic, self.pair[2] + self.pair[3], 1)
         else:
             self.box = np.zeros(3) if mol.cell is None else np.ascontiguousarray(np.diag(mol.cell))
         self.f = np.zeros((n, 3))
@@ -452,7 +452,7 @@ class MDIntegrator(tk.Integrator):
         if self.pair is not None:
             self.x_ref = state["x_ref"]
             self.starts, self.nbrs, self.split = md_list(self.x_ref, self.box, self.periodic,
-                                                         self.pair[2] + self.pair[3])
+                                                         self.pair[2] + self.pair[3], 1)
         if self.rng is not None:
             self.rng.bit_generator.state = state["rng"]
 

@@ -244,7 +244,7 @@ def _lj_forces(x, starts, nbrs, split, params, half, length, f, virial):
         f[i, 2] = 0.0
     acc = np.zeros(13)
     _lj_rows(x, starts, nbrs, split, 4.0 * params[0], params[1] * params[1], params[3], params[2] * params[2],
-             half, length, f, acc, 0, n)
+             half, length, f, acc, np.int64(0), n)      # np.int64: a literal 0 would compile _lj_rows again
     _lj_virial(x, f, acc[1:10], virial)
     return acc[0]
 
@@ -442,7 +442,7 @@ def md_list(x, box, periodic, cutoff, parts=1):
     (:func:`solvers.molecule.pairlist.half_stencil_list_parts`): the same list, element for element.
     """
     if parts > 1:
-        starts, nbrs, split = half_stencil_list_parts(x, box, periodic, cutoff, parts)
+        starts, nbrs, split = half_stencil_list_parts(x, box, periodic, cutoff, np.int64(parts))
     else:
         starts, nbrs, split = half_stencil_list(x, box, periodic, cutoff)
     for a in range(3):

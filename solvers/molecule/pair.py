@@ -81,7 +81,7 @@ class PairEvaluator(Evaluator):
             return float("nan"), np.full(x.shape, np.nan), np.zeros((3, 3))
         wrap_positions(x, np.zeros(x.shape, dtype=np.int64), self.box, self.periodic)
         if self.x_ref is None or self.x_ref.shape != x.shape or not max_displacement(x, self.x_ref) <= 0.5 * skin:
-            self.lists = md_list(x, self.box, self.periodic, cutoff + skin)
+            self.lists = md_list(x, self.box, self.periodic, cutoff + skin, 1)
             self.x_ref = x.copy()
             self.rebuilds += 1
         starts, nbrs, split = self.lists

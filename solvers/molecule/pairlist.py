@@ -214,8 +214,8 @@ def half_stencil_list(x, box, periodic, cutoff):
     out = np.empty(max(int(1.3 * expected) + 64, 64), dtype=np.int64)
     starts = np.zeros(n + 1, dtype=np.int64)
     split = np.empty(n, dtype=np.int64)
-    out, k = _rows(0, n, cutoff * cutoff, x0, x1, x2, order, where, cell_of, cell_start, cells, shifts, n_same,
-                   n_all, reach, out, True, starts, split)
+    out, k = _rows(np.int64(0), n, cutoff * cutoff, x0, x1, x2, order, where, cell_of, cell_start, cells, shifts, n_same,
+                   n_all, reach, out, np.bool_(True), starts, split)   # not literals: one compile of _rows
     nbrs = out[:k]
     if refolded:
         split = split_by_image(x, box, periodic, starts, nbrs)
@@ -242,7 +242,7 @@ def half_stencil_list_parts(x, box, periodic, cutoff, parts):
     for part in prange(parts):
         k = np.int64(part)
         _, end = _rows(k * n // parts, (k + 1) * n // parts, c2, x0, x1, x2, order, where, cell_of, cell_start,
-                       cells, shifts, n_same, n_all, reach, buffers[k], False, starts, split)
+                       cells, shifts, n_same, n_all, reach, buffers[k], np.bool_(False), starts, split)
         ends[k] = end
     for part in range(parts):
         if ends[part] < 0:
