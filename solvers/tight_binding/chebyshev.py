@@ -94,7 +94,7 @@ def _lanczos_pieces(lo, hi, ptr, offsets, values, q, steps, alphas, betas):
     for m in range(steps):
         nn[0] = 0.0
         nx[0] = 0.0
-        piece_rows(lo, hi, ptr, offsets, values, Q, W, 1.0, 0.0, beta, 0, lo.shape[0], nn, nx)
+        piece_rows(lo, hi, ptr, offsets, values, Q, W, 1.0, 0.0, beta, np.int64(0), lo.shape[0], nn, nx)
         alpha = nx[0].real
         norm2 = 0.0
         for i in range(n):

@@ -142,7 +142,7 @@ def cheb_step(indptr, indices, data, X, P, c1, c2, nn, nx):
     n = P.shape[0]
     nn[:] = 0.0
     nx[:] = 0.0
-    _cheb_rows(indptr, indices, data, X, P, c1, c2, 0, n, nn, nx)
+    _cheb_rows(indptr, indices, data, X, P, c1, c2, np.int64(0), n, nn, nx)    # typed 0: one compile, not two
     return 0
 
 
@@ -370,7 +370,7 @@ def _column_sums(A, rows, W, out):
 def piece_rows(lo, hi, ptr, offsets, values, X, P, c1, c2, cp, p0, p1, nn, nx):
     """``P <- c1 A X + c2 X - cp P`` on pieces ``p0 .. p1-1``; adds ``<P|P>``, ``<P|X>`` to nn, nx."""
     n, W = P.shape
-    longest = 1
+    longest = np.int64(1)
     for p in range(p0, p1):
         longest = max(longest, hi[p] - lo[p])
     A1 = np.zeros(longest * W)
@@ -387,7 +387,7 @@ def cheb_step_pieces(lo, hi, ptr, offsets, values, X, P, c1, c2, nn, nx):
     ``nx = <P|X>``); same arguments after the matrix. Returns 0."""
     nn[:] = 0.0
     nx[:] = 0.0
-    piece_rows(lo, hi, ptr, offsets, values, X, P, c1, c2, 1.0, 0, lo.shape[0], nn, nx)
+    piece_rows(lo, hi, ptr, offsets, values, X, P, c1, c2, 1.0, np.int64(0), lo.shape[0], nn, nx)
     return 0
 
 
@@ -459,7 +459,7 @@ def cheb_two_steps_pieces(lo, hi, ptr, offsets, values, deferred, bw, X, P, c1, 
     n, W = P.shape
     Xf = X.reshape(-1)
     Pf = P.reshape(-1)
-    longest = 1
+    longest = np.int64(1)
     for p in range(count):
         longest = max(longest, hi[p] - lo[p])
     A1 = np.zeros(longest * W)
