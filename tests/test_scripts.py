@@ -19,6 +19,14 @@ TUTORIALS = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py"))
 BENCHMARKS = sorted((ROOT / "benchmarks").glob("*.py"))
 
 
+#: What a script's output must also say, beyond exiting 0 (each script runs once in the suite: the
+#: families' own script tests used to run the lattice Boltzmann and density-field ones a second time).
+TUTORIAL_SAYS = {"02_channel_flow": ["wrote"], "03_lid_driven_cavity": ["wrote"], "04_cylinder_drag": ["wrote"]}
+TUTORIAL_FIGURES = {"08_density_field": ["08_density_field.png"]}
+TUTORIAL_STDERR_FREE_OF = {"08_density_field": ["onion"]}      # no warning from the onion-droplet search
+BENCHMARK_SAYS = {"lbm": ["D2Q9 BGK float64, 1 core", "load average"], "field": ["per image iteration", "load average"]}
+
+
 def _run(args, tmp_path, timeout):
     env = dict(os.environ, SCALEBRIDGE_SMALL="1", SCALEBRIDGE_OUT=str(tmp_path), MPLBACKEND="Agg",
                PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -36,6 +44,12 @@ def test_tutorial_runs_at_small_size(script, tmp_path):
     assert result.returncode == 0, f"{script.name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     figures = [p for p in tmp_path.rglob("*") if p.suffix in {".png", ".pdf", ".svg"}]
     assert figures, f"{script.name} drew no figure into SCALEBRIDGE_OUT"
+    for name in TUTORIAL_FIGURES.get(script.stem, []):
+        assert (tmp_path / name).exists(), f"{script.name} did not draw {name}"
+    for text in TUTORIAL_SAYS.get(script.stem, []):
+        assert text in result.stdout, f"{script.name} did not print {text!r}:\n{result.stdout[-3000:]}"
+    for text in TUTORIAL_STDERR_FREE_OF.get(script.stem, []):
+        assert text not in result.stderr, f"{script.name} warned:\n{result.stderr[-3000:]}"
 
 
 @pytest.mark.parametrize("script", BENCHMARKS, ids=lambda p: p.stem)
@@ -43,3 +57,5 @@ def test_benchmark_runs_quick(script, tmp_path):
     result = _run([str(script), "--quick"], tmp_path, timeout=900)
     assert result.returncode == 0, f"{script.name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     assert result.stdout.strip(), f"{script.name} printed nothing"
+    for text in BENCHMARK_SAYS.get(script.stem, []):
+        assert text in result.stdout, f"{script.name} --quick did not print {text!r}:\n{result.stdout[-3000:]}"

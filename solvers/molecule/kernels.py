@@ -63,83 +63,13 @@ def _pair(kind, r2, p0, p1, p2, p3):
 
 
 @njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy", inline="always")
-def _lj_run(x, nbrs, lo, hi, xi0, xi1, xi2, p0, p1, p3, rc2, f, acc, image, half, length):
-    """LJ over the partners ``nbrs[lo:hi]`` of one particle; sums into ``acc`` = [energy, image
-    virial correction (9), force on the particle (3, overwritten)].
-
-    Branchless: every listed pair is evaluated and the ones beyond the cutoff are multiplied by
-    zero (about 30% of a list built with a skin fail the test, at random, and a mispredicted
-    branch costs more than the arithmetic). ``image`` is a literal at each call site, so the
-    minimum-image folding is compiled only into the boundary-pair loop. The virial is not summed
-    per pair (six more accumulators spill registers): :func:`_lj_forces` gets it from
-    ``sum_i x_i (x) f_i`` plus, for boundary pairs, ``shift (x) F_ij`` summed here.
-    """
-    fi0 = fi1 = fi2 = 0.0
-    e = 0.0
-    c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = 0.0
-    for q in range(lo, hi):
-        j = nbrs[q]
-        d0 = xi0 - x[j, 0]
-        d1 = xi1 - x[j, 1]
-        d2 = xi2 - x[j, 2]
-        if image:
-            t0 = d0
-            t1 = d1
-            t2 = d2
-            d0 = _nearest_image(d0, half[0], length[0])
-            d1 = _nearest_image(d1, half[1], length[1])
-            d2 = _nearest_image(d2, half[2], length[2])
-        r2 = d0 * d0 + d1 * d1 + d2 * d2
-        ir2 = 1.0 / r2
-        s2 = p1 * ir2
-        s6 = s2 * s2 * s2
-        inside = 1.0 if r2 < rc2 else 0.0
-        e += inside * (p0 * s6 * (s6 - 1.0) - p3)
-        fr = inside * p0 * s6 * (12.0 * s6 - 6.0) * ir2
-        g0 = fr * d0
-        g1 = fr * d1
-        g2 = fr * d2
-        fi0 += g0
-        fi1 += g1
-        fi2 += g2
-        f[j, 0] -= g0
-        f[j, 1] -= g1
-        f[j, 2] -= g2
-        if image:
-            t0 = d0 - t0
-            t1 = d1 - t1
-            t2 = d2 - t2
-            c00 += t0 * g0
-            c01 += t0 * g1
-            c02 += t0 * g2
-            c10 += t1 * g0
-            c11 += t1 * g1
-            c12 += t1 * g2
-            c20 += t2 * g0
-            c21 += t2 * g1
-            c22 += t2 * g2
-    acc[0] += e
-    if image:
-        acc[1] += c00
-        acc[2] += c01
-        acc[3] += c02
-        acc[4] += c10
-        acc[5] += c11
-        acc[6] += c12
-        acc[7] += c20
-        acc[8] += c21
-        acc[9] += c22
-    acc[10] = fi0
-    acc[11] = fi1
-    acc[12] = fi2
-
-
-@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy", inline="always")
 def _lj_block(xi0, xi1, xi2, m, d0, d1, d2, g0, g1, g2, p0, p1, p3, rc2, acc):
     """LJ over ``m`` separations ``d = x_i - x_j`` held in contiguous buffers: the pair forces
     ``F_ij`` into ``g``, their sum (the force on ``i``) into ``acc[10:13]`` (overwritten) and the
     energy added to ``acc[0]``. One flat loop over contiguous arrays, so LLVM vectorises it
-    (divisions and all); the cutoff is a multiplication by 0 or 1, as in :func:`_lj_run`."""
+    (divisions and all). Branchless: every listed pair is evaluated and the ones beyond the cutoff
+    are multiplied by zero (about 30% of a list built with a skin fail the test, at random, and a
+    mispredicted branch costs more than the arithmetic)."""
     fi0 = fi1 = fi2 = 0.0
     e = 0.0
     for t in range(m):
@@ -170,21 +100,26 @@ def _lj_rows(x, starts, nbrs, split, p0, p1, p3, rc2, half, length, f, acc, r0, 
     """Add the LJ pair forces of the rows ``r0 <= i < r1`` to ``f`` (not zeroed first); the energy
     into ``acc[0]``, the image virial correction into ``acc[1:10]``.
 
-    Each particle's same-image partners go through three passes: gather the separations
-    ``x_i - x_j`` into contiguous buffers, evaluate them in one vectorised loop
-    (:func:`_lj_block`), scatter ``-F_ij`` onto the partners (Newton's third law). Indices are
-    unsigned (no negative-index test in the loops). The few boundary-crossing partners (minimum
-    image) run the scalar :func:`_lj_run`.
+    Each particle's partners go through three passes, the same-image ones and then those across a
+    periodic boundary: gather the separations ``x_i - x_j`` into contiguous buffers (folded to the
+    minimum image for the boundary partners, their image shift ``s_ij`` kept), evaluate them in one
+    vectorised loop (:func:`_lj_block`), scatter ``-F_ij`` onto the partners (Newton's third law).
+    The boundary partners add ``s_ij (x) F_ij`` to the virial correction (see :func:`_lj_forces`).
+    Indices are unsigned (no negative-index test in the loops). In a box shorter than two list radii
+    every pair is a boundary pair (``split = starts[:-1]``, :func:`md_list`), so both passes matter.
     """
     big = 1
     for i in range(r0, r1):
-        big = max(big, split[i] - starts[i])
+        big = max(big, split[i] - starts[i], starts[i + 1] - split[i])
     d0 = np.empty(big)
     d1 = np.empty(big)
     d2 = np.empty(big)
     g0 = np.empty(big)
     g1 = np.empty(big)
     g2 = np.empty(big)
+    s0 = np.empty(big)
+    s1 = np.empty(big)
+    s2 = np.empty(big)
     for i in range(r0, r1):
         xi0 = x[i, 0]
         xi1 = x[i, 1]
@@ -206,11 +141,48 @@ def _lj_rows(x, starts, nbrs, split, p0, p1, p3, rc2, half, length, f, acc, r0, 
             f[j, 1] -= g1[t]
             f[j, 2] -= g2[t]
         if split[i] < starts[i + 1]:
-            _lj_run(x, nbrs, split[i], starts[i + 1], xi0, xi1, xi2, p0, p1, p3, rc2, f, acc, True, half,
-                    length)
+            lo = np.uint64(split[i])
+            m = np.uint64(starts[i + 1] - split[i])
+            for t in range(m):
+                j = nbrs[lo + t]
+                r = xi0 - x[j, 0]
+                d0[t] = _nearest_image(r, half[0], length[0])
+                s0[t] = d0[t] - r
+                r = xi1 - x[j, 1]
+                d1[t] = _nearest_image(r, half[1], length[1])
+                s1[t] = d1[t] - r
+                r = xi2 - x[j, 2]
+                d2[t] = _nearest_image(r, half[2], length[2])
+                s2[t] = d2[t] - r
+            _lj_block(xi0, xi1, xi2, m, d0, d1, d2, g0, g1, g2, p0, p1, p3, rc2, acc)
             f[i, 0] += acc[10]
             f[i, 1] += acc[11]
             f[i, 2] += acc[12]
+            for t in range(m):
+                j = nbrs[lo + t]
+                f[j, 0] -= g0[t]
+                f[j, 1] -= g1[t]
+                f[j, 2] -= g2[t]
+            c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = 0.0
+            for t in range(m):
+                c00 += s0[t] * g0[t]
+                c01 += s0[t] * g1[t]
+                c02 += s0[t] * g2[t]
+                c10 += s1[t] * g0[t]
+                c11 += s1[t] * g1[t]
+                c12 += s1[t] * g2[t]
+                c20 += s2[t] * g0[t]
+                c21 += s2[t] * g1[t]
+                c22 += s2[t] * g2[t]
+            acc[1] += c00
+            acc[2] += c01
+            acc[3] += c02
+            acc[4] += c10
+            acc[5] += c11
+            acc[6] += c12
+            acc[7] += c20
+            acc[8] += c21
+            acc[9] += c22
 
 
 @njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")

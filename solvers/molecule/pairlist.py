@@ -1,7 +1,7 @@
 """The MD loop's Verlet list, built over a half stencil of cells (Newton's third law).
 
-Contract (the same as :func:`toolkit.kernels.neighbors.verlet_list_split`, except for the order
-of a pair): ``(starts, nbrs, split)`` such that every pair ``{i, j}`` closer than ``cutoff`` (minimum
+Contract (the rows of :func:`toolkit.kernels.neighbors.verlet_list` split by
+:func:`toolkit.kernels.neighbors.split_by_image`, except for the order of a pair): ``(starts, nbrs, split)`` such that every pair ``{i, j}`` closer than ``cutoff`` (minimum
 image along periodic axes) is listed exactly once, in the row of ``i`` (``nbrs[starts[i]:
 starts[i+1]]`` holds ``j``) or of ``j``, never both; ``nbrs[starts[i]:split[i]]`` are the partners
 whose separation ``x_i - x_j`` is already the minimum image and ``nbrs[split[i]:starts[i+1]]`` the

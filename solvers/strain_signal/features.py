@@ -459,6 +459,9 @@ def window_features(x: np.ndarray, ends: np.ndarray, window: int, features: Wind
     if ends.size and (ends.min() < window or ends.max() > x.shape[0]):
         raise ValueError(f"window ends must lie in [{window}, {x.shape[0]}]")
     out = np.empty((ends.size, features.count))
+    if x.flags.writeable:    # the kernels only read x: one compiled version for arrays and read-only memory maps
+        x = x.view()
+        x.flags.writeable = False
     kernel = window_features_parallel if parallel else window_features_serial
     kernel(x, ends, int(window), x.dtype.kind in "iu", *_kernel_args(features, center, scale), out)
     return out

@@ -172,3 +172,28 @@ def test_memory_estimate_counts_the_thread_buffers():
     md = MolecularDynamics(lj_fluid(cells=4), LennardJones(), steps=10)
     assert "thread force buffers" not in tk.memory_estimate(md, VelocityVerlet())
     assert tk.memory_estimate(md, VelocityVerlet(threads=3))["thread force buffers"] == 2 * 256 * 3 * 8
+
+
+def test_the_skin_is_trimmed_so_a_500_atom_box_holds_three_list_cells():
+    """500 LJ atoms at rho* = 0.8442 (L = 8.398 sigma) hold 2.9993 cells of rc + skin = 2.8 sigma: the skin
+    is trimmed to give three, so the half-stencil search runs instead of the O(N^2) fallback; the list
+    still holds every pair within rc + trimmed skin, and nothing changes where no trim (or more than
+    half the skin) would be needed."""
+    from solvers.molecule.pair import three_cell_skin
+
+    fluid = lj_fluid(cells=5, density=0.8442, temperature=0.722, seed=2)
+    evaluator = LennardJones(cutoff=2.5, skin=0.3).evaluator(fluid)
+    _, _, cutoff, skin = evaluator.pair
+    box, periodic = evaluator.box, evaluator.periodic
+    assert 0.29 < skin < 0.3 and int(box[0] / (cutoff + skin)) == 3
+    x = np.ascontiguousarray(fluid.positions)
+    starts, nbrs, split = md_list(x, box, periodic, cutoff + skin, 1)
+    listed = {tuple(sorted((i, int(j)))) for i in range(len(x)) for j in nbrs[starts[i]:starts[i + 1]]}
+    d = x[:, None, :] - x[None, :, :]
+    d -= box * np.round(d / box)
+    close = np.argwhere(np.triu(np.sum(d * d, axis=-1) < (cutoff + skin) ** 2, 1))
+    assert listed == {tuple(p) for p in close.tolist()}
+    assert three_cell_skin(np.array([20.0, 20, 20]), np.ones(3, dtype=np.int64), 2.5, 0.3) == 0.3   # many cells
+    assert three_cell_skin(box, np.zeros(3, dtype=np.int64), 2.5, 0.3) == 0.3                        # open box
+    assert three_cell_skin(np.array([7.8, 9, 9]), np.ones(3, dtype=np.int64), 2.5, 0.3) == 0.3    # trim > half
+    assert three_cell_skin(box, periodic, 2.5, 0.0) == 0.0

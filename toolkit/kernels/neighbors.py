@@ -12,9 +12,9 @@ doi:10.1103/PhysRev.159.98) stores, for each particle ``i``, the partners ``j > 
 ``cutoff`` in compressed-row form: the partners of ``i`` are ``nbrs[starts[i]:starts[i+1]]``.
 Built with ``cutoff = rc + skin`` it stays valid until some particle moves by ``skin / 2``.
 
-:func:`verlet_list_split` is the molecular-dynamics variant: the same rows, each split into
-same-image partners and partners across a periodic boundary (:func:`split_by_image` does that
-split for an existing list), built cell by cell in one pass.
+:func:`split_by_image` splits each row of a list into same-image partners and partners across a
+periodic boundary (the molecular-dynamics loop's list, :mod:`solvers.molecule.pairlist`, is built
+split, over a half stencil of cells).
 
 :func:`brute_force_pairs` is the O(N^2) reference the tests compare the cell-list search with.
 All kernels take float64/int64 arrays and are ``@njit(cache=True, nogil=True)``.
@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["minimum_image", "cell_list", "verlet_list", "verlet_list_split", "split_by_image",
+__all__ = ["minimum_image", "cell_list", "verlet_list", "split_by_image",
            "brute_force_pairs", "max_displacement", "wrap_positions"]
 
 
@@ -297,146 +297,3 @@ def split_by_image(x, box, periodic, starts, nbrs):
                 k += 1
     nbrs[:] = buffer
     return split
-
-
-@njit(cache=True, nogil=True)
-def verlet_list_split(x, box, periodic, cutoff):
-    """:func:`verlet_list` with each particle's partners split by periodic image, for the MD loop.
-
-    Returns ``(starts, nbrs, split)``: the partners of ``i`` are ``nbrs[starts[i]:starts[i+1]]``
-    (``j > i``, closer than ``cutoff``); ``nbrs[starts[i]:split[i]]`` are the pairs whose
-    separation ``x_j - x_i`` is already the minimum image, ``nbrs[split[i]:starts[i+1]]`` the ones
-    that cross a periodic boundary. Meant for positions wrapped into ``[0, L)`` (same pairs and
-    order as :func:`verlet_list` followed by :func:`split_by_image`, in one pass): particles are
-    visited cell by cell (the 27 stencil cells and their image shifts computed once per cell,
-    the partner cells stay hot in cache), the distance test appends without a branch and the
-    rows are scattered back to particle order at the end.
-    """
-    n = x.shape[0]
-    xw = x.copy()
-    refolded = 0
-    for i in range(n):
-        for a in range(3):
-            if periodic[a]:
-                xw[i, a] -= box[a] * np.floor(xw[i, a] / box[a])
-                if xw[i, a] != x[i, a]:
-                    refolded += 1
-    ncell, cell_start, cell_atoms, index = cell_list(xw, box, periodic, cutoff)
-    for a in range(3):
-        if periodic[a] and ncell[a] < 3:
-            starts, nbrs = brute_force_pairs(x, box, periodic, cutoff)
-            return starts, nbrs, split_by_image(x, box, periodic, starts, nbrs)
-    xs = np.empty((n, 3))
-    for p in range(n):
-        xs[p, 0] = xw[cell_atoms[p], 0]
-        xs[p, 1] = xw[cell_atoms[p], 1]
-        xs[p, 2] = xw[cell_atoms[p], 2]
-    c2 = cutoff * cutoff
-    volume = 1.0
-    for a in range(3):
-        volume *= ncell[a] * max(box[a] / ncell[a] if periodic[a] else 0.0, cutoff)
-    expected = 0.5 * n * n / volume * 4.18879 * cutoff ** 3
-    tmp = np.empty(max(int(1.3 * expected) + 64, 64), dtype=np.int64)
-    # rows in cell order first; per cell-ordered particle: [start, split, end] in tmp
-    seg = np.empty((n, 3), dtype=np.int64)
-    cross = np.empty(64, dtype=np.int64)
-    sten_c = np.empty(27, dtype=np.int64)
-    sten_s = np.empty((27, 3))
-    k = 0
-    for ci0 in range(ncell[0]):
-        for ci1 in range(ncell[1]):
-            for ci2 in range(ncell[2]):
-                ns = 0
-                for d0 in range(-1, 2):
-                    c0 = ci0 + d0
-                    s0 = 0.0
-                    if c0 < 0 or c0 >= ncell[0]:
-                        if not periodic[0]:
-                            continue
-                        s0 = box[0] if c0 >= ncell[0] else -box[0]
-                        c0 = (c0 + ncell[0]) % ncell[0]
-                    for d1 in range(-1, 2):
-                        c1 = ci1 + d1
-                        s1 = 0.0
-                        if c1 < 0 or c1 >= ncell[1]:
-                            if not periodic[1]:
-                                continue
-                            s1 = box[1] if c1 >= ncell[1] else -box[1]
-                            c1 = (c1 + ncell[1]) % ncell[1]
-                        for d2 in range(-1, 2):
-                            c2i = ci2 + d2
-                            s2 = 0.0
-                            if c2i < 0 or c2i >= ncell[2]:
-                                if not periodic[2]:
-                                    continue
-                                s2 = box[2] if c2i >= ncell[2] else -box[2]
-                                c2i = (c2i + ncell[2]) % ncell[2]
-                            sten_c[ns] = (c0 * ncell[1] + c1) * ncell[2] + c2i
-                            sten_s[ns, 0] = s0
-                            sten_s[ns, 1] = s1
-                            sten_s[ns, 2] = s2
-                            ns += 1
-                cc = (ci0 * ncell[1] + ci1) * ncell[2] + ci2
-                for pi in range(cell_start[cc], cell_start[cc + 1]):
-                    i = cell_atoms[pi]
-                    xi0 = xs[pi, 0]
-                    xi1 = xs[pi, 1]
-                    xi2 = xs[pi, 2]
-                    seg[pi, 0] = k
-                    kc = 0
-                    for t in range(ns):
-                        c = sten_c[t]
-                        s0 = sten_s[t, 0]
-                        s1 = sten_s[t, 1]
-                        s2 = sten_s[t, 2]
-                        lo = cell_start[c]
-                        hi = cell_start[c + 1]
-                        if s0 != 0.0 or s1 != 0.0 or s2 != 0.0:
-                            if kc + (hi - lo) > cross.shape[0]:
-                                cross = _grow(cross, kc + (hi - lo))
-                            for p in range(hi - 1, lo - 1, -1):
-                                j = cell_atoms[p]
-                                if j <= i:
-                                    break
-                                e0 = xi0 - xs[p, 0] - s0
-                                e1 = xi1 - xs[p, 1] - s1
-                                e2 = xi2 - xs[p, 2] - s2
-                                cross[kc] = j
-                                kc += 1 if e0 * e0 + e1 * e1 + e2 * e2 < c2 else 0
-                        else:
-                            if k + (hi - lo) > tmp.shape[0]:
-                                tmp = _grow(tmp, k + (hi - lo))
-                            for p in range(hi - 1, lo - 1, -1):
-                                j = cell_atoms[p]
-                                if j <= i:
-                                    break
-                                e0 = xi0 - xs[p, 0]
-                                e1 = xi1 - xs[p, 1]
-                                e2 = xi2 - xs[p, 2]
-                                tmp[k] = j
-                                k += 1 if e0 * e0 + e1 * e1 + e2 * e2 < c2 else 0
-                    seg[pi, 1] = k
-                    if k + kc > tmp.shape[0]:
-                        tmp = _grow(tmp, k + kc)
-                    for q in range(kc):
-                        tmp[k + q] = cross[q]
-                    k += kc
-                    seg[pi, 2] = k
-    # scatter to compressed rows in particle order
-    starts = np.zeros(n + 1, dtype=np.int64)
-    for pi in range(n):
-        starts[cell_atoms[pi] + 1] = seg[pi, 2] - seg[pi, 0]
-    for i in range(n):
-        starts[i + 1] += starts[i]
-    nbrs = np.empty(k, dtype=np.int64)
-    split = np.empty(n, dtype=np.int64)
-    for pi in range(n):
-        i = cell_atoms[pi]
-        o = starts[i]
-        split[i] = o + seg[pi, 1] - seg[pi, 0]
-        nbrs[o:o + seg[pi, 2] - seg[pi, 0]] = tmp[seg[pi, 0]:seg[pi, 2]]
-    if refolded:
-        # ``x`` was not inside [0, L) (e.g. a coordinate rounded to exactly L): the stencil shifts
-        # describe the folded copy, so classify the pairs from ``x`` itself
-        split = split_by_image(x, box, periodic, starts, nbrs)
-    return starts, nbrs, split
