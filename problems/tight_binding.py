@@ -37,7 +37,7 @@ import toolkit as tk
 from toolkit import validate as v
 
 __all__ = ["MAX_ENERGY", "build_bytes", "LATTICES", "lattice_geometry", "lattice_hamiltonian", "lattice_problem", "kondo_hamiltonian",
-           "kondo_onsite", "TightBinding", "random_spins"]
+           "kondo_onsite", "TightBinding", "random_spins", "unit_spins"]
 
 _S3 = np.sqrt(3.0)
 
@@ -218,6 +218,17 @@ def kondo_hamiltonian(hopping, spins, J: float) -> sp.csr_matrix:
     return H
 
 
+def unit_spins(spins, n: int) -> np.ndarray:
+    """``spins`` as a float64 (n, 3) array of unit vectors (to 1e-8), or a clear error naming the bad spin."""
+    S = v.real_array("spins", spins, shape=(n, 3))
+    norms = np.linalg.norm(S, axis=1)
+    if np.any(np.abs(norms - 1.0) > 1e-8):
+        bad = int(np.argmax(np.abs(norms - 1.0)))
+        raise _ERR(f"spins = {v.show(S)} is not allowed: every spin must be a unit vector "
+                   f"(spin {bad} has length {norms[bad]:.6g}); normalise with S / |S|.")
+    return S
+
+
 def random_spins(n: int, seed: int = 0) -> np.ndarray:
     """``n`` unit vectors uniform on the sphere (seeded)."""
     s = np.random.default_rng(seed).normal(size=(n, 3))
@@ -332,13 +343,7 @@ class TightBinding(tk.Problem):
         self._set("local", bool(self.local))
         n = H.shape[0]
         if self.spins is not None:
-            S = v.real_array("spins", self.spins, shape=(n, 3))
-            norms = np.linalg.norm(S, axis=1)
-            if np.any(np.abs(norms - 1.0) > 1e-8):
-                bad = int(np.argmax(np.abs(norms - 1.0)))
-                raise _ERR(f"spins = {v.show(S)} is not allowed: every spin must be a unit vector "
-                           f"(spin {bad} has length {norms[bad]:.6g}); normalise with S / |S|.")
-            self._set("spins", S)
+            self._set("spins", unit_spins(self.spins, n))
         M = 2 * n if self.spins is not None else n
         if self.lattice is not None:
             lat = self.lattice

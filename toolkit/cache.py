@@ -23,7 +23,8 @@ Contract for a family's cache (register it with ``@dispatch def _init(problem: P
 The generic :class:`SolveCache` keeps nothing and calls ``tk.solve``: every pair has one.
 
 A :class:`ForceProvider` is a solver whose cache gives an energy and its gradient for a
-configuration (atom positions, classical spins): a :class:`ForceCache`. Problems type the
+configuration (atom positions, classical spins): a :class:`ForceCache` (``energy_gradient(x)`` for
+dynamics, ``energy(x)`` alone for Monte Carlo). Problems type the
 fields that hold one (``potential``, ``forces``) against :class:`ForceProvider` and declare
 them in ``held_solvers``, so the core checks that the held solver can serve the inner problem
 when the pair is resolved (see :func:`toolkit.dispatch.check_held`).
@@ -93,3 +94,11 @@ class ForceCache(SolveCache):
     def energy_gradient(self, configuration: np.ndarray) -> tuple[float, np.ndarray]:
         """``(E, dE/dx)`` at ``configuration`` (an array shaped like the problem's one)."""
         raise NotImplementedError(f"{type(self).__name__} must implement energy_gradient(configuration)")
+
+    def energy(self, configuration: np.ndarray) -> float:
+        """``E`` alone at ``configuration``: what a Monte Carlo sampler asks for every proposal.
+
+        Equal to ``energy_gradient(configuration)[0]`` (to round-off: a cache may take a cheaper route,
+        e.g. eigenvalues without eigenvectors, or rewrite only what changed since the last call). This
+        default computes the gradient too."""
+        return self.energy_gradient(configuration)[0]

@@ -10,8 +10,9 @@ The target is the Boltzmann weight ``p(S) ~ exp(-E(S) / kT)`` of the problem's e
 ``Omega = -kT_e sum_n ln(1 + e^{-(eps_n - mu) / kT_e})`` of the Kondo Hamiltonian at fixed ``mu``, or
 the free energy ``F = Omega + mu N_e`` at fixed ``filling`` (mu solved per configuration), kT_e the
 model's electron temperature. Each proposal evaluates ``E_el`` afresh at the trial spins through the
-provider's cache with ``local=False`` (ExactDiagonalization: ``eigvalsh`` of the 2N x 2N matrix whose
-on-site 2x2 block alone changed; no eigenvectors); the classical terms change locally,
+provider's force cache, ``cache.energy(spins)`` with ``local=False`` (ExactDiagonalization: the 2x2
+on-site blocks of the moved spin rewritten, no problem remade, ``eigvalsh`` of the 2N x 2N matrix, no
+eigenvectors; KPM: a moment sweep); the classical terms change locally,
 ``dE_cl = -(S_i' - S_i) . h_i``, ``h_i = B_i - sum_j J_ij S_j``.
 
 One step is a sweep: sites 0, ..., N - 1 in turn, each proposed ``S_i' = R_i (sin t cos p,
@@ -126,15 +127,20 @@ class ElectronicEnergy:
 
     def __call__(self, S) -> float:
         with blas_limit(self.threads):
-            solution = self.cache.update(spins=S).solve()
+            energy = self.cache.energy(S) if isinstance(self.cache, tk.ForceCache) else self._solved(S)
         self.evaluations += 1
-        if not solution.successful:
-            raise tk.UnstableError(f"{type(solution.solver).__name__} could not give the energy "
-                                   f"({solution.retcode}): {solution.message}")
-        energy = float(solution.grand_potential if self.fixed_mu else solution.energy)
         if not math.isfinite(energy):
             raise tk.UnstableError(f"the energy provider returned a non-finite energy ({energy!r})")
         return energy
+
+
+    def _solved(self, S) -> float:
+        """The energy from a full solve (a cache that is not a force cache)."""
+        solution = self.cache.update(spins=S).solve()
+        if not solution.successful:
+            raise tk.UnstableError(f"{type(solution.solver).__name__} could not give the energy "
+                                   f"({solution.retcode}): {solution.message}")
+        return float(solution.grand_potential if self.fixed_mu else solution.energy)
 
 
 def _neighbours(problem):

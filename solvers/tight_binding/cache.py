@@ -37,15 +37,16 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 
 import toolkit as tk
-from problems.tight_binding import TightBinding
+from problems.tight_binding import TightBinding, kondo_onsite, unit_spins
 from toolkit.dispatch import dispatch
 
 from . import chebyshev as cb
 from .estimators import Exact
-from .exact import ExactDiagonalization, _refused, ed_from_dense
+from .exact import ExactDiagonalization, _refused, ed_from_dense, thermodynamics
 from .kondo import KondoBlocks, entry_positions
 from .kpm import KPM, estimator_blocks, kpm_sweeps, spectral_bounds
 from .solution import density_pattern
@@ -116,10 +117,7 @@ class SpinForceCache(tk.ForceCache):
     """
 
     def energy_gradient(self, configuration):
-        if not self.problem.spinful:
-            raise tk.InvalidProblemError(
-                "energy_gradient(spins) needs a Kondo problem: this TightBinding has spins = None. Give "
-                "spins (N x 3 unit vectors) when building the problem, e.g. lattice_problem(..., spins='random')")
+        self._need_spins("energy_gradient(spins)")
         changes = {"spins": configuration}
         if not self.problem.local:
             changes["local"] = True
@@ -129,6 +127,23 @@ class SpinForceCache(tk.ForceCache):
                                    f"({solution.retcode}): {solution.message}")
         energy = solution.grand_potential if self.problem.filling is None else solution.energy
         return float(energy), -np.array(solution.forces, dtype=np.float64)
+
+    def energy(self, configuration):
+        """The energy of :meth:`energy_gradient` alone (Omega at fixed mu, F = Omega + mu N at fixed
+        filling), for Monte Carlo: the problem keeps its ``local`` setting (no density matrix unless it
+        asks for one). A solve that does not succeed raises :class:`toolkit.UnstableError`."""
+        self._need_spins("energy(spins)")
+        solution = self.update(spins=configuration).solve()
+        if not solution.successful:
+            raise tk.UnstableError(f"{type(self.solver).__name__} could not give the energy "
+                                   f"({solution.retcode}): {solution.message}")
+        return float(solution.grand_potential if self.problem.filling is None else solution.energy)
+
+    def _need_spins(self, what):
+        if not self.problem.spinful:
+            raise tk.InvalidProblemError(
+                f"{what} needs a Kondo problem: this TightBinding has spins = None. Give "
+                "spins (N x 3 unit vectors) when building the problem, e.g. lattice_problem(..., spins='random')")
 
 
 class KPMCache(SpinForceCache):
@@ -238,7 +253,14 @@ class KPMCache(SpinForceCache):
 class EDCache(SpinForceCache):
     """What ``tk.init(problem, ExactDiagonalization())`` keeps: the dense matrix (its on-site 2x2
     blocks rewritten on a spin update), the density-matrix pattern and block positions. Solutions
-    are identical to ``tk.solve`` of the remade problem."""
+    are identical to ``tk.solve`` of the remade problem.
+
+    :meth:`energy` (Monte Carlo) validates the spins, rewrites only the blocks of the spins that differ
+    from the matrix's and takes the eigenvalues alone, without remaking the problem (a remake validates
+    the Hamiltonian again): 0.57 instead of 0.88 ms per proposal on a 6 x 6 lattice, most of it
+    ``eigvalsh`` of the 72 x 72 matrix. The matrix may then hold other spins than ``self.problem``:
+    :meth:`_solve` writes the problem's back first.
+    """
 
     def __init__(self, problem, solver):
         super().__init__(problem, solver)
@@ -247,37 +269,59 @@ class EDCache(SpinForceCache):
     def _build(self, problem):
         self.dense = problem.matrix.toarray() if problem.size <= self.solver.max_size else None
         self.pattern, self.forces_at = _pattern_and_blocks(problem)
+        self._base = self._hopping_diagonal(problem) if problem.spinful else None
+        self._matrix_spins = problem.spins.copy() if problem.spinful and self.dense is not None else None
+
+    def _write_blocks(self, sites, spins, J):
+        """Rewrite the on-site blocks of ``sites`` for ``spins[sites]`` (the expressions of
+        :func:`problems.tight_binding.kondo_hamiltonian`, so the matrix equals a fresh one)."""
+        uu, dd, ud, du = kondo_onsite(spins[sites], J)
+        base = self._base[sites]
+        self.dense[2 * sites, 2 * sites] = base + uu
+        self.dense[2 * sites + 1, 2 * sites + 1] = base + dd
+        self.dense[2 * sites, 2 * sites + 1] = ud
+        self.dense[2 * sites + 1, 2 * sites] = du
+        self._matrix_spins[sites] = spins[sites]
 
     def _refresh(self, problem, changed):
         if changed <= _SCALAR:
             return
         if changed <= {"spins", "J"} | _SCALAR and self.dense is not None and problem.spinful:
-            n = problem.sites
-            i = np.arange(n)
-            uu, dd, ud, du = _onsite(problem)
-            base = self._hopping_diagonal(problem)
-            self.dense[2 * i, 2 * i] = base + uu
-            self.dense[2 * i + 1, 2 * i + 1] = base + dd
-            self.dense[2 * i, 2 * i + 1] = ud
-            self.dense[2 * i + 1, 2 * i] = du
+            self._write_blocks(np.arange(problem.sites), problem.spins, problem.J)
             return
         self._build(problem)
 
     def _hopping_diagonal(self, problem):
         return np.asarray(problem.hamiltonian.diagonal()).astype(np.complex128)
 
+    def _move_spins(self, configuration) -> bool:
+        """Validate ``configuration`` and write the blocks of the spins that moved; False where this
+        route does not apply (no dense matrix, no spins): then the caller takes the general one."""
+        problem = self.problem
+        if self.dense is None or not problem.spinful:
+            return False
+        spins = unit_spins(configuration, problem.sites)
+        moved = np.flatnonzero(np.any(spins != self._matrix_spins, axis=1))
+        if moved.size:
+            self._write_blocks(moved, spins, problem.J)
+        return True
+
+    def energy(self, configuration):
+        if not self._move_spins(configuration):
+            return super().energy(configuration)
+        mu, _, omega, particles = thermodynamics(scipy.linalg.eigvalsh(self.dense), self.problem)
+        return float(omega if self.problem.filling is None else omega + mu * particles)
+
     def _solve(self, strict=False, **options):
         start = time.perf_counter()
         if self.dense is None:
             return _strict(_refused(self.problem, self.solver), strict)
+        if self._matrix_spins is not None and not np.array_equal(self._matrix_spins, self.problem.spins):
+            self._write_blocks(np.arange(self.problem.sites), self.problem.spins, self.problem.J)
         return _strict(ed_from_dense(self.problem, self.solver, self.dense, self.pattern, self.forces_at,
                                      start=start), strict)
 
 
-def _onsite(problem):
-    from problems.tight_binding import kondo_onsite
-
-    return kondo_onsite(problem.spins, problem.J)
 
 
 @dispatch

@@ -125,6 +125,20 @@ def _solve(problem: TightBinding, solver: ExactDiagonalization) -> TightBindingS
     return ed_from_dense(problem, solver, problem.matrix.toarray(), pattern, start=start)
 
 
+def thermodynamics(eps, problem):
+    """``(mu, occupations, Omega, N)`` of the levels ``eps`` (ascending) at the problem's kT and its
+    ``mu`` or ``filling``: Omega = sum_k omega(eps_k) at mu, N = sum_k f(eps_k)."""
+    # a kT at which the Fermi function is the step to float64 precision is the kT -> 0 limit, taken
+    # with the kT = 0 conventions (a level within 1e-12 of mu half filled)
+    kT = 0.0 if step_limit(problem.kT, max(abs(float(eps[0])), abs(float(eps[-1])), 1e-300)) else problem.kT
+    if problem.filling is not None:
+        mu = chemical_potential(eps, problem.filling, kT)
+    else:
+        mu = 0.0 if problem.mu is None else problem.mu
+    occ = occupations(eps, mu, kT)
+    return mu, occ, float(grand_terms(eps, mu, kT).sum()), float(occ.sum())
+
+
 def ed_from_dense(problem, solver, H, pattern, forces_at=None, *, start):
     """The ED solution from the dense Hamiltonian ``H`` (not modified) and, when the problem asks
     for local quantities, the density-matrix ``pattern`` = (rows, cols); ``forces_at``: the on-site
@@ -135,16 +149,7 @@ def ed_from_dense(problem, solver, H, pattern, forces_at=None, *, start):
         eps, V = scipy.linalg.eigh(H)
     else:
         eps, V = scipy.linalg.eigvalsh(H), None
-    # a kT at which the Fermi function is the step to float64 precision is the kT -> 0 limit, taken
-    # with the kT = 0 conventions (a level within 1e-12 of mu half filled)
-    kT = 0.0 if step_limit(problem.kT, max(abs(float(eps[0])), abs(float(eps[-1])), 1e-300)) else problem.kT
-    if problem.filling is not None:
-        mu = chemical_potential(eps, problem.filling, kT)
-    else:
-        mu = 0.0 if problem.mu is None else problem.mu
-    occ = occupations(eps, mu, kT)
-    omega = float(grand_terms(eps, mu, kT).sum())
-    particles = float(occ.sum())
+    mu, occ, omega, particles = thermodynamics(eps, problem)
     lo, hi = float(eps[0]), float(eps[-1])
     width = max(hi - lo, 1e-6)
     energies = np.linspace(lo - 0.05 * width, hi + 0.05 * width, problem.dos_points)

@@ -141,15 +141,15 @@ def test_a_checkpoint_without_the_cap_is_refused_by_entry():
 def test_a_failing_energy_provider_stops_the_run_unstable_with_whole_sweeps():
     problem = kondo_triangular(4, state="triple-q", temperature=0.05, steps=5, save_every=1)
     integ = tk.init(problem, Metropolis(forces=ExactDiagonalization()), progress=False)
-    real, calls = integ.energy.cache.update, {"n": 0}
+    real, calls = integ.energy.cache.energy, {"n": 0}
 
-    def failing(**changes):
+    def failing(spins):
         calls["n"] += 1
-        if calls["n"] > 40:                       # in the second sweep (16 proposals a sweep)
+        if calls["n"] > 40:                       # in the third sweep (16 proposals a sweep)
             raise tk.UnstableError("the electrons failed")
-        return real(**changes)
+        return real(spins)
 
-    integ.energy.cache.update = failing
+    integ.energy.cache.energy = failing
     integ.run()
     sol = integ.solution()
     assert sol.retcode is tk.ReturnCode.Unstable and "the electrons failed" in sol.message

@@ -124,3 +124,63 @@ def test_failed_solve_raises_instead_of_handing_back_forces():
     cache = tk.init(_kondo(), KPM(order=64, estimator=Exact(), bounds=(-0.1, 0.1)))
     with pytest.raises(tk.UnstableError, match="KPM"):
         cache.energy_gradient(random_spins(6, 1))
+
+
+# -- energy(spins) alone: the Monte Carlo entry of the force-cache contract -------------------------
+
+@settings(max_examples=4, deadline=None)
+@given(seed=st.integers(0, 10_000), filling=st.sampled_from([None, 0.35]), moves=st.integers(1, 12))
+def test_ed_energy_after_single_spin_moves_equals_a_fresh_solve(seed, filling, moves):
+    """ED's ``energy(spins)`` rewrites only the moved spins' blocks and takes eigenvalues alone: after a
+    run of single-spin moves it equals a fresh solve of the remade problem bit for bit (Omega at fixed
+    mu, F = Omega + mu N at fixed filling), and ``energy_gradient``'s energy to round-off."""
+    problem = _kondo(local=False) if filling is None else _kondo(local=False, mu=None, filling=filling)
+    cache = tk.init(problem, ED)
+    rng = np.random.default_rng(seed)
+    S = problem.spins.copy()
+    for _ in range(moves):
+        i = int(rng.integers(problem.sites))
+        S[i] = _rotate(S[i], np.array([0.0, 0.6, 0.8]), float(rng.uniform(-1, 1)))
+        energy = cache.energy(S)
+    fresh = tk.solve(tk.remake(problem, spins=S), ED)
+    assert energy == (fresh.grand_potential if filling is None else fresh.energy)
+    assert energy == pytest.approx(tk.init(problem, ED).energy_gradient(S)[0], rel=1e-12, abs=1e-12)
+
+
+def test_a_solve_after_energy_calls_is_the_solve_of_the_cached_problem():
+    """``energy`` does not remake the problem: a later ``solve()`` still solves ``cache.problem`` (the
+    matrix is written back), and an ``update`` moves both."""
+    problem = _kondo()
+    cache = tk.init(problem, ED)
+    cache.energy(random_spins(problem.sites, 7))
+    again = cache.solve()
+    fresh = tk.solve(problem, ED)
+    assert again.grand_potential == fresh.grand_potential
+    np.testing.assert_array_equal(again.forces, fresh.forces)
+    S = random_spins(problem.sites, 8)
+    assert cache.update(spins=S).solve().grand_potential == tk.solve(tk.remake(problem, spins=S), ED).grand_potential
+
+
+def test_energy_is_the_energy_of_the_gradient_for_every_force_cache():
+    """The contract's default (``energy_gradient(x)[0]``) for a molecular potential, and KPM's own."""
+    from problems.molecule import PotentialEnergy, lj_fluid
+    from solvers.molecule import LennardJones
+
+    fluid = lj_fluid(cells=3, seed=1)
+    lj = tk.init(PotentialEnergy(fluid), LennardJones())
+    x = fluid.positions + 0.01
+    assert lj.energy(x) == lj.energy_gradient(x)[0]
+    problem = _kondo()
+    solver = KPM(order=64, estimator=Exact(), bounds=(-8.0, 8.0))     # fixed bounds: a fresh solve is the same
+    kpm = tk.init(problem, solver)
+    S = random_spins(problem.sites, 3)
+    assert kpm.energy(S) == tk.solve(tk.remake(problem, spins=S), solver).grand_potential
+
+
+def test_energy_refuses_bad_spins_by_name():
+    cache = tk.init(_kondo(), ED)
+    for bad in (np.ones((6, 3)), np.zeros((5, 3)), np.full((6, 3), np.nan)):
+        with pytest.raises(tk.InvalidProblemError, match="spins"):
+            cache.energy(bad)
+    with pytest.raises(tk.InvalidProblemError, match="spins = None"):
+        tk.init(lattice_problem("chain", 4, mu=0.0), ED).energy(random_spins(4))
