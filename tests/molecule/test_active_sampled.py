@@ -152,6 +152,33 @@ def test_a_sampled_campaign_spends_its_budget_and_repeats_exactly(sampler):
     assert random.successful and random.calls.tolist() == [0, 3, 5]
 
 
+def test_a_random_baseline_with_a_committee_draws_qbcs_candidates_and_picks_at_random():
+    """``RandomSelection(committee=K)``: the same committee as QBC (same model, seed and data), so the
+    committee-MD sampler stops where QBC's does and the round's candidates are the same; only the pick
+    differs (random, not by spread). Its curves carry no spread statistics (they are QBC's)."""
+    problem = _problem(MD, budget=4, rounds=2)
+    qbc = tk.init(problem, _qbc(batch=2), progress=False)
+    fair = tk.init(problem, RandomSelection(model=_qbc().model, committee=2, batch=2, seed=_qbc().seed), progress=False)
+    one = tk.init(problem, RandomSelection(model=_qbc().model, batch=2, seed=_qbc().seed), progress=False)
+    for integ in (qbc, fair, one):
+        integ.step(1)
+    assert len(fair.committee) == 2 and len(one.committee) == 1
+    drawn_qbc, names_qbc = draw_candidates(MD, qbc.committee, 1)
+    drawn_fair, names_fair = draw_candidates(MD, fair.committee, 1)
+    assert np.array_equal(names_qbc, names_fair) and np.array_equal(drawn_qbc.positions, drawn_fair.positions)
+    drawn_one, names_one = draw_candidates(MD, one.committee, 1)    # one model: no spread, every run full length
+    assert drawn_one is not None and len(names_one) == MD.capacity()
+    for row in range(len(drawn_fair)):                               # stopped where the committee disagreed
+        x = drawn_fair.positions[drawn_fair.offsets[row]:drawn_fair.offsets[row + 1]]
+        assert _spread(fair.committee, AR3, x) >= MD.threshold
+    assert not np.array_equal(drawn_one.positions, drawn_fair.positions)
+    fair.step(1)
+    sol = fair.solution()
+    assert sol.calls.tolist() == [0, 2, 4] and sol.spread_spearman.size == 0
+    with pytest.raises(tk.InvalidSolverError, match="committee"):
+        RandomSelection(committee=0)
+
+
 def test_each_round_draws_with_the_current_committee():
     problem = _problem(MD, budget=6, rounds=2)
     integ = tk.init(problem, _qbc(batch=3), progress=False)

@@ -14,7 +14,7 @@ One step is one round ``r`` (0-based):
 
 The models of a training are ``tk.solve(tk.EnsembleProblem(FitPotential(data, ("energy",
 "forces"), validation, test=0, split_seed=t), n=K, seed=round_seed(seed, t)), model,
-ensemble=tk.Serial())`` for the ``t``-th training (``K = committee``, or 1 for random picks), so a
+ensemble=tk.Serial())`` for the ``t``-th training (``K = committee``: 1 for random picks unless asked), so a
 campaign is the same on every run and executor. With ``warm_start=True`` every training after
 the first solves the same problem member by member with ``model`` remade to start from member
 ``k``'s last weights, ``warm_epochs`` epochs at ``warm_learning_rate`` and the seed the ensemble
@@ -68,7 +68,7 @@ class CampaignIntegrator(tk.Integrator):
             raise tk.InvalidProblemError(
                 f"start holds {[chemical_symbols[z] for z in missing]}, which the model's species "
                 f"{list(solver.model.model.species)} lack: give HIPNN(species=...) every element")
-        self.committee_size = solver.committee if isinstance(solver, QueryByCommittee) else 1
+        self.committee_size = solver.committee
         self.on_oracle_result = None
         self.stopped = False
         self.committee: list | None = None
@@ -153,7 +153,7 @@ class CampaignIntegrator(tk.Integrator):
         self.curves["labels"].append(len(self.problem.start) + len(self.added))
         self.curves["energy_mae"].append(float(np.mean(np.abs(energies[0] - test.energies))))
         self.curves["force_mae"].append(float(np.mean(np.abs(forces[0] - test.forces))))
-        if self.committee_size > 1:
+        if self.committee_size > 1 and isinstance(self.solver, QueryByCommittee):
             from scipy.stats import spearmanr
 
             spread = spread_scores(energies, forces, test.offsets, self.solver.criterion)

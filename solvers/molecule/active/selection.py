@@ -21,6 +21,12 @@ best-scored of the skipped ones, so a round never wastes budget.
 
 :class:`RandomSelection` is the baseline: one model a round (for the test errors) and a uniformly
 random batch from the unlabelled pool. Swapping one for the other is a one-word change.
+
+With a sampler that needs a committee (committee MD stops a run where the committee disagrees, ALF's
+rule; normal modes are taken on the committee's mean), a baseline of one model draws other
+candidates than QBC does: its runs never stop and go into broken molecules. The fair baseline then
+trains as many models as QBC, ``RandomSelection(committee=K)``, so both draw from the same kind of
+candidates and differ only in the pick (the test errors are the first member's, as for QBC).
 """
 
 from __future__ import annotations
@@ -90,11 +96,13 @@ class QueryByCommittee(tk.Solver):
 
 
 class RandomSelection(tk.Solver):
-    """The baseline: ``batch`` configurations drawn uniformly (``seed``) from the unlabelled pool; one
-    model a round trained by ``model``. ``executor``, ``warm_start``, ``warm_epochs`` and ``warm_learning_rate`` as for
-    :class:`QueryByCommittee`."""
+    """The baseline: ``batch`` configurations drawn uniformly (``seed``) from the unlabelled pool (or
+    the round's candidates); ``committee`` models a round trained by ``model`` (default 1: more only
+    to drive a committee sampler as QBC's does, see the module docstring; the picks stay random).
+    ``executor``, ``warm_start``, ``warm_epochs`` and ``warm_learning_rate`` as for :class:`QueryByCommittee`."""
 
     model: HIPNNTraining = HIPNNTraining()
+    committee: int = 1
     batch: int = 8
     seed: int = 0
     executor: object = None
@@ -108,6 +116,7 @@ class RandomSelection(tk.Solver):
 
     def _validate(self):
         self._set("model", _training(self.model))
+        self._set("committee", v.integer("committee", self.committee, lower=1, upper=1000, error=_E))
         self._set("batch", v.integer("batch", self.batch, lower=1, upper=10 ** 6, error=_E))
         self._set("seed", v.integer("seed", self.seed, lower=0, upper=2 ** 63 - 1, error=_E))
         _executor(self.executor)
