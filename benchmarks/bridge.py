@@ -8,6 +8,9 @@ in its fitted lattice model, and the wall time of the whole pipeline.
    the ratio MD / LB at equal box size.
 3. The pipeline (MD measurement of 4 runs, build, learned TRT fit) at the default size on one and two
    worker processes (``--pipeline``: minutes; ``--quick``: a tiny box).
+4. ``--large CELLS``: the pipeline alone on a box of a few thousand atoms (``--large 10``: 4,000 atoms,
+   ``--runs`` x ``--steps``, two workers) and the issue's check on it: the normalised transverse-wave decay
+   of MD and of the fitted lattice model over two MD decay times, learned TRT vs plain BGK.
 
 The machine is shared: medians of repeats and the load average are printed.
 """
@@ -64,11 +67,12 @@ def lb_seconds_per_tau(edge: float, dim: int, dx: float, steps: int, repeats: in
     return per_step / dt, n ** dim / per_step / 1e6, n
 
 
-def pipeline(cells: int, runs: int, production: int, workers: int) -> float:
+def pipeline(cells: int, runs: int, production: int, workers: int, max_lag: float = 4.0, compare: bool = False) -> float:
     dt = 0.005 * LJ_TIME_FS
     fluid = MolecularDynamics(lj_fluid(cells, RHO, 0.722, seed=1), LennardJones(cutoff=2.5), steps=production,
                               save_every=10, thermo_every=10)
-    measurement = HydrodynamicMeasurement(fluid, shells=(1, 2, 3), runs=runs, equilibrate_steps=2000, max_lag=4.0)
+    measurement = HydrodynamicMeasurement(fluid, shells=(1, 2, 3), runs=runs, equilibrate_steps=2000,
+                                          max_lag=max_lag)
     measure = TransverseCurrents(dynamics=VelocityVerlet(dt=dt), workers=workers,
                                  thermostat=NoseHoover(dt=dt, temperature=0.722 * LJ_TEMPERATURE_K, tdamp=0.5 * LJ_TIME_FS))
     t = time.perf_counter()
@@ -77,6 +81,20 @@ def pipeline(cells: int, runs: int, production: int, workers: int) -> float:
     wall = time.perf_counter() - t
     print(f"  pipeline, {runs} runs of {fluid.molecule.n_atoms} atoms x {production} steps, {workers} worker(s): "
           f"{wall:.1f} s ({sol.retcode.name}; {len(sol.stats.get('warnings', []))} warning(s))", flush=True)
+    if compare:
+        from solvers.lattice_boltzmann import CoarseGrain
+        from solvers.lattice_boltzmann.bridge import build_lattice_model
+
+        plain = build_lattice_model(CoarseGraining(measurement, dx=1.2, fit_shells=(1, 2)), CoarseGrain(),
+                                    sol.measurement)
+        rec = sol.measurement
+        print(f"  k sigma = {np.round(rec.k, 3).tolist()}; eta(k) = {np.round(rec.eta_k, 3).tolist()} +- "
+              f"{np.round(rec.eta_k_error, 3).tolist()}; c_T = {rec.sound_speed:.3f} +- {rec.sound_speed_error:.3f}")
+        print(f"  MD decay time 1/rate at shells 1, 2: {1 / sol.md_rate[0]:.2f}, {1 / sol.md_rate[1]:.2f} tau; "
+              f"learned rates {np.round(sol.rates, 4).tolist()}, tau {sol.tau:.3f}")
+        print(f"  max |MD - LB| of the normalised decay over two decay times, shells 1, 2: learned "
+              f"{sol.decay_mismatch(0):.3f}, {sol.decay_mismatch(1):.3f}; BGK {plain.decay_mismatch(0):.3f}, "
+              f"{plain.decay_mismatch(1):.3f} (issue 21: <= 0.05 at shell 1)", flush=True)
     return wall
 
 
@@ -84,7 +102,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
     ap.add_argument("--pipeline", action="store_true", help="also time the whole pipeline at the default size")
+    ap.add_argument("--large", type=int, default=0, metavar="CELLS",
+                    help="only the pipeline on a box of 4 CELLS^3 atoms (10: 4,000), --runs x --steps, on two "
+                         "workers, with the MD-vs-lattice decay mismatch of the learned and the BGK model")
+    ap.add_argument("--runs", type=int, default=4)
+    ap.add_argument("--steps", type=int, default=100_000)
     args = ap.parse_args(argv)
+    if args.large:
+        print(f"load average {os.getloadavg()[0]:.2f}; the pipeline on {4 * args.large ** 3} atoms")
+        pipeline(args.large, args.runs, args.steps, 2, max_lag=8.0, compare=True)
+        return
     cells_list = [3] if args.quick else [5, 10, 20]
     steps, repeats = (20, 1) if args.quick else (200, 3)
     print(f"load average {os.getloadavg()[0]:.2f}; one core; LJ liquid rho* 0.8442, T* 0.722, dt* 0.005; lattice "

@@ -25,6 +25,7 @@ Integration schemes (``scheme``) advanced by :func:`md_segment`:
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -37,6 +38,13 @@ __all__ = ["pair_forces", "pair_forces_parts", "image_split", "md_segment", "reb
            "md_list", "state_summary"]
 
 _FM = set(FASTMATH)
+
+# ``md_list`` and ``pair_forces_parts`` are serial kernels that call ``parallel=True`` ones (the threaded
+# list search and force loop). Loaded from numba's on-disk cache, such a caller does not start numba's
+# threading layer (only a parallel dispatcher does), and its first call then crashed the process
+# (a segfault in ``rebuild`` in a fresh process whose caches another process had written). Starting
+# the layer here, once per process, is what a parallel dispatcher would do (~20 ms).
+numba.get_num_threads()
 
 
 @njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy", inline="always")

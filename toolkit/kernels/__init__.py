@@ -30,6 +30,10 @@ Practical notes learned writing the families' kernels:
   and whichever compiles first is what the other loads from then on (the parallel LBM kernels ran
   serial code for that reason). Give a twin its own Python function, or write the kernel over a
   range of rows and let :class:`.rows.RowKernel` spread it over threads (no twin at all).
+* A serial kernel that calls a ``parallel=True`` one, loaded from the on-disk cache, does not start
+  numba's threading layer (a parallel dispatcher does that when it compiles or loads), and its first
+  call can crash the process: a module holding such a caller calls ``numba.get_num_threads()`` at
+  import, which starts the layer (``solvers/molecule/kernels.py``).
 * ``prange`` around a large loop body compiles slowly: numba's parfor passes took 10–46 s for
   each D3Q19 lattice Boltzmann kernel against 3.5–8 s serial. :class:`.rows.RowKernel` keeps the
   body serial and calls it per thread through a first-class function pointer.
