@@ -35,6 +35,14 @@ nothing on seed 2). The "at B" numbers are a low bar: random's own MD (one model
 drifts to configurations 8-44 eV above the start and its test error RISES with labels (mean 0.94 -> 1.46
 eV/Å at B), so read the "best error" line. About 1.5-2 min (committee-md) or 0.5 min (normal-modes).
 
+Measured 2026-12-06, later (one core, load 0.8-2.2), on fresh seeds 3, 4, 5 chosen before running: the
+fixed pool, QBC needs 10, 8 and 6 calls for random's error at B (all <= 0.75 B; mean curve 0.632 vs random
+0.772 eV/Å at B); committee-md at 0.3 eV/Å with the fair baseline (random picks among the candidates of a
+committee of 4): inf, inf, 14 calls, mean curves 0.674 (QBC) vs 0.664 (random) at B: once the committee's
+spread has stopped the MD, the candidates are all ones the committee is unsure of, and picking among them
+by spread adds nothing measurable. Spearman(spread, error) on the test set 0.03-0.57 per round (>= 0.5 only
+in early rounds).
+
 Every line printed carries the per-round test force MAE of both solvers and, for QBC, the Spearman
 correlation of committee force spread and true error over the test set per round.
 
