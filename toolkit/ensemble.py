@@ -232,6 +232,10 @@ class Dask:
     or a notebook travel with the members (cloudpickle, by value) and are registered on each
     worker before it solves (``toolkit.shipped_methods``); those from importable modules
     must be installed on the workers. What cannot be sent is refused before anything runs.
+
+    Each call connects (and, without ``address``, starts a local cluster) and closes again. A
+    driver that calls it many times (an active-learning campaign asks the oracle in chunks, every
+    round) keeps one open with ``with tk.Dask() as dask: tk.solve(..., executor=dask)``.
     """
 
     def __init__(self, address: str | None = None, n_workers: int = 2, processes: bool = True, timeout=None):
@@ -239,8 +243,32 @@ class Dask:
         self.n_workers = integer("n_workers", n_workers, lower=1, error=InvalidOptionError)
         self.processes = bool(processes)
         self.timeout = _timeout(timeout)
+        self._open = None                   # (exit stack, client) while a ``with`` block keeps them
+
+    def __enter__(self) -> "Dask":
+        """Keep one client (and the local cluster) open until the ``with`` block ends: every ``map`` and
+        ensemble inside reuses it (without ``with``, each call starts and stops its own)."""
+        if getattr(self, "_open", None) is None:
+            self._open = self._connect()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        opened, self._open = getattr(self, "_open", None), None
+        if opened is not None:
+            opened[0].close()
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_open"}     # a client does not travel
 
     def _client(self):
+        import contextlib
+
+        opened = getattr(self, "_open", None)
+        if opened is not None:
+            return contextlib.ExitStack(), opened[1]       # the kept client; closing this stack keeps it
+        return self._connect()
+
+    def _connect(self):
         import contextlib
 
         import dask

@@ -45,7 +45,10 @@ def test_same_seeds_give_the_same_picks_on_a_dask_cluster(serial_runs):
                                   dashboard_address=None) as cluster:
         executor = tk.Dask(address=cluster.scheduler_address)
         _same(tk.solve(problem, tk.remake(qbc, executor=executor), progress=False), qbc_ref)
-        _same(tk.solve(problem, tk.remake(rnd, executor=executor), progress=False), rnd_ref)
+        with executor:                     # one client kept for every oracle chunk of the campaign
+            _same(tk.solve(problem, tk.remake(rnd, executor=executor), progress=False), rnd_ref)
+            assert executor._open is not None
+        assert executor._open is None
 
 
 def test_warm_started_campaigns_repeat_exactly_and_start_from_the_last_weights(serial_runs):

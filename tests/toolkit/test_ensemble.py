@@ -82,3 +82,27 @@ def test_an_executor_with_only_map_still_works_and_keeps_failures():
     assert ens.errors == {2: "vary failed: KeyError: 'no values for member 2'"}
     for i in (0, 1, 3):
         assert ens.members[i].total[0] == serial.members[i].total[0]
+
+
+def _pid(_):
+    import os
+
+    return os.getpid()
+
+
+def test_a_dask_executor_kept_open_by_with_serves_every_call_from_one_cluster():
+    """``with tk.Dask() as dask``: maps and ensembles inside reuse one client and its workers (the same
+    worker process answers both calls), give what Serial gives, and the cluster closes at the end;
+    the executor still pickles (the client stays behind) and works after the block."""
+    import pickle
+
+    problem = tk.EnsembleProblem(BASE, vary=toy.shift, n=4, seed=3)
+    serial = _totals(tk.solve(problem, toy.LoopSum()))
+    with tk.Dask(n_workers=1) as dask:
+        client = dask._open[1]
+        first, second = set(dask.map(_pid, range(3))), set(dask.map(_pid, range(3)))
+        np.testing.assert_array_equal(serial, _totals(tk.solve(problem, toy.LoopSum(), ensemble=dask)))
+        assert dask._open[1] is client and first == second and len(first) == 1
+        assert pickle.loads(pickle.dumps(dask)).n_workers == 1
+    assert dask._open is None and client.status in ("closed", "closing")
+    np.testing.assert_array_equal(serial, _totals(tk.solve(problem, toy.LoopSum(), ensemble=dask)))
