@@ -133,7 +133,6 @@ class ElectronicEnergy:
             raise tk.UnstableError(f"the energy provider returned a non-finite energy ({energy!r})")
         return energy
 
-
     def _solved(self, S) -> float:
         """The energy from a full solve (a cache that is not a force cache)."""
         solution = self.cache.update(spins=S).solve()

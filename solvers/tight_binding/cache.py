@@ -322,8 +322,6 @@ class EDCache(SpinForceCache):
                                      start=start), strict)
 
 
-
-
 @dispatch
 def _init(problem: TightBinding, solver: KPM) -> KPMCache:
     return KPMCache(problem, solver)
