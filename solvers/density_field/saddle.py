@@ -43,12 +43,16 @@ def serial_blas():
 
 
 def hessian_eigenvalues(ops: SpectralOps, phi, k: int = 3, tol: float = 1e-8):
-    """The ``k`` lowest eigenvalues and eigenvectors of H[phi] (Lanczos on H v)."""
+    """The ``k`` lowest eigenvalues and eigenvectors of H[phi] (implicitly restarted Lanczos on H v,
+    ARPACK). With ``5 k`` (at least 20) Lanczos vectors instead of ARPACK's default ``2 k + 1`` (at
+    least 20) it restarts less: at a 64^3 droplet saddle, k = 6 took 992 instead of 1511 products and
+    12 instead of 22 s (the memory is ``ncv`` fields)."""
     n = phi.size
     hvp = ops.hessian_at(phi)
     H = sla.LinearOperator((n, n), matvec=lambda x: hvp(x.reshape(phi.shape)).ravel(),
                            dtype=np.float64)
-    vals, vecs = sla.eigsh(H, k=min(k, n - 2), which="SA", tol=tol,
+    k = min(k, n - 2)
+    vals, vecs = sla.eigsh(H, k=k, which="SA", tol=tol, ncv=min(n - 1, max(5 * k, 20)),
                            v0=np.random.default_rng(0).standard_normal(n))
     order = np.argsort(vals)
     return vals[order], vecs[:, order].T.reshape((-1,) + phi.shape)

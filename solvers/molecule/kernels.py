@@ -525,7 +525,8 @@ def nhc_half(v, mass, nh, q, weights, n_respa, ndof, kt, dt):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def md_segment(x, v, f, images, x_ref, starts, nbrs, split, mass, box, periodic, kind, params, cutoff, skin,
-               scheme, dt, c1, c2, noise, nh, ndof, kt, q, weights, n_respa, n_steps, out, scratch):
+               scheme, dt, c1, c2, noise, nh, ndof, kt, q, weights, n_respa, n_steps, out, scratch,
+               record_every, phase, records):
     """Advance ``n_steps`` steps in place; rebuild the Verlet list when an atom moved > skin/2.
 
     ``c1`` (scalar) and ``c2`` (float64[N], ``sqrt((1 - c1^2) kT / m_i)``) are the BAOAB
@@ -535,6 +536,10 @@ def md_segment(x, v, f, images, x_ref, starts, nbrs, split, mass, box, periodic,
     ``out`` receives ``[potential energy, virial (9), rebuilds]`` of the last step. ``scratch``
     (float64[P - 1, N, 3]) spreads the Lennard-Jones forces over ``P`` threads
     (:func:`pair_forces_parts`; ``P = 1``, an empty ``scratch``, is the serial loop).
+    ``record_every > 0``: after every step whose global index (``phase`` + steps done) is a multiple
+    of it, except the last step, one row of ``records`` (float64[R, 21], filled in order) receives
+    ``[potential energy, virial (9), kinetic_tensor (9), kinetic energy, largest |x|]`` (the thermo
+    record and the validity monitor's inputs, so one call can cover many thermo records).
     Returns ``(steps done, starts, nbrs, split)``; fewer steps than asked means the state stopped being
     finite at the next step (positions and velocities are then garbage: the caller restores).
     """
@@ -542,6 +547,7 @@ def md_segment(x, v, f, images, x_ref, starts, nbrs, split, mass, box, periodic,
     virial = np.zeros((3, 3))
     energy = out[0]
     rebuilds = 0
+    recorded = 0
     for step in range(n_steps):
         if scheme == 2:
             nhc_half(v, mass, nh, q, weights, n_respa, ndof, kt, dt)
@@ -598,6 +604,16 @@ def md_segment(x, v, f, images, x_ref, starts, nbrs, split, mass, box, periodic,
             two_k = nhc_half(v, mass, nh, q, weights, n_respa, ndof, kt, dt)
         if not np.isfinite(two_k):
             return step, starts, nbrs, split
+        if record_every > 0 and step < n_steps - 1 and (phase + step + 1) % record_every == 0:
+            row = records[recorded]
+            row[0] = energy
+            tensor = kinetic_tensor(v, mass)
+            for a in range(3):
+                for b in range(3):
+                    row[1 + 3 * a + b] = virial[a, b]
+                    row[10 + 3 * a + b] = tensor[a, b]
+            row[19], row[20] = state_summary(x, v, mass)
+            recorded += 1
     out[0] = energy
     if n_steps > 0:
         for a in range(3):

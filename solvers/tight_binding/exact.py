@@ -139,6 +139,14 @@ def thermodynamics(eps, problem):
     return mu, occ, float(grand_terms(eps, mu, kT).sum()), float(occ.sum())
 
 
+def density_blocks(V, occ, pattern, H):
+    """The density-matrix entries ``rho[rows, cols]`` of the eigenvectors ``V`` (columns) with occupations
+    ``occ``: ``rho = V diag(occ) V^dagger``; real where the Hamiltonian ``H`` is."""
+    rows, cols = pattern
+    rho = ((V * occ) @ V.conj().T)[rows, cols]
+    return rho if np.iscomplexobj(H) else rho.real
+
+
 def ed_from_dense(problem, solver, H, pattern, forces_at=None, *, start):
     """The ED solution from the dense Hamiltonian ``H`` (not modified) and, when the problem asks
     for local quantities, the density-matrix ``pattern`` = (rows, cols); ``forces_at``: the on-site
@@ -158,9 +166,7 @@ def ed_from_dense(problem, solver, H, pattern, forces_at=None, *, start):
     fields = {}
     if problem.local:
         rows, cols = pattern
-        rho = ((V * occ) @ V.conj().T)[rows, cols]
-        if not np.iscomplexobj(H):
-            rho = rho.real
+        rho = density_blocks(V, occ, pattern, H)
         forces = (spin_forces(problem, rows, cols, rho) if forces_at is None or not problem.spinful
                   else forces_from_blocks(problem.J, rho, *forces_at))
         fields = dict(density=np.real(np.einsum("ik,k,ik->i", V, occ, V.conj())), dm_rows=rows, dm_cols=cols,

@@ -55,6 +55,55 @@ def test_stop_is_at_the_step_the_drift_crosses_the_limit():
     assert integ.retcode is tk.ReturnCode.Unstable and integ.stats["unstable_step"] == step
 
 
+def _record_by_record(monkeypatch, problem, solver):
+    """The run with one call of the jitted loop per thermo record (the path before records were kept
+    inside the loop, still taken by the other schemes and to find a bad step)."""
+    from solvers.molecule.dynamics import MDIntegrator
+
+    with monkeypatch.context() as patch:
+        patch.setattr(MDIntegrator, "_batched", lambda self, step, m: False)
+        return tk.solve(problem, solver, progress=False)
+
+
+@pytest.mark.parametrize("case", ["fluid", "drift", "blow-up"])
+def test_records_kept_inside_the_jitted_loop_equal_the_record_by_record_run(case, monkeypatch):
+    """Velocity Verlet with a pair potential keeps the thermo records between frames inside one call of
+    the jitted loop: every record, frame and the drift monitor are bit for bit those of one call per
+    record, and a run that goes bad between two frames stops at the same step with the same state."""
+    if case == "fluid":
+        md = MolecularDynamics(lj_fluid(cells=3, density=0.8442, temperature=0.722), LennardJones(cutoff=2.5),
+                               steps=400, save_every=100, thermo_every=3)
+        solver = VelocityVerlet(dt=0.005 * LJ_TIME_FS)
+    elif case == "drift":      # the drift crosses max_drift between two frames (see the test above)
+        md, solver = tk.remake(MolecularDynamics.example(), steps=100, save_every=50), VelocityVerlet(dt=150.0)
+    else:                      # non-finite between two frames (at step 50), no drift limit to stop it before
+        md = MolecularDynamics(lj_fluid(cells=3, density=0.8442, temperature=0.722), LennardJones(),
+                               steps=500, save_every=100, thermo_every=2)
+        solver = VelocityVerlet(dt=0.06 * LJ_TIME_FS, max_drift=None)
+    from solvers.molecule.dynamics import MDIntegrator
+
+    batched, taken = MDIntegrator._batched, []
+
+    def spy(self, step, m):
+        taken.append(batched(self, step, m))
+        return taken[-1]
+
+    monkeypatch.setattr(MDIntegrator, "_batched", spy)
+    kept = tk.solve(md, solver, progress=False)
+    monkeypatch.undo()
+    assert any(taken)                       # the records were kept inside the loop at least once
+    one_by_one = _record_by_record(monkeypatch, md, solver)
+    assert kept.retcode is one_by_one.retcode
+    assert (kept.retcode is tk.ReturnCode.Success) == (case == "fluid")
+    assert kept.stats.get("unstable_step") == one_by_one.stats.get("unstable_step")
+    assert kept.stats["max_drift"] == one_by_one.stats["max_drift"] and kept.message == one_by_one.message
+    assert len(kept.time) > 10
+    if case == "blow-up":
+        assert "finite" in kept.message
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(kept, name), getattr(one_by_one, name), err_msg=name)
+
+
 def test_past_the_accuracy_limit_the_run_finishes_with_a_warning():
     md = tk.remake(MolecularDynamics.example(), steps=100)
     sol = tk.solve(md, VelocityVerlet(dt=100.0), progress=False)

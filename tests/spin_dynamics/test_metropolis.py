@@ -214,8 +214,9 @@ def test_langevin_with_ed_forces_samples_the_same_omega_as_metropolis_on_6x6():
     doubling T adds a quarter of the 0.047 per site that T = 0.05 adds to the triple-Q ground state).
     <chi^2> discriminates less (0.217 +- 0.0015 at T = 0.1): at T = 0.05 the 6 x 6 lattice has
     already lost the triple-Q order (0.593 in the ideal state, 2/9 for independent random spins).
-    Cost: about 14 s CPU each (Langevin 1.6 to 2.1 ms per ED force evaluation; Metropolis 1.2 to 1.8
-    ms per proposal, of which eigvalsh of the 72 x 72 matrix is 0.3 to 0.6 ms)."""
+    Cost (2026-12-06): Langevin 1.1 to 1.2 ms per ED force evaluation (2.0 before the force cache
+    stopped remaking the problem at every step), Metropolis about 0.6 ms per proposal, most of it
+    ``eigh``/``eigvalsh`` of the 72 x 72 matrix."""
     common = dict(state="triple-q", kT=0.05, filling=0.25, J=2.0, hopping=-1.0, temperature=0.05)
     langevin = tk.solve(kondo_triangular(6, **common, damping=1.0, dt=0.5, steps=8400, save_every=2),
                         OverdampedLangevin(forces=ExactDiagonalization(), seed=11), progress=False)

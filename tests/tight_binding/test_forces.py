@@ -95,6 +95,25 @@ def test_gradient_is_minus_the_forces_of_a_fresh_solve(solver):
     assert cache.problem.local      # switched on by the first call
 
 
+def test_ed_gradients_between_energy_calls_at_fixed_filling_equal_fresh_solves():
+    """After the first call, ED's ``energy_gradient`` rewrites the moved blocks and diagonalises without
+    remaking the problem (the route of ``energy``): interleaved with ``energy`` calls, at fixed filling,
+    it still gives F and -forces of a fresh solve bit for bit, and a later ``solve()`` solves the cached
+    problem."""
+    problem = _kondo(local=False, mu=None, filling=0.35)
+    cache = tk.init(problem, ED)
+    for seed in range(4):
+        S = random_spins(problem.sites, seed)
+        if seed == 2:
+            cache.energy(random_spins(problem.sites, 40))
+        energy, grad = cache.energy_gradient(S)
+        fresh = tk.solve(tk.remake(problem, spins=S, local=True), ED)
+        assert energy == fresh.energy
+        np.testing.assert_array_equal(grad, -fresh.forces)
+    again = cache.solve()
+    np.testing.assert_array_equal(again.forces, tk.solve(cache.problem, ED).forces)
+
+
 def test_gradient_probing_gives_the_gradient_of_its_own_estimate():
     # GradientProbing's density matrix is dOmega~/dH of the estimated Omega: its gradient matches
     # finite differences of its own (stochastic) energy, not only ED's to the estimator's error
