@@ -13,7 +13,8 @@ tiny sizes, a smoke test (a few seconds).
 
 Then the scaling of one force evaluation (``OverdampedLangevin``: one per step) from L = 12 to
 ``--max-L``: the fitted exponent of KPM's time per step against N (target 1.00 +- 0.1), the L where
-KPM overtakes ED, and the KPM force evaluation's memory traffic as a fraction of the machine's
+KPM overtakes ED, the cost split of a step (forward recursion with the moments, backward gradient
+sweep, the rest: integrator and bookkeeping), and the KPM force evaluation's memory traffic as a fraction of the machine's
 measured bandwidth (the numba triad of ``benchmarks/kpm.py``): bytes moved per evaluation are
 counted as 2 sweeps x order x sum over probing blocks of (nnz x 20 B (complex value + index) +
 3 x M x 16 B x block width) -- the SpMV-bound lower bound.
@@ -28,6 +29,10 @@ into the triple-Q state on L x L (``--quench-L``, ED forces up to ``--ed-max-L``
 ``--quench-order`` moments and probing distance 3), for a few seeds: wall time, min |chi| / ideal,
 S(q) / (N/3) at the three M points, energy per site above the ideal triple-Q state (ED only),
 Chern number (ED only).
+
+``--quench-time-L 48`` runs only the timing of the issue: the KPM chiral quench on 48 x 48 until the mean
+|chi| over triangles reaches 0.9 of the ideal (checked every 25 steps), on one core, or on two with
+``NUMBA_NUM_THREADS=2`` (the KPM sweeps spread their pieces over the threads).
 """
 
 from __future__ import annotations
@@ -41,12 +46,14 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 import toolkit as tk  # noqa: E402
 from problems.spin_dynamics import TRIPLE_Q_CHIRALITY  # noqa: E402
 from solvers.spin_dynamics import (SIB, DepondtMertens, Metropolis, OverdampedLangevin,  # noqa: E402
                                    StochasticHeun, kondo_triangular, triple_q_quench)
+from solvers.spin_dynamics.solution import chirality_frames  # noqa: E402
 from solvers.tight_binding import KPM, ExactDiagonalization, GradientProbing  # noqa: E402
 
 
@@ -87,7 +94,22 @@ def main(argv=None):
     ap.add_argument("--seeds", type=int, default=5, help="quench seeds")
     ap.add_argument("--skip-schemes", action="store_true", help="only the scaling and the quench")
     ap.add_argument("--metropolis-L", type=int, default=6, help="size of the Metropolis timing (0: skip it)")
+    ap.add_argument("--quench-time-L", type=int, default=0,
+                    help="only time the KPM chiral quench on this L x L to mean |chi| >= 0.9 ideal (e.g. 48); "
+                         "NUMBA_NUM_THREADS=2 for two cores")
+    ap.add_argument("--quench-distance", type=int, default=3, help="probing distance of a KPM quench")
+    ap.add_argument("--quench-steps", type=int, default=800, help="most steps of the timed quench")
     args = ap.parse_args(argv)
+    if args.quench_time_L:
+        threads = numba.get_num_threads()
+        kpm_quench = KPM(order=args.quench_order, estimator=GradientProbing(distance=args.quench_distance),
+                         bounds="gershgorin", parallel=threads > 1)
+        print(f"chiral quench {args.quench_time_L}x{args.quench_time_L}, KPM ({args.quench_order} moments, probing "
+              f"distance {args.quench_distance}), SIB, {threads} thread(s), load {os.getloadavg()[0]:.2f}", flush=True)
+        steps, wall, mean, low = quench_timing(args.quench_time_L, kpm_quench, max_steps=args.quench_steps)
+        print(f"{'reached' if mean >= 0.9 else 'NOT reached; at'} mean |chi|/ideal {mean:.3f} (min {low:.3f}) after "
+              f"{steps} steps: {wall:.0f} s wall on {threads} core(s), {wall / steps:.2f} s per step")
+        return
     sizes = [6] if args.quick else [L for L in (6, 12, 18, 24, 36, 48, 72, 96) if L <= args.max_L]
     steps, repeats = (4, 1) if args.quick else (20, 3)
     kpm = KPM(order=64 if args.quick else args.order, estimator=GradientProbing(distance=2), bounds="gershgorin")
@@ -120,6 +142,17 @@ def _bytes_per_evaluation(cache, order):
     return 2.0 * order * moved
 
 
+def _force_split(problem, kpm, repeats=3):
+    """Shares of the forward (moment) and backward (gradient) recursions in one KPM force evaluation, from a
+    solve's stats (moments_time, local_time) over its wall time; medians of ``repeats``."""
+    cache = tk.init(problem.model, kpm)
+    shares = []
+    for _ in range(repeats + 1):
+        stats = cache.solve().stats
+        shares.append((stats["moments_time"] / stats["wall_time"], stats.get("local_time", 0.0) / stats["wall_time"]))
+    return tuple(np.median(np.array(shares[1:]), axis=0))
+
+
 def scaling(sizes, kpm, ed_max_L, steps, repeats, quick):
     """Time per OverdampedLangevin step (one force evaluation) with KPM and ED; exponent, crossover, bandwidth."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -129,18 +162,22 @@ def scaling(sizes, kpm, ed_max_L, steps, repeats, quick):
     print(f"\nscaling, OverdampedLangevin (one force evaluation per step); memory bandwidth (triad, one core) "
           f"{bw / 1e9:.2f} GB/s  load {os.getloadavg()[0]:.2f}")
     print(f"{'L':>4} {'N':>6} {'KPM s/step':>11} {'ED s/step':>10} {'KPM GB/s':>9} {'of bandwidth':>13} "
-          f"{'forces share':>13}")
+          f"{'forces share':>13} {'forward':>10} {'backward':>10} {'integrator':>11}")
+    print("  (forward: the moment recursion continued to alpha_{K-1}; backward: the gradient sweep; shares of a "
+          "step)")
     rows = []
     for L in sizes:
         rate, share = steps_per_second(L, OverdampedLangevin, kpm, steps, repeats)
         problem = kondo_triangular((L, L), state="random", seed=1, kT=0.05, steps=1, save_every=1)
         cache = tk.init(problem, OverdampedLangevin(forces=kpm), progress=False).field.cache
         traffic = _bytes_per_evaluation(cache, kpm.order) * rate / max(share, 1e-9)
+        split = _force_split(problem, kpm)
         ed = steps_per_second(L, OverdampedLangevin, ExactDiagonalization(), steps, repeats)[0] \
             if L <= ed_max_L else None
         rows.append((L * L, 1 / rate, None if ed is None else 1 / ed))
         print(f"{L:>4} {L * L:>6} {1 / rate:>11.3g} {'-' if ed is None else f'{1 / ed:.3g}':>10} "
-              f"{traffic / 1e9:>9.2f} {100 * traffic / bw:>12.0f}% {100 * share:>12.0f}%", flush=True)
+              f"{traffic / 1e9:>9.2f} {100 * traffic / bw:>12.0f}% {100 * share:>12.0f}% "
+              f"{100 * split[0]:>9.0f}% {100 * split[1]:>9.0f}% {100 * (1 - share):>10.0f}%", flush=True)
     if len(rows) >= 2:
         n = np.array([r[0] for r in rows], dtype=float)
         t = np.array([r[1] for r in rows])
@@ -180,6 +217,26 @@ def metropolis_figures(L, sweeps, repeats):
           f"eigvalsh {1e3 * np.median(times['eigvalsh']):.3g} ms, proposal {1e3 * np.median(times['proposal']):.3g} ms, "
           f"{np.median(rates):.3g} sweeps/s ({L * L} proposals each), acceptance {sol.stats['acceptance']:.2f} "
           f"(cap {sol.solver.cone:g} rad)", flush=True)
+
+
+def quench_timing(L, forces, seed=0, check_every=25, max_steps=800, target=0.9):
+    """Wall time of the chiral quench (``triple_q_quench`` protocol, SIB) on L x L until the mean |chi| over
+    triangles reaches ``target`` x the ideal triple-Q value (domain walls of opposite chirality do not count
+    against it: |chi| is local order), checked every ``check_every`` steps; returns (steps, wall, mean, min)."""
+    problem = triple_q_quench((L, L), seed=seed, steps=max_steps, save_every=max_steps)
+    integ = tk.init(problem, SIB(forces=forces, seed=seed), progress=False)
+    start = time.perf_counter()
+    done, mean, low = 0, 0.0, 0.0
+    while done < max_steps:
+        integ.step(check_every)
+        done += check_every
+        chi = np.abs(chirality_frames(integ.S[None], problem.triangles)[0]) / TRIPLE_Q_CHIRALITY
+        mean, low = float(chi.mean()), float(chi.min())
+        print(f"  step {done:>4}: mean |chi|/ideal {mean:.3f}, min {low:.3f}, {time.perf_counter() - start:.1f} s",
+              flush=True)
+        if mean >= target:
+            break
+    return done, time.perf_counter() - start, mean, low
 
 
 def quench_figures(L, seeds, steps, forces=None):

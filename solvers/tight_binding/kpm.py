@@ -30,6 +30,7 @@ from toolkit.dispatch import dispatch
 from . import chebyshev as cb
 from .estimators import Estimator, Exact, RandomVectors, vector_blocks
 from .kondo import forces_from_blocks, spin_forces
+from .kondo_sweeps import onsite_positions
 from .exact import step_limit
 from .solution import TightBindingSolution, density_pattern, finite_or_unstable
 
@@ -158,7 +159,9 @@ def kpm_sweeps(problem, solver, ops, emin, emax, blocks, pattern, forces_at=None
     ``emin``, ``emax``); ``blocks()``: an iterable of the estimator's ``(R, weight)`` blocks
     (:func:`estimator_blocks`, or a kept list); ``forces_at``: the on-site block positions in the
     pattern (uu, dd, ud), found by search when None. ``tk.solve`` and the solve caches share it,
-    so a cache's solution equals a fresh solve."""
+    so a cache's solution equals a fresh solve. On a Kondo matrix (``ops.kondo``) the sweeps are the
+    structured ones of :mod:`.kondo_sweeps`: the moment recursion, continued to the gradient's last two
+    terms when gradient probing asks for the on-site pattern, then the fused backward recursion."""
     M = problem.size
     a, b = cb.scale_from_bounds(emin, emax)
     ops.a, ops.b = a, b
@@ -169,15 +172,25 @@ def kpm_sweeps(problem, solver, ops, emin, emax, blocks, pattern, forces_at=None
     count = 0
     blocked = False
     per_vector = None
+    kondo = ops.kondo
+    onsite = (onsite_positions(*pattern, M) if kondo is not None and pattern is not None and est.gradient
+              else None)
+    tails = []                                        # the forward recursion's last two terms, per block
     for R, w in blocks():
-        mu_s = cb.moment_sweep(ops, R, solver.order)
+        if kondo is not None:
+            mu_s, tail = kondo.moments(R, solver.order, a, b, tail=onsite is not None)
+            if tail is not None:
+                tails.append((R, w, tail))
+        else:
+            mu_s = cb.moment_sweep(ops, R, solver.order)
         moments += w * mu_s.sum(axis=0)
         count += R.shape[1]
         blocked = ops.blocked(ops.width(R.shape[1]))       # two Chebyshev steps per pass (last block)
         if isinstance(est, RandomVectors):
             per_vector = mu_s * (w * R.shape[1])      # each row: an unbiased estimate of the moments
     stats.update(moments_time=time.perf_counter() - t1, vectors=count, spmv_moments=solver.order // 2,
-                 step="pieces" if ops.pieces is not None else "csr", two_steps="on" if blocked else "off")
+                 step="pieces" if ops.pieces is not None else "kondo" if kondo is not None else "csr",
+                 two_steps="on" if blocked else "off")
     if not np.all(np.isfinite(moments)) or np.abs(moments).max() > 1.5 * max(abs(moments[0]), 1e-300):
         return _bad(problem, solver, "the Chebyshev moments diverged: the spectral bounds do not enclose the spectrum; "
                     "use bounds='gershgorin' or more lanczos_steps", **stats)
@@ -189,8 +202,11 @@ def kpm_sweeps(problem, solver, ops, emin, emax, blocks, pattern, forces_at=None
     dos = cb.dos_from_moments(moments, g_dos, energies, a, b, M)
     order = solver.order
 
-    def particles_at(mu):
-        return float(np.dot(cb.fermi_coefficients(order, a, b, mu, kT) * g_th, moments))
+    if kT > 0.0:
+        particles_at = cb.fermi_sum(g_th * moments, a, b, kT)
+    else:
+        def particles_at(mu):
+            return float(np.dot(cb.fermi_coefficients(order, a, b, mu, kT) * g_th, moments))
 
     if problem.filling is not None:
         mu = _chemical_potential(particles_at, problem.filling * M, a, b, kT, M)
@@ -217,8 +233,12 @@ def kpm_sweeps(problem, solver, ops, emin, emax, blocks, pattern, forces_at=None
         rows, cols = pattern
         rho = np.zeros(len(rows), dtype=np.complex128 if (complex_h or _complex_vectors(est)) else np.float64)
         if est.gradient:
-            for R, w in blocks():
-                cb.gradient_sweep(ops, R.astype(rho.dtype, copy=False), grand, rows, cols, w, rho)
+            if onsite is not None:                    # the structured sweeps, from the kept forward tails
+                for R, w, tail in tails:
+                    kondo.gradient(tail, R, grand, a, b, w, rho, onsite)
+            else:
+                for R, w in blocks():
+                    cb.gradient_sweep(ops, R.astype(rho.dtype, copy=False), grand, rows, cols, w, rho)
             keys = rows * M + cols
             tidx = np.searchsorted(keys, cols * M + rows)
             rho = 0.5 * (rho + np.conj(rho[tidx]))

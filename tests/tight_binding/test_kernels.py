@@ -359,3 +359,14 @@ def test_direct_sweep_column_groups_give_the_same_series():
         outs.append(out)
     ref = 0.25 * (np.sum(want[rows] * R[cols], axis=1) + np.sum(R[rows] * want[cols], axis=1))
     assert all(np.allclose(o, ref, atol=1e-10) for o in outs)
+
+
+@settings(max_examples=20, deadline=None)
+@given(order=st.integers(1, 300), kT=st.floats(1e-3, 2.0), mu=st.floats(-12.0, 12.0), seed=st.integers(0, 1000))
+def test_fermi_sum_equals_the_sum_over_fermi_coefficients(order, kT, mu, seed):
+    # the chemical-potential root's particle number, formed on the quadrature nodes once
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=order)
+    a, b = rng.uniform(1.0, 10.0), rng.uniform(-1.0, 1.0)
+    want = np.dot(cb.fermi_coefficients(order, a, b, mu, kT), w)
+    assert cb.fermi_sum(w, a, b, kT)(mu) == pytest.approx(want, rel=1e-12, abs=1e-12 * np.abs(w).sum())
