@@ -65,7 +65,7 @@ __all__ = ["KondoLayout", "kondo_layout", "kondo_rows", "KondoSweeps", "onsite_p
 _FM = set(FASTMATH)
 
 #: Mean piece length (site rows) below which the structured sweeps are not used (the CSR ones are).
-#: None: measured (one core, KPM order 200, GradientProbing(distance=2), ms per force evaluation,
+#: 0, no threshold: measured (one core, KPM order 200, GradientProbing(distance=2), ms per force evaluation,
 #: structured vs CSR): triangular 6 x 6 (pieces of 2 sites) 6.8 vs 10.4, 9 x 9 (3) 9.7 vs 19.4,
 #: square 10 x 10 (3.3) 18.8 vs 38.5, kagome 6 x 6 (1) 13.0 vs 21.2: the on-site blocks, not the
 #: pieces, make the difference.
@@ -344,8 +344,9 @@ def _moment_recursion(lo, hi, ptr, offsets, values, uu, dd, ud, du, data, X, P, 
     nn = np.zeros(S)
     nx = np.zeros(S)
     no_acc = np.zeros((0, 8))
-    kondo_rows(0, pieces, lo, hi, ptr, offsets, values, uu, dd, ud, du, data, X, P, X, S, S, 1.0 / a, -b / a, 0.0,
-               True, D1, D2, 0.0, no_acc)                                   # P = alpha_1 = H~ r
+    first, none, yes = np.int64(0), np.float64(0.0), np.bool_(True)       # typed: no literal compilations
+    kondo_rows(first, pieces, lo, hi, ptr, offsets, values, uu, dd, ud, du, data, X, P, X, S, S, 1.0 / a, -b / a,
+               none, yes, D1, D2, none, no_acc)                             # P = alpha_1 = H~ r
     _piece_sums(D1, nn)
     _piece_sums(D2, nx)
     mu1 = nx.copy()
@@ -357,8 +358,8 @@ def _moment_recursion(lo, hi, ptr, offsets, values, uu, dd, ud, du, data, X, P, 
     c1, c2 = 2.0 / a, -2.0 * b / a
     while 2 * n + 1 < order or (tail and n < order - 1):
         sums = 2 * n + 1 < order
-        kondo_rows(0, pieces, lo, hi, ptr, offsets, values, uu, dd, ud, du, data, X, P, X, S, S, c1, c2, 0.0,
-                   sums, D1, D2, 0.0, no_acc)                               # P = alpha_{n+1}
+        kondo_rows(first, pieces, lo, hi, ptr, offsets, values, uu, dd, ud, du, data, X, P, X, S, S, c1, c2, none,
+                   sums, D1, D2, none, no_acc)                              # P = alpha_{n+1}
         if sums:
             _piece_sums(D1, nn)
             _piece_sums(D2, nx)
@@ -376,9 +377,10 @@ def _gradient_recursion(lo, hi, ptr, offsets, values, uu, dd, ud, du, data, Z, Z
     block ``[alpha_0 | lambda_1]``."""
     pieces = lo.shape[0]
     empty = np.zeros((0, 0))
+    first, no = np.int64(0), np.bool_(False)               # typed: no literal compilations
     for n in range(coef.shape[0] - 2, 0, -1):
-        kondo_rows(0, pieces, lo, hi, ptr, offsets, values, uu, dd, ud, du, data, Z, Zp, Rp, 2 * S, S, c1, c2,
-                   coef[n], False, empty, empty, w2, acc)
+        kondo_rows(first, pieces, lo, hi, ptr, offsets, values, uu, dd, ud, du, data, Z, Zp, Rp, 2 * S, S, c1, c2,
+                   coef[n], no, empty, empty, w2, acc)
         Z, Zp = Zp, Z
     return Z
 

@@ -72,8 +72,10 @@ def test_unreachable_filling_is_a_convergence_failure_with_empty_fields(monkeypa
     assert kpm._chemical_potential(lambda m: 0.0, 3.0, 1.0, 0.0, 0.1, 8) is None
     assert kpm._chemical_potential(lambda m: 1e-12, 0.0 + 1e-20, 1.0, 0.0, 0.1, 8) == -1.0 - 4.0   # within 1e-9 M
     assert kpm._chemical_potential(lambda m: float("nan"), 3.0, 1.0, 0.0, 0.1, 8) is None
-    # a series that cannot reach the filling (every coefficient zero: N(mu) = 0)
+    # a series that cannot reach the filling (every coefficient zero: N(mu) = 0; at kT > 0 the root
+    # search sums the series on the quadrature nodes, fermi_sum)
     monkeypatch.setattr(kpm.cb, "fermi_coefficients", lambda order, *a: np.zeros(order))
+    monkeypatch.setattr(kpm.cb, "fermi_sum", lambda *a, **k: (lambda mu: 0.0))
     sol = tk.solve(lattice_problem("chain", 8, kT=0.1, filling=0.5), KPM(order=16, estimator=Exact()))
     assert sol.retcode is tk.ReturnCode.ConvergenceFailure and "filling = 0.5" in sol.message
     assert sol.dos.size == 0 and _finite(sol)
