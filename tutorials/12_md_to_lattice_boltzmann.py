@@ -17,7 +17,12 @@ MD, and a D2Q9 lattice Boltzmann model of it is built in physical (reduced) unit
 
 Env: ``SCALEBRIDGE_SMALL=1`` (256 atoms, two short runs: seconds, numbers NOT converged),
 ``SCALEBRIDGE_OUT`` (figure folder, default out/). The full size (500 atoms, 4 runs of 250 tau) takes
-tens of minutes on one core.
+about half a minute on one core.
+
+Each model also prints the decay rates 1 / t_e, t_e the time the transverse wave takes to fall to 1/e, of MD
+and lattice at each k, and their difference in MD error bars. For a model whose lattice viscosity is learned
+too, and for the decay rates at a box of a few thousand atoms (k sigma < 0.5, where hydrodynamics holds),
+see ``LearnedCollision(target="efold", fit_viscosity=True)`` and ``benchmarks/bridge.py --large 10``.
 """
 
 import os
@@ -30,7 +35,7 @@ import toolkit as tk
 from problems.fluid_bridge import CoarseGraining
 from problems.molecule import LJ_TEMPERATURE_K, LJ_TIME_FS, HydrodynamicMeasurement, MolecularDynamics, lj_fluid
 from solvers.lattice_boltzmann import CoarseGrain, LearnedCollision
-from solvers.molecule import LennardJones, NoseHoover, TransverseCurrents, VelocityVerlet
+from solvers.molecule import LennardJones, NoseHoover, TransverseCurrents, VelocityVerlet, melt
 
 SMALL = os.environ.get("SCALEBRIDGE_SMALL") == "1"
 if SMALL:
@@ -42,9 +47,10 @@ OUT.mkdir(parents=True, exist_ok=True)
 cells, runs, production, equilibrate = (4, 2, 3000, 1000) if SMALL else (5, 4, 50_000, 4000)
 dt = 0.005 * LJ_TIME_FS                                              # fs (reduced LJ units: tau = LJ_TIME_FS)
 
-# 1. the fluid and its measurement: each run is Nose-Hoover equilibrated, then NVE
-fluid = MolecularDynamics(lj_fluid(cells, 0.8442, 0.722, seed=1), LennardJones(cutoff=2.5), steps=production,
-                          save_every=10, thermo_every=10)
+# 1. the fluid and its measurement: lj_fluid's fcc start melted at T* = 2.5 (left alone it melts slowly, or, in
+#    a small box, not at all), then each run is Nose-Hoover equilibrated at T* = 0.722, then NVE
+liquid = melt(lj_fluid(cells, 0.8442, 0.722, seed=1), LennardJones(cutoff=2.5), 0.722, seed=1)
+fluid = MolecularDynamics(liquid, LennardJones(cutoff=2.5), steps=production, save_every=10, thermo_every=10)
 measurement = HydrodynamicMeasurement(fluid, shells=(1, 2, 3), runs=runs, equilibrate_steps=equilibrate,
                                       max_lag=4.0)
 measure = TransverseCurrents(dynamics=VelocityVerlet(dt=dt),
@@ -66,6 +72,9 @@ for name, sol in (("plain BGK", plain), ("learned TRT", learned)):
           f"{dict(zip(sol.rate_names, sol.rates.round(4)))}, decay rate model/MD - 1 at the fitted shells "
           f"{sol.fit_residuals.round(3)}; max |MD - LB| over two decay times at the smallest k: "
           f"{sol.decay_mismatch(0):.3f}  {sol.stats.get('warnings', '')}")
+    z = (sol.lb_efold_rate - sol.md_efold_rate) / sol.md_efold_rate_error
+    print(f"{'':>14}decay rates 1/t_e: MD {sol.md_efold_rate.round(3)} +- {sol.md_efold_rate_error.round(3)}, lattice "
+          f"{sol.lb_efold_rate.round(3)}: (lattice - MD) / error {z.round(1)}")
 
 # 3. the decay curves side by side
 fig, axes = plt.subplots(2, 2, figsize=(11, 8), constrained_layout=True)

@@ -9,10 +9,12 @@
    dx = L / n; dt = dx / (sqrt 3 c_T) so that the lattice sound speed is the fluid's isothermal one;
    nu = eta_0 / (rho m) and the lattice viscosity nu dt / dx^2, tau = 3 nu dt / dx^2 + 1/2;
 3. the collision: ``CoarseGrain`` takes BGK (or TRT / MRT with their default free rates);
-   ``LearnedCollision`` keeps the shear rate set by nu and fits the free TRT / MRT rates
-   (:func:`.rate_fit.fit_relaxation_rates`) so that the lattice shear mode decays per step at
+   ``LearnedCollision`` keeps the shear rate set by nu and fits the free TRT / MRT rates (``target="rates"``,
+   :func:`.rate_fit.fit_relaxation_rates`) so that the lattice shear mode decays per step at
    nu(k) k^2 dt, nu(k) = eta(k) / (rho m) the MD's, at the problem's ``fit_shells`` (kdx = |k| dx,
-   the lattice wave along its x axis), weighted by the MD errors;
+   the lattice wave along its x axis), weighted by the MD errors; or (``target="curves"``, the default) to the
+   MD's decay curves, or (``"efold"``) to the rates 1 / t_e at which the MD's transverse waves fall to 1/e;
+   ``fit_viscosity=True`` learns nu too;
 4. the comparison: the MD's normalised C_T(k, t) / C_T(k, 0) beside the lattice model's shear-mode
    decay at every measured k (powers of the linearised collide-and-stream operator of
    :mod:`.dispersion` on the wave started at equilibrium: a real run's decay in the linear regime,
@@ -26,6 +28,7 @@ curves side by side in physical (reduced) units and the transport coefficients w
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -49,10 +52,13 @@ from .shear_wave import measure_shear_wave
 from .trt import TRT
 
 __all__ = ["CoarseGrain", "LearnedCollision", "CoarseGrainedFluid", "build_lattice_model", "lattice_sound_speed",
+           "efold_rate",
            "VISCOSITY_SOURCES"]
 
 #: Where nu comes from: the k -> 0 extrapolation of eta(k) from C_T, or Green-Kubo.
 VISCOSITY_SOURCES = ("transverse", "green-kubo")
+#: What a learned collision is fitted to (``LearnedCollision.target``).
+LEARNING_TARGETS = ("curves", "rates", "efold")
 _LJ = "reduced units of the potential: sigma, epsilon, m, tau = sigma sqrt(m / epsilon)"
 _COLLISIONS = {"BGK": BGK, "TRT": TRT, "MRT": MRT}
 
@@ -94,19 +100,37 @@ class LearnedCollision(CoarseGrain):
       hydrodynamic limit and its early-time response, which the free rates shape, matters as much as the
       late decay rate;
     * "rates": the late-time shear decay rate -ln|lambda(k)| per step matched to nu(k) k^2 dt
-      (:func:`.rate_fit.fit_relaxation_rates`; accepted within ``tolerance`` or the MD error bar).
+      (:func:`.rate_fit.fit_relaxation_rates`; accepted within ``tolerance`` or the MD error bar);
+    * "efold": the rate of the decay itself, 1 / t_e with t_e the time the normalised transverse wave takes
+      to fall to 1/e (:func:`efold_rate`), of the lattice model matched to the MD's at each fitted shell,
+      weighted by the MD errors. This is the decay rate one reads off the curves; the integral rate
+      nu(k) k^2 of "rates" is the area under C_T, which the viscoelastic liquid's negative tail lowers and
+      which no lattice shear mode (never negative) can follow.
+
+    ``fit_viscosity``: learn the shear rate too (nu, so tau), starting from the ``viscosity`` source's value,
+    with the free rates ("curves" and "efold"): two fitted shells then fix the TRT model. Where the fitted
+    shells lie in the hydrodynamic regime (k sigma below ~0.5: a box of a few thousand atoms) the learned nu is
+    a measurement of the viscosity in its own right; ``stats["viscosity_shift"]`` says how far it moved from
+    the measured one, in that one's standard errors (a warning past three).
 
     ``collision`` is ignored (the scheme is the collision)."""
 
     scheme: str = "TRT"
     target: str = "curves"
     tolerance: float = 1e-3
+    fit_viscosity: bool = False
 
     def _validate(self):
         super()._validate()
         err = tk.InvalidSolverError
         self._set("scheme", v.choice("scheme", self.scheme, FIT_SCHEMES, error=err))
-        self._set("target", v.choice("target", self.target, ("curves", "rates"), error=err))
+        self._set("target", v.choice("target", self.target, LEARNING_TARGETS, error=err))
+        if not isinstance(self.fit_viscosity, (bool, np.bool_)):
+            raise err(f"fit_viscosity = {v.show(self.fit_viscosity)} is not allowed: give True or False")
+        self._set("fit_viscosity", bool(self.fit_viscosity))
+        if self.fit_viscosity and self.target == "rates":
+            raise err('fit_viscosity = True is not allowed with target = "rates" (the late-time rates fit keeps nu '
+                      'fixed): give target = "efold" or "curves"')
         self._set("tolerance", v.real_scalar("tolerance", self.tolerance, lower=0, lower_open=True, upper=1.0,
                                              error=err))
 
@@ -121,14 +145,17 @@ class CoarseGrainedFluid(tk.Solution):
     the collision's defaults; names in ``rate_names``), ``fit_residuals`` (model / target - 1 at
     ``fit_shells``). Decay curves at the measured shells ``shells`` / ``k`` (1 / sigma): ``time`` (tau),
     ``md_decay`` and ``md_decay_error`` (C_T(k, t) / C_T(k, 0) from MD), ``lb_decay`` (the lattice model's
-    transverse wave, :func:`linear_shear_decay`); rates 1 / tau: ``md_rate`` = nu(k) k^2 and its error, ``lb_rate``;
+    transverse wave, :func:`linear_shear_decay`); rates 1 / tau: ``md_rate`` = nu(k) k^2 and its error, ``lb_rate``
+    (the lattice shear eigenvalue), and the rates of the decays themselves over their first decay time
+    (:func:`efold_rate`, 1 / the time to fall to 1/e): ``md_efold_rate`` and its error, ``lb_efold_rate``;
     ``run_time`` / ``run_decay``: the real lattice run at the smallest k. ``measurement``: the MD record.
     """
 
     dims = {"shells": ("shell",), "k": ("shell",), "time": ("time",), "md_decay": ("shell", "time"),
             "md_decay_error": ("shell", "time"), "lb_decay": ("shell", "time"), "md_rate": ("shell",),
             "md_rate_error": ("shell",), "lb_rate": ("shell",), "run_time": ("run_time",),
-            "run_decay": ("run_time",), "rates": ("rate",), "fit_residuals": ("fit_shell",),
+            "run_decay": ("run_time",), "md_efold_rate": ("shell",), "md_efold_rate_error": ("shell",),
+            "lb_efold_rate": ("shell",), "rates": ("rate",), "fit_residuals": ("fit_shell",),
             "fit_shells": ("fit_shell",)}
     coords = {"shell": "shells", "time": "time", "run_time": "run_time", "fit_shell": "fit_shells"}
     cf = {"shells": index("wave-vector shell |n|^2 (k = 2 pi n / L)"), "shell": index("wave-vector shell |n|^2"),
@@ -142,6 +169,9 @@ class CoarseGrainedFluid(tk.Solution):
           "md_rate": reduced("MD shear decay rate nu(k) k^2", "(1/tau)", _LJ),
           "md_rate_error": reduced("standard error of the MD decay rate", "(1/tau)", _LJ),
           "lb_rate": reduced("lattice shear decay rate", "(1/tau)", _LJ),
+          "md_efold_rate": reduced("MD decay rate 1 / t_e (C_T(k, t_e) = C_T(k, 0) / e)", "(1/tau)", _LJ),
+          "md_efold_rate_error": reduced("standard error of the MD 1 / t_e", "(1/tau)", _LJ),
+          "lb_efold_rate": reduced("lattice decay rate 1 / t_e", "(1/tau)", _LJ),
           "run_decay": attrs("1", "lattice run's shear-wave amplitude / initial"),
           "rates": attrs("1", "free collision rates (per lattice step)"),
           "fit_residuals": attrs("1", "fitted / target decay rate - 1")}
@@ -173,6 +203,9 @@ class CoarseGrainedFluid(tk.Solution):
     lb_rate: np.ndarray
     run_time: np.ndarray
     run_decay: np.ndarray
+    md_efold_rate: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    md_efold_rate_error: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    lb_efold_rate: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
     # -- reading ---------------------------------------------------------------------------
     def transport(self) -> dict:
@@ -205,7 +238,8 @@ class CoarseGrainedFluid(tk.Solution):
     def plot(self, axes=None):
         """Left: the MD decay C_T(k, t) / C_T(k, 0) (points with error bars) and the lattice model's shear
         mode (lines) at each measured k, and the real lattice run at the smallest k (dashed); right: the
-        decay rates nu(k) k^2 of MD and of the lattice model against k."""
+        decay rates against k: the MD's integral rate nu(k) k^2 and the lattice shear eigenvalue, and the rates
+        1 / t_e of the two decays (the time each takes to fall to 1/e)."""
         import matplotlib.pyplot as plt
 
         if axes is None:
@@ -231,6 +265,10 @@ class CoarseGrainedFluid(tk.Solution):
         kk = np.linspace(1e-3, float(self.k.max()) * 1.1, 80)
         b.plot(kk, self.viscosity * kk ** 2, color="0.5", ls=":", label="nu k^2 (hydrodynamic)")
         b.plot(self.k, self.lb_rate, "s-", label=f"lattice model ({type(self.collision).__name__})")
+        if len(self.md_efold_rate) == len(self.k):
+            b.errorbar(self.k, self.md_efold_rate, yerr=self.md_efold_rate_error, fmt="D", mfc="none",
+                       label="MD 1 / t_e (falls to 1/e)")
+            b.plot(self.k, self.lb_efold_rate, "x--", label="lattice model 1 / t_e")
         b.set_xlabel("k [1 / sigma]")
         b.set_ylabel("shear decay rate [1 / tau]")
         b.set_title("shear-mode decay rate vs wavenumber")
@@ -286,6 +324,30 @@ def linear_shear_decay(collision: LatticeSolver, k_dx: float, steps: int, *, lat
         out[t] = abs(cy @ f) / start
         f = L @ f
     return out
+
+
+def efold_rate(time, decay, error=None) -> tuple[float, float]:
+    """The decay rate 1 / t_e of a normalised decay curve, t_e the first time it falls to 1/e (linear
+    interpolation between the bracketing samples), and its standard error from the curve's ``error`` at the
+    crossing, sigma(t_e) = sigma(t_e) / |d decay / dt| (first-order propagation; 0 without ``error``).
+
+    For an exponential e^{-Gamma t} this is Gamma; for the viscoelastic MD transverse current, whose decay
+    is slower than exponential at first and overshoots below zero later, it is the rate the wave shows over
+    its first decay time, which the integral rate nu(k) k^2 (the area under the curve) is not. ``nan`` when
+    the curve never falls to 1/e."""
+    t = np.asarray(time, dtype=float)
+    y = np.asarray(decay, dtype=float)
+    below = np.flatnonzero(y <= math.exp(-1.0))
+    if not len(below) or below[0] == 0:
+        return math.nan, math.nan
+    j = int(below[0])
+    slope = (y[j] - y[j - 1]) / (t[j] - t[j - 1])
+    te = float(t[j - 1] + (math.exp(-1.0) - y[j - 1]) / slope)
+    if error is None:
+        return 1.0 / te, 0.0
+    e = np.asarray(error, dtype=float)
+    sigma_at = float(np.interp(te, t[j - 1:j + 1], e[j - 1:j + 1]))
+    return 1.0 / te, sigma_at / abs(float(slope)) / te ** 2
 
 
 def lattice_sound_speed(collision: LatticeSolver, *, lattice_name: str = "D2Q9", viscosity: float, n: int = 64,
@@ -374,11 +436,84 @@ def _fit_curves(lattice_name, scheme, nu_lat, k_dx, dt, t, md, md_err, md_rate, 
     return solver, tuple(names), np.asarray(fit.x, dtype=float)
 
 
-def build_lattice_model(problem: CoarseGraining, solver: CoarseGrain, record) -> CoarseGrainedFluid:
-    """Steps 2-4 of the module docstring on a measured ``record`` (a ``HydrodynamicsRecord``)."""
+def lattice_efold_rate(collision: LatticeSolver, k_dx: float, dt: float, *, lattice_name: str, viscosity: float,
+                       horizon: float) -> float:
+    """:func:`efold_rate` (1 / tau) of the lattice model's transverse wave at ``k_dx`` (:func:`linear_shear_decay`),
+    followed for ``horizon`` (tau); ``nan`` if it has not fallen to 1/e by then."""
+    curve = linear_shear_decay(collision, k_dx, int(math.ceil(horizon / dt)) + 2, lattice_name=lattice_name,
+                               viscosity=viscosity)
+    return efold_rate(np.arange(len(curve)) * dt, curve)[0]
+
+
+def _fit_learned(lattice_name, scheme, target, fit_nu, nu_lat, k_dx, dt, t, md, md_err, md_rate, warnings):
+    """Least squares over the free rates of ``scheme`` (log of the TRT magic parameter; the MRT rates in
+    (0, 2)) and, with ``fit_nu``, log nu, against the MD decay at ``k_dx``: the curves over two decay times
+    ("curves") or the e-folding rates ("efold"), weighted by the MD errors. Several starts; the best linearly
+    stable result wins. Returns ``(solver, rate names, rates, lattice viscosity)``."""
+    from scipy.optimize import least_squares
+
+    from .dispersion import is_linearly_stable
+    from .rate_fit import MRT_FREE_RATES, RATE_MARGIN
+
+    names = ("magic",) if scheme == "TRT" else MRT_FREE_RATES[lattice_name]
+    free = len(names)
+
+    def unpack(x):
+        nu = nu_lat * math.exp(x[-1]) if fit_nu else nu_lat
+        if scheme == "TRT":
+            rates = np.array([math.exp(x[0])])
+            return TRT(magic=float(rates[0])), rates, nu
+        rates = np.asarray(x[:free], dtype=float)
+        return MRT(**dict(zip(names, map(float, rates)))), rates, nu
+
+    horizons = 2.0 / np.asarray(md_rate, dtype=float)
+    if target == "efold":
+        measured = np.array([efold_rate(t, md[j], md_err[j]) for j in range(len(k_dx))])
+        if not np.all(np.isfinite(measured[:, 0])):
+            raise tk.UnstableError(f"the MD decay at k dx = {np.round(k_dx, 3)} never falls to 1/e within the "
+                                   f"measured lags (up to {t[-1]:.3g} tau): lengthen max_lag")
+        scale = np.maximum(measured[:, 1], 1e-3 * measured[:, 0])
+
+        def residual(x):
+            collision, _, nu = unpack(x)
+            lb = np.array([lattice_efold_rate(collision, kk, dt, lattice_name=lattice_name, viscosity=nu,
+                                              horizon=4.0 / measured[j, 0]) for j, kk in enumerate(k_dx)])
+            return np.where(np.isfinite(lb), (lb - measured[:, 0]) / scale, 1e3)
+    else:
+        def residual(x):
+            collision, _, nu = unpack(x)
+            return _curve_misfit(collision, lattice_name, nu, k_dx, dt, t, md, md_err, horizons)
+
+    if scheme == "TRT":
+        starts = [[math.log(m)] for m in (0.1, 0.25, 0.75, 3.0)]
+        lower, upper = [math.log(1e-3)], [math.log(1e2)]
+    else:
+        starts = [[1.0] * free, [1.5] * free, [0.5] * free]
+        lower, upper = [RATE_MARGIN] * free, [2.0 - RATE_MARGIN] * free
+    if fit_nu:
+        starts = [x + [0.0] for x in starts]
+        lower, upper = lower + [math.log(1e-2)], upper + [math.log(1e2)]
+    best = None
+    for x0 in starts:
+        fit = least_squares(residual, x0, bounds=(lower, upper), diff_step=1e-4)
+        collision, rates, nu = unpack(fit.x)
+        if is_linearly_stable(collision, lattice_name=lattice_name, viscosity=nu) and \
+                (best is None or fit.cost < best[0]):
+            best = (fit.cost, collision, rates, nu)
+    if best is None:
+        warnings.append(f"no linearly stable {scheme} rates fit the MD decay: the default {scheme} rates and the "
+                        "measured viscosity are used")
+        return _COLLISIONS[scheme](), (), np.zeros(0), nu_lat
+    _, collision, rates, nu = best
+    return collision, tuple(names), np.asarray(rates, dtype=float), float(nu)
+
+
+def build_lattice_model(problem: CoarseGraining, solver: CoarseGrain, record, warnings=()) -> CoarseGrainedFluid:
+    """Steps 2-4 of the module docstring on a measured ``record`` (a ``HydrodynamicsRecord``); ``warnings``:
+    the measurement's, carried into the model's."""
     t0 = time.perf_counter()
     rho = float(record.density) * float(record.mass)
-    warnings = []
+    warnings = list(warnings)
     shells = np.asarray(record.shells)
     k = np.asarray(record.k, dtype=float)
     eta_k = np.asarray(record.eta_k, dtype=float)
@@ -413,15 +548,35 @@ def build_lattice_model(problem: CoarseGraining, solver: CoarseGrain, record) ->
                                      f"{np.round(k * dx, 3)} reaches the lattice's Nyquist wavenumber pi; give a "
                                      "smaller dx")
     fit_idx = np.array([int(np.flatnonzero(shells == sh)[0]) for sh in fit_shells])
+    fitted_viscosity = {}
     t = np.asarray(record.time, dtype=float)
-    if isinstance(solver, LearnedCollision) and solver.target == "curves":
+    learned = isinstance(solver, LearnedCollision)
+    if learned and (solver.target == "efold" or solver.fit_viscosity):
+        ct0 = ct_all[fit_idx, :1]
+        measured_nu_lat = nu_lat
+        collision, names, rates, nu_lat = _fit_learned(problem.lattice, solver.scheme, solver.target,
+                                                       solver.fit_viscosity, nu_lat, k[fit_idx] * dx, dt, t,
+                                                       ct_all[fit_idx] / ct0, ct_err_all[fit_idx] / ct0,
+                                                       md_rate[fit_idx], warnings)
+        if solver.fit_viscosity:
+            nu = nu_lat * dx ** 2 / dt
+            tau = 3.0 * nu_lat + 0.5
+            shift = (nu_lat / measured_nu_lat - 1.0) * (eta / eta_err if eta_err > 0 else math.inf)
+            fitted_viscosity = {"viscosity_measured": eta / rho, "viscosity_shift": shift}
+            if abs(shift) > 3.0:
+                warnings.append(f"the learned viscosity nu = {nu:.4g} is {shift:+.1f} standard errors from the "
+                                f"measured {eta / rho:.4g}: the fitted shells are probably outside the "
+                                "hydrodynamic regime (use a larger box, smaller k) or the measurement is too short")
+        residuals = model_decay_rates(collision, k[fit_idx] * dx, lattice_name=problem.lattice,
+                                      viscosity=nu_lat) / (md_rate[fit_idx] * dt) - 1.0
+    elif learned and solver.target == "curves":
         ct0 = ct_all[fit_idx, :1]
         collision, names, rates = _fit_curves(problem.lattice, solver.scheme, nu_lat, k[fit_idx] * dx, dt, t,
                                               ct_all[fit_idx] / ct0, ct_err_all[fit_idx] / ct0, md_rate[fit_idx],
                                               warnings)
         residuals = model_decay_rates(collision, k[fit_idx] * dx, lattice_name=problem.lattice,
                                       viscosity=nu_lat) / (md_rate[fit_idx] * dt) - 1.0
-    elif isinstance(solver, LearnedCollision):
+    elif learned:
         try:
             fit = fit_relaxation_rates(problem.lattice, solver.scheme, nu_lat, k[fit_idx] * dx,
                                        md_rate[fit_idx] * dt, errors=np.where(md_rate_err[fit_idx] > 0, md_rate_err[fit_idx], md_rate[fit_idx]) * dt,
@@ -447,9 +602,12 @@ def build_lattice_model(problem: CoarseGraining, solver: CoarseGrain, record) ->
     md_decay_err = ct_err_all / ct0
     steps_needed = int(math.ceil(float(t[-1]) / dt)) + 1
     lb_decay = np.empty((len(k), len(t)))
+    md_efold, md_efold_err, lb_efold = (np.full(len(k), np.nan) for _ in range(3))
     for j, kk in enumerate(k):
         curve = linear_shear_decay(collision, kk * dx, steps_needed, lattice_name=problem.lattice, viscosity=nu_lat)
         lb_decay[j] = np.interp(t / dt, np.arange(len(curve)), curve)
+        lb_efold[j] = efold_rate(np.arange(len(curve)) * dt, curve)[0]
+        md_efold[j], md_efold_err[j] = efold_rate(t, md_decay[j], md_decay_err[j])
     # the real lattice run of the shear wave at the smallest k (an axis shell: k = 2 pi / L)
     run_time, run_decay = np.zeros(0), np.zeros(0)
     if 2 < n:
@@ -467,6 +625,8 @@ def build_lattice_model(problem: CoarseGraining, solver: CoarseGrain, record) ->
     fluid = LatticeFluid(shape=shape, lattice=problem.lattice, tau=tau, velocity=velocity, steps=steps,
                          save_every=max(1, steps // 50))
     stats = {"wall_time": time.perf_counter() - t0, "nodes": n}
+    if fitted_viscosity:
+        stats.update(fitted_viscosity)
     if warnings:
         stats["warnings"] = warnings
     return CoarseGrainedFluid(
@@ -477,7 +637,8 @@ def build_lattice_model(problem: CoarseGraining, solver: CoarseGrain, record) ->
         lattice_viscosity=nu_lat, tau=tau, sound_speed=c, sound_speed_error=float(np.nan_to_num(record.sound_speed_error or 0.0)),
         rate_names=names, rates=rates, fit_shells=np.asarray(fit_shells), fit_residuals=residuals,
         shells=shells, k=k, time=t, md_decay=md_decay, md_decay_error=md_decay_err, lb_decay=lb_decay,
-        md_rate=md_rate, md_rate_error=md_rate_err, lb_rate=lb_rate, run_time=run_time, run_decay=run_decay)
+        md_rate=md_rate, md_rate_error=md_rate_err, lb_rate=lb_rate, run_time=run_time, run_decay=run_decay,
+        md_efold_rate=md_efold, md_efold_rate_error=md_efold_err, lb_efold_rate=lb_efold)
 
 
 @dispatch
@@ -487,4 +648,4 @@ def _solve(problem: CoarseGraining, solver: CoarseGrain) -> CoarseGrainedFluid:
         else tk.solve(problem.measurement, progress=False)
     if not measured.successful:
         raise tk.UnstableError(f"the MD measurement ended {measured.retcode}: {measured.message}")
-    return build_lattice_model(problem, solver, measured.record)
+    return build_lattice_model(problem, solver, measured.record, measured.stats.get("warnings", ()))

@@ -38,6 +38,7 @@ from .xtb import TBLite
 from . import active
 from .active import ActiveLearningSolution, QueryByCommittee, RandomSelection
 from .transport import HydrodynamicsSolution, TransverseCurrents
+from .liquid import melt
 from .hipnn import HIPNN, HIPNNTraining, PotentialFit, committee_potentials, committee_predict, fit_composition
 
 __all__ = ["LennardJones", "Morse", "PySCF", "ASECalculator", "as_ase_calculator", "Potential", "Evaluator",
@@ -45,14 +46,19 @@ __all__ = ["LennardJones", "Morse", "PySCF", "ASECalculator", "as_ase_calculator
            "LBFGS", "FIRE", "OptimizationSolution", "observables", "reference", "hydrodynamics",
            "structure_factor", "HydrodynamicsRecord", "measure_hydrodynamics",
            "TBLite", "HIPNN", "HIPNNTraining", "PotentialFit", "committee_predict", "committee_potentials",
-           "fit_composition", "active", "QueryByCommittee", "RandomSelection", "ActiveLearningSolution", "load_qm9", "sample_configurations", "TransverseCurrents", "HydrodynamicsSolution", "label_dataset", "molecule_of", "qm9", "sampling"]
+           "fit_composition", "active", "QueryByCommittee", "RandomSelection", "ActiveLearningSolution", "load_qm9", "sample_configurations", "TransverseCurrents", "HydrodynamicsSolution", "melt", "label_dataset", "molecule_of", "qm9", "sampling"]
 
 
 def _lj_fluid_md(cells: int = 3, density: float = 0.8442, temperature: float = 0.722, steps: int = 200,
-                 save_every: int = 50, thermo_every: int = 10, cutoff: float = 2.5, seed: int = 0):
-    """Spec builder: a reduced-unit LJ fluid (fcc start) under LennardJones(cutoff), as MD."""
-    return MolecularDynamics(lj_fluid(cells, density, temperature, seed=seed), LennardJones(cutoff=cutoff),
-                             steps=steps, save_every=save_every, thermo_every=thermo_every)
+                 save_every: int = 50, thermo_every: int = 10, cutoff: float = 2.5, seed: int = 0,
+                 melt_steps: int = 0):
+    """Spec builder: a reduced-unit LJ fluid (fcc start) under LennardJones(cutoff), as MD; ``melt_steps`` > 0
+    melts the start first (:func:`.liquid.melt`: Nose-Hoover at T* = 2.5, velocities redrawn at ``temperature``)."""
+    start = lj_fluid(cells, density, temperature, seed=seed)
+    if melt_steps:
+        start = melt(start, LennardJones(cutoff=cutoff), temperature, steps=melt_steps, seed=seed)
+    return MolecularDynamics(start, LennardJones(cutoff=cutoff), steps=steps, save_every=save_every,
+                             thermo_every=thermo_every)
 
 
 def _tour():

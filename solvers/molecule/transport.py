@@ -124,8 +124,37 @@ def _solve(problem: HydrodynamicMeasurement, solver: TransverseCurrents) -> Hydr
                                        gk_blocks=solver.gk_blocks, seed=problem.seed)
     except RuntimeError as exc:                      # a run stopped (unstable MD): the message says where
         raise tk.UnstableError(f"the hydrodynamic measurement could not finish: {exc}") from None
-    return HydrodynamicsSolution(problem=problem, solver=solver, record=record,
-                                 message=f"{problem.runs} runs of {problem.fluid.molecule.n_atoms} atoms")
+    message = f"{problem.runs} runs of {problem.fluid.molecule.n_atoms} atoms"
+    stats = {}
+    drift = temperature_drift(record, thermostat, problem.fluid)
+    if drift:
+        stats["warnings"] = [drift]
+        message += f"; {drift}"
+    return HydrodynamicsSolution(problem=problem, solver=solver, record=record, message=message, stats=stats)
+
+
+#: The production runs' mean temperature may differ from the equilibration's by this fraction (and by three
+#: standard errors) before the measurement warns.
+TEMPERATURE_TOLERANCE = 0.02
+
+
+def temperature_drift(record: HydrodynamicsRecord, thermostat, fluid) -> str:
+    """A warning (empty when none) if the NVE production runs' mean temperature is off the equilibration
+    thermostat's by more than ``TEMPERATURE_TOLERANCE`` and three standard errors: the members were not in
+    equilibrium when production began (typically a crystal start, as ``lj_fluid`` makes, still melting and
+    cooling the runs as it absorbs its latent heat), so the record describes another state point."""
+    target_k = float(getattr(thermostat, "temperature", 0.0) or 0.0)
+    if target_k <= 0 or record.temperature is None:
+        return ""
+    _, epsilon, _, _ = reduced_units(fluid)
+    target = target_k * KB_EV / epsilon
+    error = float(record.temperature_error or 0.0)
+    off = float(record.temperature) - target
+    if abs(off) <= max(TEMPERATURE_TOLERANCE * target, 3.0 * error):
+        return ""
+    return (f"the production runs' mean temperature T* = {record.temperature:.4f} +- {error:.4f} is {100 * off / target:+.1f} % "
+            f"off the equilibration's {target:.4f}: the runs were not in equilibrium when production began (a "
+            "crystal start still melting?); melt the start first or lengthen equilibrate_steps")
 
 
 tk.register_default_solver(HydrodynamicMeasurement, lambda problem: TransverseCurrents())
