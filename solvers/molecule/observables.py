@@ -192,8 +192,21 @@ def _estimate(integrals, curves, lags, dt) -> "ViscosityEstimate":
 
 
 def _gk_inputs(solution, tensor, dt, volume, temperature, start):
-    """(list of tensor series, dt, volume, temperature) from a solution or the explicit arguments."""
-    if solution is not None:
+    """(list of tensor series, dt, volume, temperature) from a solution, a sequence of solutions (independent
+    runs of one state: the same thermo step and volume), or the explicit arguments."""
+    if isinstance(solution, (list, tuple)):
+        if not solution:
+            raise ValueError("solution is an empty sequence: give one MDSolution or several runs of one state")
+        steps = {round(float(s.time[1] - s.time[0]), 9) for s in solution}
+        volumes = {round(float(s.volume), 6) for s in solution}
+        if len(steps) > 1 or len(volumes) > 1:
+            raise ValueError(f"the runs differ in thermo step ({sorted(steps)} fs) or volume ({sorted(volumes)} Å³): "
+                             "give independent runs of one state, recorded at the same step")
+        tensor = [s.pressure_tensor[start:] for s in solution]
+        dt = steps.pop()
+        volume = float(solution[0].volume)
+        temperature = float(np.mean([s.temperature[start:].mean() for s in solution]))
+    elif solution is not None:
         tensor = solution.pressure_tensor[start:]
         dt = float(solution.time[1] - solution.time[0])
         volume = solution.volume
@@ -208,9 +221,10 @@ def green_kubo_viscosity(solution=None, *, tensor=None, dt=None, volume=None, te
                          components: str = "offdiagonal") -> ViscosityEstimate:
     """Shear viscosity from the stress autocorrelation, with its statistical error.
 
-    From an ``MDSolution`` (pressure tensor, thermo time step, volume, mean temperature) or from
-    explicit ``tensor`` (time, 3, 3) in eV/Å³, ``dt`` (fs), ``volume`` (Å³), ``temperature`` (K);
-    ``tensor`` may also be a list of such series from independent runs of the same state.
+    From an ``MDSolution`` (pressure tensor, thermo time step, volume, mean temperature), a list of
+    them (independent runs of one state), or from explicit ``tensor`` (time, 3, 3) in eV/Å³, ``dt`` (fs),
+    ``volume`` (Å³), ``temperature`` (K); ``tensor`` may also be a list of such series from independent
+    runs of the same state.
     Every run is cut into ``blocks`` blocks; each gives an integral up to ``window`` fs (default a
     tenth of a block); the estimate is their mean and the error their standard error.
     ``components="offdiagonal"`` averages ``P_xy, P_xz, P_yz``; ``"traceless"`` uses the whole

@@ -163,10 +163,10 @@ def test_green_kubo_viscosity_at_the_triple_point_matches_ferrario(triple_point_
     eta* = 3.24 +- 0.04 of Ferrario, Ciccotti, Holian & Ryckaert, Phys. Rev. A 44, 6936 (1991),
     doi:10.1103/PhysRevA.44.6936 (N = 2048, 3.6e6 steps), within 5%.
 
-    Design: the run is the session fixture ``triple_point_nve`` (tests/molecule/conftest.py: N = 108,
-    Nosé-Hoover equilibration, the energy set to the canonical mean, then NVE velocity Verlet, dt* = 0.005,
-    1.6e6 steps = 8000 tau, the stress tensor every 5 steps), shared with the transverse-current test of
-    tests/molecule/test_hydrodynamics.py. Choices of the estimate:
+    Design: the runs are the session fixture ``triple_point_nve`` (tests/molecule/conftest.py: two seeds, each
+    N = 108, Nosé-Hoover equilibration, the energy set to the canonical mean, then NVE velocity Verlet,
+    dt* = 0.005, 1.6e6 steps = 8000 tau, the stress tensor every 5 steps), shared with the transverse-current
+    test of tests/molecule/test_hydrodynamics.py; the estimate pools the blocks of both runs. Choices:
 
     * The five components of the symmetric traceless stress (Daivis & Evans 1994) instead of
       three off-diagonal ones: error 2.0-2.9% instead of 3.0-4.1% at 600k steps.
@@ -174,17 +174,20 @@ def test_green_kubo_viscosity_at_the_triple_point_matches_ferrario(triple_point_
       600k steps: 3.07 at 2 tau, 3.13 at 3, 3.19 at 4, 3.25 at 5 tau), so a short window is biased
       low by ~5%; at 1.6e6 steps the 5 tau value has settled (seeds 1 and 3: 3.296 +- 2.0% and
       3.140 +- 2.3% at 5 tau, 3.301 and 3.136 at 6 tau). At 8e5 steps and 4 tau seed 3 gave
-      -4.6% with a 2.8% error: too thin a margin for a test, hence the longer run.
+      -4.6% with a 2.8% error: too thin a margin for a test, hence the longer run. One 8000-tau run still
+      scatters by ~3% between realizations (seeds 1-3 on another CPU: 3.082, 3.305, 3.232; the CPU changes
+      the rounding and so the trajectory): hence two runs (2026-12-06).
     The statistical error must be below 3% so that the 5% comparison means something.
     """
-    run = triple_point_nve
-    assert run.successful
-    t_star = run.temperature.mean() / LJ_TEMPERATURE_K
-    assert abs(t_star / 0.722 - 1) < 0.015, t_star
-    drift = (run.total_energy[-1] - run.total_energy[0]) / 108
-    assert abs(drift) < 0.02      # eps/atom over 1.6e6 steps (measured 2e-3 to 5e-3 over 6e5)
-    eta = green_kubo_viscosity(run, window=5 * TAU, blocks=20, components="traceless")
+    for run in triple_point_nve:
+        assert run.successful
+        t_star = run.temperature.mean() / LJ_TEMPERATURE_K
+        assert abs(t_star / 0.722 - 1) < 0.015, t_star
+        drift = (run.total_energy[-1] - run.total_energy[0]) / 108
+        assert abs(drift) < 0.02      # eps/atom over 1.6e6 steps (measured 2e-3 to 5e-3 over 6e5)
+    eta = green_kubo_viscosity(list(triple_point_nve), window=5 * TAU, blocks=20, components="traceless")
     value, error = eta.value / TAU, eta.error / TAU          # reduced units: eV fs / A^3 / tau
+    t_star = np.mean([run.temperature.mean() for run in triple_point_nve]) / LJ_TEMPERATURE_K
     print(f"eta* = {value:.3f} +- {error:.3f} at T* = {t_star:.4f} (Ferrario et al. 3.24 +- 0.04)")
     assert error / value < 0.03
     assert abs(value / 3.24 - 1) < 0.05
