@@ -35,13 +35,14 @@ WARM = dict(warm_start=True, warm_epochs=10, warm_learning_rate=3e-3)
 
 
 def hot_test_campaign(formula: str = "CH3CH2OH", *, budget: int = 16, batch: int = 2, cold: int = 120,
-                      hot: int = 12, oracle=None, scale: int = 1) -> ActiveLearning:
+                      hot: int = 12, oracle=None, scale: int = 1, data_seed: int = 0) -> ActiveLearning:
     """The campaign of the module docstring for the molecule ``formula`` (``problems.molecule.organic``):
     start 10 snapshots of 300 K MD (one every 40 of 400 steps of 0.5 fs); pool ``cold`` snapshots of 300 K
     MD (one every 10 steps) and ``hot`` of 1200 K MD (one every 50 steps); test 40 snapshots of 900 K MD
-    (one every 20 steps); each from its own run (seeds 1, 2, 5, 3), labelled by ``oracle`` (``TBLite()``
-    when None; the pool's labels are dropped). ``budget`` oracle calls in rounds of ``batch``; ``scale``
-    > 1 shortens the start, hot and test runs by that factor (a smoke run)."""
+    (one every 20 steps); each from its own run (seeds 1, 2, 5, 3, plus 10 ``data_seed``: another draw of
+    the same sets), labelled by ``oracle`` (``TBLite()`` when None; the pool's labels are dropped).
+    ``budget`` oracle calls in rounds of ``batch``; ``scale`` > 1 shortens the start, hot and test runs by
+    that factor (a smoke run)."""
     from ..sampling import sample_configurations
     from ..xtb import TBLite
 
@@ -50,19 +51,20 @@ def hot_test_campaign(formula: str = "CH3CH2OH", *, budget: int = 16, batch: int
     cold = v.integer("cold", cold, lower=0, upper=10 ** 6)
     hot = v.integer("hot", hot, lower=0, upper=10 ** 6)
     scale = v.integer("scale", scale, lower=1, upper=40)
+    shift = 10 * v.integer("data_seed", data_seed, lower=0, upper=10 ** 9)
     if cold + hot < budget:
         raise tk.InvalidProblemError(f"cold + hot = {cold + hot} pool configurations is not allowed with budget = "
                                      f"{budget}: the pool must hold at least the budget")
     mol = organic(formula)
     oracle = TBLite() if oracle is None else oracle
-    start = sample_configurations(mol, oracle, temperatures=[300.0], steps=400 // scale, every=40 // scale, seed=1)
+    start = sample_configurations(mol, oracle, temperatures=[300.0], steps=400 // scale, every=40 // scale, seed=1 + shift)
     parts = []
     if cold:
-        parts.append(sample_configurations(mol, oracle, temperatures=[300.0], steps=10 * cold, every=10, seed=2))
+        parts.append(sample_configurations(mol, oracle, temperatures=[300.0], steps=10 * cold, every=10, seed=2 + shift))
     if hot:
         every = max(1, 50 // scale)
         parts.append(sample_configurations(mol, oracle, temperatures=[1200.0], steps=every * hot, every=every,
-                                           seed=5))
+                                           seed=5 + shift))
     pool = AtomisticDataset.concatenate([tk.remake(p, forces=None) for p in parts])
-    test = sample_configurations(mol, oracle, temperatures=[900.0], steps=800 // scale, every=20, seed=3)
+    test = sample_configurations(mol, oracle, temperatures=[900.0], steps=800 // scale, every=20, seed=3 + shift)
     return ActiveLearning(start, pool, oracle, budget=budget, test=test, rounds=-(-budget // batch))
