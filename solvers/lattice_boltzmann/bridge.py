@@ -52,8 +52,7 @@ from .shear_wave import measure_shear_wave
 from .trt import TRT
 
 __all__ = ["CoarseGrain", "LearnedCollision", "CoarseGrainedFluid", "build_lattice_model", "lattice_sound_speed",
-           "efold_rate",
-           "VISCOSITY_SOURCES"]
+           "efold_rate", "lattice_efold_rate", "VISCOSITY_SOURCES", "LEARNING_TARGETS"]
 
 #: Where nu comes from: the k -> 0 extrapolation of eta(k) from C_T, or Green-Kubo.
 VISCOSITY_SOURCES = ("transverse", "green-kubo")
