@@ -28,8 +28,6 @@ import toolkit as tk
 from solvers.molecule.active import QueryByCommittee, RandomSelection
 from solvers.molecule.active.protocols import TRAINING, WARM, hot_test_campaign
 
-pytest.importorskip("tblite")
-
 BUDGET, BATCH, HOT = 16, 2, 12
 
 
