@@ -465,7 +465,6 @@ def _fit_learned(lattice_name, scheme, target, fit_nu, nu_lat, k_dx, dt, t, md, 
         rates = np.asarray(x[:free], dtype=float)
         return MRT(**dict(zip(names, map(float, rates)))), rates, nu
 
-    horizons = 2.0 / np.asarray(md_rate, dtype=float)
     if target == "efold":
         measured = np.array([efold_rate(t, md[j], md_err[j]) for j in range(len(k_dx))])
         if not np.all(np.isfinite(measured[:, 0])):
@@ -479,6 +478,8 @@ def _fit_learned(lattice_name, scheme, target, fit_nu, nu_lat, k_dx, dt, t, md, 
                                               horizon=4.0 / measured[j, 0]) for j, kk in enumerate(k_dx)])
             return np.where(np.isfinite(lb), (lb - measured[:, 0]) / scale, 1e3)
     else:
+        horizons = 2.0 / np.asarray(md_rate, dtype=float)
+
         def residual(x):
             collision, _, nu = unpack(x)
             return _curve_misfit(collision, lattice_name, nu, k_dx, dt, t, md, md_err, horizons)
