@@ -30,6 +30,15 @@ into the triple-Q state on L x L (``--quench-L``, ED forces up to ``--ed-max-L``
 S(q) / (N/3) at the three M points, energy per site above the ideal triple-Q state (ED only),
 Chern number (ED only).
 
+``--coarsening-L 48`` runs only the coarsening of chiral domains: the same quench (SIB, KPM with
+``--quench-order`` moments and probing distance ``--quench-distance``) but with the bath held at
+``--coarsening-kT``, for ``--quench-steps`` steps; every 10 steps the domain length ell of the chirality
+(``solvers.spin_dynamics.coarsening``: half-height of the correlation of sign(chi)) and the mean |chi|;
+then the growth exponent fitted from the frame where the mean |chi| first passes 0.7 of the ideal (the
+local order has formed) to the last frame with ell < L / 4, beside the Allen-Cahn 1/2 that the
+Ising-like classical reference of ``tests/spin_dynamics/test_coarsening.py`` reaches and the nearly
+linear growth Fan, Zhang & Chern (PRB 2024, arXiv:2403.11705) found for these chiral domains.
+
 ``--quench-time-L 48`` runs only the timing of the issue: the KPM chiral quench on 48 x 48 until the mean
 |chi| over triangles reaches 0.9 of the ideal (checked every 25 steps), on one core, or on two with
 ``NUMBA_NUM_THREADS=2`` (the KPM sweeps spread their pieces over the threads).
@@ -99,7 +108,15 @@ def main(argv=None):
                          "NUMBA_NUM_THREADS=2 for two cores")
     ap.add_argument("--quench-distance", type=int, default=3, help="probing distance of a KPM quench")
     ap.add_argument("--quench-steps", type=int, default=800, help="most steps of the timed quench")
+    ap.add_argument("--coarsening-L", type=int, default=0, help="only the chiral coarsening on this L x L")
+    ap.add_argument("--coarsening-kT", type=float, default=0.002, help="the bath's kT during the coarsening")
     args = ap.parse_args(argv)
+    if args.coarsening_L:
+        threads = numba.get_num_threads()
+        forces = KPM(order=args.quench_order, estimator=GradientProbing(distance=args.quench_distance),
+                     bounds="gershgorin", parallel=threads > 1)
+        coarsening_figures(args.coarsening_L, forces, args.coarsening_kT, args.quench_steps)
+        return
     if args.quench_time_L:
         threads = numba.get_num_threads()
         kpm_quench = KPM(order=args.quench_order, estimator=GradientProbing(distance=args.quench_distance),
@@ -131,6 +148,8 @@ def main(argv=None):
     else:
         quench_figures(args.quench_L, range(args.seeds), 800,
                        KPM(order=args.quench_order, estimator=GradientProbing(distance=3), bounds="gershgorin"))
+    if args.quick:                                 # the coarsening path, tiny (--coarsening-L runs it alone)
+        coarsening_figures(6, kpm, args.coarsening_kT, 20)
 
 
 def _bytes_per_evaluation(cache, order):
@@ -237,6 +256,42 @@ def quench_timing(L, forces, seed=0, check_every=25, max_steps=800, target=0.9):
         if mean >= target:
             break
     return done, time.perf_counter() - start, mean, low
+
+
+def coarsening_figures(L, forces, kT, steps, seed=0, every=10):
+    """ell of the chiral domains and mean |chi| / ideal every ``every`` steps of a quench held at ``kT``;
+    the growth exponent after the local order forms (see the module docstring)."""
+    from solvers.spin_dynamics.coarsening import correlation_length, growth_exponent, order_field
+
+    problem = triple_q_quench((L, L), seed=seed, steps=steps, save_every=steps, temperature=kT, final_temperature=kT)
+    integ = tk.init(problem, SIB(forces=forces, seed=seed), progress=False)
+    print(f"\nchiral coarsening {L}x{L}, KPM ({forces.order} moments, probing distance {forces.estimator.distance}), "
+          f"SIB, bath kT {kT:g}, dt {problem.dt:g}, {numba.get_num_threads()} thread(s), load "
+          f"{os.getloadavg()[0]:.2f}", flush=True)
+    start = time.perf_counter()
+    times, ells, chis = [], [], []
+    for done in range(every, steps + 1, every):
+        integ.step(every)
+        field = order_field(problem, integ.S)
+        times.append(done * problem.dt)
+        ells.append(correlation_length(field, problem.lattice_vectors))
+        chis.append(float(np.abs(field).mean() / TRIPLE_Q_CHIRALITY))
+        print(f"  t {times[-1]:7.1f}  ell {ells[-1]:6.2f}  mean |chi|/ideal {chis[-1]:.3f}  "
+              f"{time.perf_counter() - start:.0f} s", flush=True)
+        if not np.isfinite(ells[-1]):
+            break
+    t, ell, chi = np.array(times), np.array(ells), np.array(chis)
+    formed = np.nonzero(chi >= 0.7)[0]
+    inside = np.zeros(len(t), bool)
+    if formed.size:
+        inside[formed[0]:] = True
+    inside &= np.isfinite(ell) & (ell < L / 4)
+    if np.count_nonzero(inside) >= 3:
+        z, err = growth_exponent(t[inside], ell[inside])
+        print(f"growth exponent {z:.2f} +- {err:.2f} for t in [{t[inside][0]:g}, {t[inside][-1]:g}] (ell "
+              f"{ell[inside][0]:.2f} -> {ell[inside][-1]:.2f}); Allen-Cahn 1/2, Fan-Zhang-Chern ~1")
+    else:
+        print("too few frames between the local order forming and ell = L / 4 for a growth exponent")
 
 
 def quench_figures(L, seeds, steps, forces=None):

@@ -2,13 +2,15 @@
 
 The spins S_i (|S_i| = 1) feel the effective field ``h_i = -dE/dS_i`` of the energy
 
-    E(S) = E_el(S) + sum_<ij> J_ij S_i . S_j - sum_i B_i . S_i
+    E(S) = E_el(S) + sum_<ij> J_ij S_i . S_j - sum_i B_i . S_i - K sum_i (S_i . n)^2
 
 where ``E_el`` comes from itinerant electrons (the ``model``: a Kondo lattice, e.g. a tight-binding
 problem with ``spins``, whose grand potential at fixed mu, or free energy at fixed filling, a held
 force provider evaluates; Barros & Kato, PRB 88, 235101 (2013), doi:10.1103/PhysRevB.88.235101),
 the Heisenberg term runs over the undirected ``bonds`` (each listed once, ``exchange`` J_ij > 0
-antiferromagnetic) and B is the Zeeman ``field``. The equation of motion, in Landau-Lifshitz form
+antiferromagnetic), B is the Zeeman ``field`` and K the single-ion ``anisotropy`` about the unit
+``easy_axis`` n (K > 0: an easy axis, whose two directions make an Ising (Z2) magnet; K < 0: an
+easy plane). The equation of motion, in Landau-Lifshitz form
 with unit gyromagnetic ratio (time in units of hbar / energy),
 
     dS_i/dt = S_i x H_i - damping S_i x (S_i x H_i),     H_i = h_i + xi_i(t)
@@ -95,6 +97,8 @@ class SpinDynamics(tk.TimeProblem):
     bonds: (B, 2) site pairs of the Heisenberg term, each undirected bond once (i != j), or None;
     exchange: J on every bond (a number) or one per bond (B,).
     field: the Zeeman field B, (3,) for a uniform field or (N, 3), or None.
+    anisotropy: K of the single-ion term -K (S_i . n)^2 on every site (K > 0 easy axis, K < 0 easy
+        plane, 0 none); easy_axis: n, any non-zero 3-vector (normalised here), or None for z.
     triangles: (T, 3) site triples, counter-clockwise, on which the scalar chirality
         S_i . (S_j x S_k) is recorded; positions: (N, 2) or (N, 3) site positions for pictures.
     lattice_vectors, lattice_shape: the periodic Bravais lattice the sites sit on, or None: the
@@ -117,6 +121,8 @@ class SpinDynamics(tk.TimeProblem):
     bonds: np.ndarray | None = None
     exchange: object = 1.0
     field: np.ndarray | None = None
+    anisotropy: float = 0.0
+    easy_axis: np.ndarray | None = None
     triangles: np.ndarray | None = None
     positions: np.ndarray | None = None
     lattice_vectors: np.ndarray | None = None
@@ -180,6 +186,15 @@ class SpinDynamics(tk.TimeProblem):
                 raise _ERR(f"field = {v.show(field)} is not allowed: give a uniform field (3,) or one per site "
                            f"({n}, 3), or None")
             self._set("field", field)
+        self._set("anisotropy", v.real_scalar("anisotropy", self.anisotropy, lower=-E, upper=E))
+        if self.easy_axis is not None:
+            axis = v.real_array("easy_axis", self.easy_axis, shape=(3,), lower=-E, upper=E)
+            scale = float(np.max(np.abs(axis)))
+            if scale == 0.0:
+                raise _ERR(f"easy_axis = {v.show(axis)} is not allowed: give a non-zero 3-vector (it is normalised), "
+                           "or None for z")
+            axis = axis / scale                       # no underflow in the norm of a tiny vector
+            self._set("easy_axis", axis / np.sqrt(np.sum(axis * axis)))
         if self.triangles is None:
             self._set("triangles", np.zeros((0, 3), dtype=np.int64))
         else:
@@ -253,6 +268,13 @@ class SpinDynamics(tk.TimeProblem):
         if self.field is None:
             return np.zeros((self.sites, 3))
         return np.ascontiguousarray(np.broadcast_to(self.field, (self.sites, 3)), dtype=np.float64)
+
+    @property
+    def anisotropy_axis(self) -> np.ndarray:
+        """The unit easy axis n of the anisotropy term, (3,) float64 (z unless ``easy_axis`` is given)."""
+        if self.easy_axis is None:
+            return np.array([0.0, 0.0, 1.0])
+        return np.ascontiguousarray(self.easy_axis, dtype=np.float64)
 
     @property
     def noise_strength(self) -> float:

@@ -1,6 +1,7 @@
 """The effective field ``h = -dE/dS`` of a spin-dynamics problem: classical terms plus electrons.
 
-The classical part (Heisenberg bonds, Zeeman field) is a numba kernel (:func:`.kernels.classical_field`);
+The classical part (Heisenberg bonds, Zeeman field, single-ion anisotropy) is numba kernels
+(:func:`.kernels.classical_field`, :func:`.kernels.anisotropy_field`);
 the electronic part comes from a held force provider through the core's cache,
 ``tk.init(model, forces).energy_gradient(spins) -> (E_el, dE_el/dS)``, which for a Kondo
 tight-binding model rewrites only the on-site blocks per call. The electronic energy is defined
@@ -21,7 +22,7 @@ import numpy as np
 
 import toolkit as tk
 
-from .kernels import classical_field, normalise
+from .kernels import anisotropy_field, classical_field, normalise
 
 __all__ = ["EffectiveField", "electronic_problem"]
 
@@ -72,6 +73,8 @@ class EffectiveField:
         self.bonds = problem.bonds
         self.exchange = np.ascontiguousarray(problem.exchange_per_bond, dtype=np.float64)
         self.zeeman = problem.zeeman
+        self.anisotropy = float(problem.anisotropy)
+        self.axis = problem.anisotropy_axis
         self.cache = None
         self.evaluations = 0
         self._unit = np.empty_like(problem.spins)
@@ -93,6 +96,8 @@ class EffectiveField:
     def __call__(self, S):
         h = np.empty_like(S)
         e_cl = float(classical_field(S, self.bonds, self.exchange, self.zeeman, h))
+        if self.anisotropy != 0.0:
+            e_cl += float(anisotropy_field(S, self.anisotropy, self.axis, h))
         e_el = 0.0
         if self.cache is not None:
             normalise(S, self._unit)

@@ -20,6 +20,7 @@ float64 C-contiguous arrays.
   ``out = (S + P (g h + w)) / |S + P (g h + w)|``, ``P = 1 - S S^T``, g = Gamma dt, w the noise
   displacement (Barros & Kato, PRB 88, 235101 (2013), doi:10.1103/PhysRevB.88.235101);
 * :func:`classical_field` -- ``h = -dE/dS`` and ``E`` of the Heisenberg and Zeeman terms;
+* :func:`anisotropy_field` -- adds ``2 K (S . n) n`` to ``h`` and returns ``E = -K sum (S . n)^2``;
 * :func:`scalar_chirality` -- ``S_i . (S_j x S_k)`` per triangle.
 """
 
@@ -29,9 +30,9 @@ import numpy as np
 from numba import njit
 
 __all__ = ["llg_rate", "sib_vector", "cayley_midpoint", "heun_predict", "heun_correct", "normalise",
-           "classical_field", "scalar_chirality", "llg_rate_reference", "sib_vector_reference",
+           "classical_field", "anisotropy_field", "scalar_chirality", "llg_rate_reference", "sib_vector_reference",
            "cayley_midpoint_reference", "heun_predict_reference", "heun_correct_reference",
-           "classical_field_reference", "scalar_chirality_reference", "normalise_reference", "rotate",
+           "classical_field_reference", "anisotropy_field_reference", "scalar_chirality_reference", "normalise_reference", "rotate",
            "rotate_reference", "overdamped_step", "overdamped_step_reference"]
 
 _OPTS = dict(cache=True, nogil=True)
@@ -166,6 +167,18 @@ def classical_field(S, bonds, exchange, zeeman, out):
 
 
 @njit(**_OPTS)
+def anisotropy_field(S, K, axis, out):
+    """``out += 2 K (S_i . n) n`` (the field of the single-ion term) and return ``E = -K sum_i (S_i . n)^2``."""
+    energy = 0.0
+    for i in range(S.shape[0]):
+        p = S[i, 0] * axis[0] + S[i, 1] * axis[1] + S[i, 2] * axis[2]
+        energy -= K * p * p
+        for a in range(3):
+            out[i, a] += 2.0 * K * p * axis[a]
+    return energy
+
+
+@njit(**_OPTS)
 def scalar_chirality(S, triangles, out):
     """``out[t] = S_i . (S_j x S_k)`` for each triangle (i, j, k)."""
     for t in range(triangles.shape[0]):
@@ -235,6 +248,11 @@ def classical_field_reference(S, bonds, exchange, zeeman):
     np.add.at(h, j, -exchange[:, None] * S[i])
     energy = float(np.sum(exchange * np.sum(S[i] * S[j], axis=1)) - np.sum(zeeman * S))
     return energy, h
+
+
+def anisotropy_field_reference(S, K, axis):
+    p = S @ axis
+    return float(-K * np.sum(p * p)), 2.0 * K * p[:, None] * axis[None, :]
 
 
 def scalar_chirality_reference(S, triangles):

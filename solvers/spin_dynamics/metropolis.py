@@ -46,7 +46,7 @@ from toolkit.dispatch import dispatch
 
 from .fields import blas_limit, electronic_problem
 from .integrator import SpinIntegrator, _fail
-from .kernels import classical_field
+from .kernels import anisotropy_field, classical_field
 from .schemes import SpinIntegratorSolver
 from .solution import SpinDynamicsSolution
 
@@ -167,6 +167,7 @@ class MetropolisIntegrator(SpinIntegrator):
                 "needs electrons; give a Kondo model (a TightBinding with spins) or drop forces")
         self.energy = None if problem.model is None else ElectronicEnergy(problem, solver)
         self._zeeman = problem.zeeman
+        self._K, self._axis = float(problem.anisotropy), problem.anisotropy_axis
         self._bonds = problem.bonds
         self._exchange = np.ascontiguousarray(problem.exchange_per_bond, dtype=np.float64)
         self._nb = _neighbours(problem)
@@ -180,8 +181,13 @@ class MetropolisIntegrator(SpinIntegrator):
 
     def _energies(self, S):
         e_el = 0.0 if self.energy is None else self.energy(S)
+        return e_el, self._classical_energy(S), None
+
+    def _classical_energy(self, S):
         e_cl = float(classical_field(S, self._bonds, self._exchange, self._zeeman, self._h))
-        return e_el, e_cl, None
+        if self._K != 0.0:
+            e_cl += float(anisotropy_field(S, self._K, self._axis, self._h))
+        return e_cl
 
     def _local_field(self, i, S):
         lo, hi = self._nb[0][i], self._nb[0][i + 1]
@@ -203,6 +209,8 @@ class MetropolisIntegrator(SpinIntegrator):
             old = S[i].copy()
             new = cone_proposal(old, cos_min, u[i, 0], u[i, 1])
             d_cl = -float((new - old) @ self._local_field(i, S))
+            if self._K != 0.0:
+                d_cl -= self._K * (float(new @ self._axis) ** 2 - float(old @ self._axis) ** 2)
             S[i] = new
             trial = e_el if self.energy is None else self.energy(S)
             d = (trial - e_el) + d_cl
@@ -215,7 +223,7 @@ class MetropolisIntegrator(SpinIntegrator):
             else:
                 S[i] = old
         # the classical energy exactly again (no drift from summed differences)
-        e_cl = float(classical_field(S, self._bonds, self._exchange, self._zeeman, self._h))
+        e_cl = self._classical_energy(S)
         if not math.isfinite(e_cl):
             return "the classical energy became non-finite"
         self._current = (e_el, e_cl, None)

@@ -94,6 +94,34 @@ class SpinDynamicsSolution(tk.Solution):
         """sigma_xy = C e^2 / h of a frame's texture, in units of e^2 / h (refused for a metal)."""
         return self.chern_number(frame, twists).hall_conductance
 
+    def domain_lengths(self, order: str = "chirality") -> np.ndarray:
+        """ell per frame: the length of the domains of the Z2 ``order`` ("chirality" or
+        "magnetisation", the projection on the easy axis) from the half-height of their correlation
+        (:func:`.coarsening.correlation_length`; needs the periodic lattice)."""
+        from .coarsening import correlation_length, order_field
+
+        problem = self.problem
+        return np.array([correlation_length(order_field(problem, self._frame(k), order), problem.lattice_vectors)
+                         for k in range(len(self.step))])
+
+    def coarsening(self, order: str = "chirality", window=None):
+        """A :class:`.coarsening.Coarsening`: ell per frame and its growth exponent fitted over
+        ``window`` = (t_first, t_last) (default: from the first frame after t = 0 to the last frame
+        whose ell is below an eighth of the box's shorter side; larger domains feel the box)."""
+        from .coarsening import Coarsening, growth_exponent
+
+        ell = self.domain_lengths(order)
+        t = np.asarray(self.time, dtype=np.float64)
+        if window is None:
+            a = self.problem.lattice_vectors
+            side = min(self.problem.lattice_shape[0] * np.linalg.norm(a[0]),
+                       self.problem.lattice_shape[1] * np.linalg.norm(a[1]))
+            small = np.nonzero((t > 0) & (ell < side / 8))[0]
+            window = (float(t[small[0]]), float(t[small[-1]])) if small.size else (0.0, 0.0)
+        inside = (t >= window[0]) & (t <= window[1])
+        z, err = growth_exponent(t[inside], ell[inside])
+        return Coarsening(time=t, length=ell, order=order, window=tuple(window), exponent=z, exponent_error=err)
+
     def dynamic_structure_factor(self, q=None, **options):
         """S(q, omega) of this deterministic run (:func:`.dynamic_structure.dynamic_structure_factor`;
         average several runs by calling that function with a list)."""

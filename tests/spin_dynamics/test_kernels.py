@@ -63,6 +63,25 @@ def test_classical_field_and_chirality_match_their_references():
     np.testing.assert_allclose(chi, k.scalar_chirality_reference(S, triangles), rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("K", [0.7, -1.3])
+def test_the_anisotropy_field_matches_its_reference_and_is_minus_the_gradient(K):
+    S = _spins(6, 8)
+    axis = np.array([1.0, -2.0, 2.0]) / 3.0
+    h = np.random.default_rng(1).normal(size=S.shape)
+    start = h.copy()
+    e = k.anisotropy_field(S, K, axis, h)
+    e_ref, dh = k.anisotropy_field_reference(S, K, axis)
+    assert e == pytest.approx(e_ref, rel=1e-14)
+    np.testing.assert_allclose(h - start, dh, rtol=1e-13, atol=1e-15)     # it adds to the field it is given
+    d = 1e-6
+    for i, a in [(0, 0), (3, 1), (5, 2)]:
+        plus, minus = S.copy(), S.copy()
+        plus[i, a] += d
+        minus[i, a] -= d
+        fd = k.anisotropy_field_reference(plus, K, axis)[0] - k.anisotropy_field_reference(minus, K, axis)[0]
+        assert -fd / (2 * d) == pytest.approx(dh[i, a], abs=1e-8)
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_rotation_and_overdamped_kernels_match_their_references(seed):
     rng = np.random.default_rng(seed)

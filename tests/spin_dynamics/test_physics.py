@@ -5,8 +5,8 @@ import pytest
 
 import toolkit as tk
 from problems.spin_dynamics import SpinDynamics
-from solvers.spin_dynamics import (SIB, DepondtMertens, ImplicitMidpoint, OverdampedLangevin, StochasticHeun,
-                                   kondo_triangular)
+from solvers.spin_dynamics import (SIB, DepondtMertens, ImplicitMidpoint, Metropolis, OverdampedLangevin,
+                                   StochasticHeun, kondo_triangular)
 from solvers.spin_dynamics.fields import EffectiveField
 from solvers.tight_binding import KPM, Exact, ExactDiagonalization
 
@@ -74,6 +74,42 @@ def test_two_coupled_spins_sample_the_boltzmann_distribution(scheme):
     for x in (-0.5, 0.0, 0.5):
         cdf = (np.exp(bj) - np.exp(-bj * x)) / (2 * np.sinh(bj))
         assert np.mean(u <= x) == pytest.approx(cdf, abs=0.05), x
+
+
+@pytest.mark.parametrize("scheme", [SIB, OverdampedLangevin, Metropolis])
+def test_a_spin_with_easy_axis_anisotropy_samples_the_boltzmann_distribution(scheme):
+    """E = -K (S . n)^2; c = S . n is uniform on [-1, 1] a priori, so p(c) ~ exp(beta K c^2):
+    <c^2> = int c^2 e^{beta K c^2} dc / int e^{beta K c^2} dc (0.764 at beta K = 2: the axis attracts)."""
+    from scipy.integrate import quad
+
+    K, kT = 1.0, 0.5
+    axis = np.array([2.0, 1.0, -2.0]) / 3.0
+    weight = [quad(lambda c, p=p: c ** p * np.exp(K / kT * c * c), -1, 1)[0] for p in (0, 2)]
+    exact = weight[1] / weight[0]
+    steps = 12_000 if scheme is Metropolis else 60_000
+    problem = SpinDynamics(spins=[[1.0, 0.0, 0.0]], anisotropy=K, easy_axis=axis * 5, temperature=kT, damping=1.0,
+                           dt=0.02, steps=steps, save_every=5 if scheme is Metropolis else 20)
+    sol = tk.solve(problem, scheme(seed=4), progress=False)
+    c = sol.spins[100:, 0] @ axis
+    np.testing.assert_allclose(sol.energy[100:], -K * c * c, rtol=1e-12, atol=1e-14)
+    blocks = (c * c)[: len(c) // 20 * 20].reshape(20, -1).mean(axis=1)
+    error = blocks.std(ddof=1) / np.sqrt(len(blocks))
+    assert abs(np.mean(c * c) - exact) < max(3 * error, 0.01), (np.mean(c * c), exact, error)
+
+
+def test_the_implicit_midpoint_keeps_the_energy_of_a_spin_precessing_about_its_easy_axis():
+    """T = 0, alpha = 0: h = 2 K (S . n) n, so S turns about n at angular frequency 2 K (S . n), clockwise
+    seen from the tip of n, and the quadratic energy -K (S . n)^2 is conserved exactly by the midpoint rule,
+    whose step is the Cayley transform of that rotation: an angle of 2 atan(omega dt / 2) per step."""
+    K, dt, steps = 0.8, 0.01, 10_000
+    n = np.array([0.0, 0.6, 0.8])
+    S0 = np.array([1.0, 0.0, 0.0]) * np.sqrt(1 - 0.5 ** 2) + n * 0.5
+    problem = SpinDynamics(spins=[S0], anisotropy=K, easy_axis=n, damping=0.0, dt=dt, steps=steps, save_every=1000)
+    sol = tk.solve(problem, ImplicitMidpoint(), progress=False)
+    assert np.max(np.abs(sol.energy - sol.energy[0])) < 1e-10
+    omega = 2 * K * 0.5
+    np.testing.assert_allclose(sol.spins[-1, 0], _rotate(S0, n, -omega * sol.time[-1]), atol=1e-3)
+    np.testing.assert_allclose(sol.spins[-1, 0], _rotate(S0, n, -steps * 2 * np.arctan(omega * dt / 2)), atol=1e-9)
 
 
 def test_overdamped_langevin_relaxes_along_the_analytic_path():

@@ -59,7 +59,8 @@ def test_builders_refuse_bad_arguments_by_name():
     ("temperature", -0.1), ("damping", -1.0), ("damping", 1e7), ("dt", 0.0), ("dt", 1e-13), ("steps", -1),
     ("save_every", 0), ("bonds", [[0, 0]]), ("bonds", [[0, 9]]), ("bonds", [[0, 1, 2]]), ("exchange", [1.0, 2.0]),
     ("exchange", 1e101), ("field", (1.0, 2.0)), ("field", np.zeros((4, 3))), ("triangles", [[0, 1]]),
-    ("positions", np.zeros((9, 4))), ("model", "electrons"),
+    ("positions", np.zeros((9, 4))), ("model", "electrons"), ("anisotropy", np.nan), ("anisotropy", 1e101),
+    ("easy_axis", (0.0, 0.0, 0.0)), ("easy_axis", (1.0, 0.0)), ("easy_axis", (np.inf, 0.0, 1.0)),
 ])
 def test_bad_fields_are_refused_by_name(field, value):
     with pytest.raises(tk.InvalidProblemError, match=field):
@@ -112,3 +113,11 @@ def test_absurd_frame_counts_are_refused_before_allocating():
     with pytest.raises(tk.InvalidProblemError, match="GiB"):
         tk.init(problem, SIB())
     assert tk.memory_estimate(problem, SIB())["frames"] > 10**11
+
+
+def test_the_easy_axis_is_normalised_and_defaults_to_z():
+    base = SpinDynamics.example(0)
+    np.testing.assert_array_equal(base.anisotropy_axis, [0.0, 0.0, 1.0])
+    tilted = tk.remake(base, anisotropy=0.5, easy_axis=(3e-200, 0.0, 4e-200))
+    np.testing.assert_allclose(tilted.anisotropy_axis, [0.6, 0.0, 0.8], rtol=1e-15)
+
