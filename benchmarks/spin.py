@@ -110,12 +110,15 @@ def main(argv=None):
     ap.add_argument("--quench-steps", type=int, default=800, help="most steps of the timed quench")
     ap.add_argument("--coarsening-L", type=int, default=0, help="only the chiral coarsening on this L x L")
     ap.add_argument("--coarsening-kT", type=float, default=0.002, help="the bath's kT during the coarsening")
+    ap.add_argument("--coarsening-figure", default=None,
+                    help="a PNG of the chirality per cell at four times of the coarsening (e.g. chiral_domains.png)")
     args = ap.parse_args(argv)
     if args.coarsening_L:
         threads = numba.get_num_threads()
         forces = KPM(order=args.quench_order, estimator=GradientProbing(distance=args.quench_distance),
                      bounds="gershgorin", parallel=threads > 1)
-        coarsening_figures(args.coarsening_L, forces, args.coarsening_kT, args.quench_steps)
+        coarsening_figures(args.coarsening_L, forces, args.coarsening_kT, args.quench_steps,
+                           figure=args.coarsening_figure)
         return
     if args.quench_time_L:
         threads = numba.get_num_threads()
@@ -149,7 +152,7 @@ def main(argv=None):
         quench_figures(args.quench_L, range(args.seeds), 800,
                        KPM(order=args.quench_order, estimator=GradientProbing(distance=3), bounds="gershgorin"))
     if args.quick:                                 # the coarsening path, tiny (--coarsening-L runs it alone)
-        coarsening_figures(6, kpm, args.coarsening_kT, 20)
+        coarsening_figures(6, kpm, args.coarsening_kT, 20, figure=args.coarsening_figure)
 
 
 def _bytes_per_evaluation(cache, order):
@@ -258,7 +261,7 @@ def quench_timing(L, forces, seed=0, check_every=25, max_steps=800, target=0.9):
     return done, time.perf_counter() - start, mean, low
 
 
-def coarsening_figures(L, forces, kT, steps, seed=0, every=10):
+def coarsening_figures(L, forces, kT, steps, seed=0, every=10, figure=None):
     """ell of the chiral domains and mean |chi| / ideal every ``every`` steps of a quench held at ``kT``;
     the growth exponent after the local order forms (see the module docstring)."""
     from solvers.spin_dynamics.coarsening import correlation_length, growth_exponent, order_field
@@ -269,10 +272,11 @@ def coarsening_figures(L, forces, kT, steps, seed=0, every=10):
           f"SIB, bath kT {kT:g}, dt {problem.dt:g}, {numba.get_num_threads()} thread(s), load "
           f"{os.getloadavg()[0]:.2f}", flush=True)
     start = time.perf_counter()
-    times, ells, chis = [], [], []
+    times, ells, chis, fields = [], [], [], []
     for done in range(every, steps + 1, every):
         integ.step(every)
         field = order_field(problem, integ.S)
+        fields.append(field)
         times.append(done * problem.dt)
         ells.append(correlation_length(field, problem.lattice_vectors))
         chis.append(float(np.abs(field).mean() / TRIPLE_Q_CHIRALITY))
@@ -281,6 +285,8 @@ def coarsening_figures(L, forces, kT, steps, seed=0, every=10):
         if not np.isfinite(ells[-1]):
             break
     t, ell, chi = np.array(times), np.array(ells), np.array(chis)
+    if figure:
+        _chirality_snapshots(figure, problem, t, fields)
     formed = np.nonzero(chi >= 0.7)[0]
     inside = np.zeros(len(t), bool)
     if formed.size:
@@ -290,8 +296,38 @@ def coarsening_figures(L, forces, kT, steps, seed=0, every=10):
         z, err = growth_exponent(t[inside], ell[inside])
         print(f"growth exponent {z:.2f} +- {err:.2f} for t in [{t[inside][0]:g}, {t[inside][-1]:g}] (ell "
               f"{ell[inside][0]:.2f} -> {ell[inside][-1]:.2f}); Allen-Cahn 1/2, Fan-Zhang-Chern ~1")
+        tt, ll = t[inside], ell[inside]
+        late = tt >= np.sqrt(tt[0] * tt[-1])          # the later half in log t
+        if np.count_nonzero(late) >= 3:
+            z, err = growth_exponent(tt[late], ll[late])
+            print(f"  later half (t >= {tt[late][0]:g}): {z:.2f} +- {err:.2f}")
     else:
         print("too few frames between the local order forming and ell = L / 4 for a growth exponent")
+
+
+def _chirality_snapshots(path, problem, times, fields):
+    """The chirality per cell at four times, drawn on the triangular lattice's cells (parallelograms)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    L1, L2 = problem.lattice_shape
+    i, j = np.meshgrid(np.arange(L1 + 1), np.arange(L2 + 1), indexing="ij")
+    corners = i[..., None] * problem.lattice_vectors[0] + j[..., None] * problem.lattice_vectors[1]
+    picks = np.unique(np.linspace(0, len(fields) - 1, 4).round().astype(int))
+    fig, axes = plt.subplots(1, len(picks), figsize=(4.2 * len(picks), 3.6), layout="constrained", squeeze=False)
+    for ax, k in zip(axes[0], picks):
+        art = ax.pcolormesh(corners[..., 0], corners[..., 1], fields[k] / TRIPLE_Q_CHIRALITY, cmap="RdBu_r",
+                            vmin=-1, vmax=1)
+        ax.set_aspect("equal")
+        ax.set_title(f"t = {times[k]:g} ħ/|t|")
+        ax.set_xlabel("x [a]")
+    axes[0][0].set_ylabel("y [a]")
+    fig.colorbar(art, ax=list(axes[0]), label="chirality / ideal triple-Q [dimensionless]")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"wrote {path}")
 
 
 def quench_figures(L, seeds, steps, forces=None):

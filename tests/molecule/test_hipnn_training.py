@@ -178,6 +178,17 @@ def test_early_stopping_ends_a_run_that_stopped_improving(qm9_small):
     assert "stopped early" in fit.message
 
 
+def test_keep_last_returns_the_last_epoch_even_when_validation_never_improves(qm9_small):
+    # as above, the validation loss never improves after epoch 0: "best" keeps the starting weights
+    # (what a warm start on new data must not do), "last" the last epoch's
+    common = dict(model=TINY, epochs=4, batch=64, learning_rate=1e-15, patience=None, schedule="constant")
+    best = tk.solve(FitPotential(qm9_small), HIPNNTraining(**common), progress=False)
+    last = tk.solve(FitPotential(qm9_small), HIPNNTraining(**common, keep="last"), progress=False)
+    assert best.best_epoch == 0 and last.best_epoch == 4 and len(last.epoch) == 4
+    with pytest.raises(tk.InvalidSolverError, match="keep"):
+        HIPNNTraining(model=TINY, keep="first")
+
+
 def _all_finite(fit):
     for field in dataclasses.fields(fit):
         value = getattr(fit, field.name)

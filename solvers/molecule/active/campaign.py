@@ -53,7 +53,8 @@ from .solution import ActiveLearningSolution
 
 __all__ = ["CampaignIntegrator"]
 
-_CURVES = ("calls", "labels", "energy_mae", "force_mae", "spread_spearman")
+_CURVES = ("calls", "labels", "energy_mae", "force_mae", "committee_energy_mae", "committee_force_mae",
+           "spread_spearman")
 
 
 class CampaignIntegrator(tk.Integrator):
@@ -153,6 +154,8 @@ class CampaignIntegrator(tk.Integrator):
         self.curves["labels"].append(len(self.problem.start) + len(self.added))
         self.curves["energy_mae"].append(float(np.mean(np.abs(energies[0] - test.energies))))
         self.curves["force_mae"].append(float(np.mean(np.abs(forces[0] - test.forces))))
+        self.curves["committee_energy_mae"].append(float(np.mean(np.abs(energies.mean(axis=0) - test.energies))))
+        self.curves["committee_force_mae"].append(float(np.mean(np.abs(forces.mean(axis=0) - test.forces))))
         if self.committee_size > 1 and isinstance(self.solver, QueryByCommittee):
             from scipy.stats import spearmanr
 
@@ -310,6 +313,9 @@ class CampaignIntegrator(tk.Integrator):
         if labels_e.shape != ints["added"].shape or labels_f.shape != (int(counts.sum()), 3) or \
                 not np.all(np.isfinite(labels_e)) or not np.all(np.isfinite(labels_f)):
             raise bad("the saved oracle labels do not fit the added configurations (or are not finite)")
+        missing = [k for k in _CURVES if k not in state["curves"]]
+        if missing:
+            raise bad(f"the saved curves lack {missing} (a checkpoint of an older version: start the campaign afresh)")
         curves = {k: np.asarray(state["curves"][k], dtype=np.float64) for k in _CURVES}
         if any(not np.all(np.isfinite(c)) for c in curves.values()):
             raise bad("the saved curves hold non-finite values")

@@ -3,9 +3,11 @@
 Point ``j`` of the curves is the model trained after ``calls[j]`` oracle calls (point 0: the
 starting set alone; one point per finished round after it). The test errors are those of the
 round's *first* committee member (the potential a user would take; for ``RandomSelection`` the
-only model), so QBC and random are compared model for model. ``spread_spearman[j]`` is the Spearman
-rank correlation, over the test structures, between the committee's spread (the selection
-criterion) and the committee mean's true error (``|E_mean - E|`` for ``energy_spread``; the largest
+only model), so QBC and random are compared model for model; ``committee_force_mae`` and
+``committee_energy_mae`` are those of the committee's mean prediction (the ensemble ANI uses; equal
+to the first member's for a committee of one), less scattered by any one model's training.
+``spread_spearman[j]`` is the Spearman rank correlation, over the test structures, between the
+committee's spread (the selection criterion) and the committee mean's true error (``|E_mean - E|`` for ``energy_spread``; the largest
 per-atom ``|F_mean - F|`` for ``force_spread``); it is empty for ``RandomSelection``.
 """
 
@@ -24,6 +26,7 @@ class ActiveLearningSolution(tk.Solution):
 
     * ``calls``, ``labels`` — oracle calls made and labelled structures trained on, per point;
     * ``energy_mae`` (eV per structure), ``force_mae`` (eV/Å per component) — test errors per point;
+    * ``committee_energy_mae``, ``committee_force_mae`` — the same for the committee's mean prediction;
     * ``spread_spearman`` — spread-vs-error rank correlation per point (empty for random picks);
     * ``chosen``, ``chosen_round`` — the names of the configurations sent to the oracle, in order,
       and their round: pool indices for a fixed pool, ``round * sampler.capacity() + slot`` for a
@@ -38,6 +41,8 @@ class ActiveLearningSolution(tk.Solution):
     labels: np.ndarray
     energy_mae: np.ndarray
     force_mae: np.ndarray
+    committee_energy_mae: np.ndarray
+    committee_force_mae: np.ndarray
     spread_spearman: np.ndarray
     chosen: np.ndarray
     chosen_round: np.ndarray
@@ -49,6 +54,7 @@ class ActiveLearningSolution(tk.Solution):
     potential: object
 
     dims = {"calls": ("point",), "labels": ("point",), "energy_mae": ("point",), "force_mae": ("point",),
+            "committee_energy_mae": ("point",), "committee_force_mae": ("point",),
             "spread_spearman": ("spread_point",), "chosen": ("pick",), "chosen_round": ("pick",),
             "failed": ("failure",), "test_spread": ("test_structure",), "test_error": ("test_structure",)}
     compare_fields = ("force_mae",)
@@ -61,6 +67,8 @@ class ActiveLearningSolution(tk.Solution):
         return {"calls": attrs("1", "oracle calls made"), "labels": attrs("1", "labelled structures trained on"),
                 "energy_mae": attrs("eV", "test energy MAE per structure"),
                 "force_mae": attrs("eV/Å", "test force MAE per component"),
+                "committee_energy_mae": attrs("eV", "committee-mean test energy MAE per structure"),
+                "committee_force_mae": attrs("eV/Å", "committee-mean test force MAE per component"),
                 "spread_spearman": attrs("1", "Spearman correlation of committee spread and error"),
                 "chosen": index("pool index sent to the oracle"), "chosen_round": index("round of the pick"),
                 "failed": index("pool index whose oracle call failed"),

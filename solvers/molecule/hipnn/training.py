@@ -25,9 +25,11 @@ of ``mu``, ``sigma`` and the features as reductions over pairs, no pairs x sensi
 features array).
 
 After each epoch the error loss on the validation part decides: a new best keeps the weights
-(the trained potential is the best epoch's); ``schedule="plateau"`` multiplies the learning rate
-by ``decay_factor`` after ``decay_patience`` epochs without a relative improvement of 1e-4;
-``patience`` epochs without a new best end the run early (``ReturnCode.Success``, with a message).
+(the trained potential is the best epoch's; with ``keep="last"`` the last epoch's, which is what a
+warm start on new data wants: scored on a small validation part, the starting weights, which have
+not seen the new data, can win every epoch and the new labels would be thrown away);
+``schedule="plateau"`` multiplies the learning rate by ``decay_factor`` after ``decay_patience`` epochs
+without a relative improvement of 1e-4; ``patience`` epochs without a new best end the run early (``ReturnCode.Success``, with a message).
 A non-finite loss or weight stops the run with ``ReturnCode.Unstable`` at that epoch, the state
 rolled back to the epoch's start and the potential the best finite one.
 
@@ -72,8 +74,9 @@ class HIPNNTraining(tk.Solver):
     for inference. ``epochs`` (steps of the run), ``batch`` (structures per Adam step),
     ``learning_rate``, ``schedule`` ("plateau" or "constant") with ``decay_factor`` and
     ``decay_patience``, ``patience`` (early stopping; None: never), ``hierarchicality_weight``,
-    ``l2``, ``seed``, ``dtype`` ("float32" or "float64", the training precision) and ``device``
-    ("cpu" or "cuda").
+    ``l2``, ``seed``, ``dtype`` ("float32" or "float64", the training precision), ``device``
+    ("cpu" or "cuda") and ``keep`` ("best": the best validation epoch's weights, the starting weights
+    included; "last": the last epoch's).
     """
 
     model: HIPNN = HIPNN()
@@ -89,6 +92,7 @@ class HIPNNTraining(tk.Solver):
     seed: int = 0
     dtype: str = "float32"
     device: str = "cpu"
+    keep: str = "best"
 
     stochastic = True
     supports_step = True
@@ -115,6 +119,7 @@ class HIPNNTraining(tk.Solver):
         self._set("seed", v.integer("seed", self.seed, lower=0, upper=2 ** 63 - 1, error=_E))
         self._set("dtype", v.choice("dtype", self.dtype, ("float32", "float64"), error=_E))
         self._set("device", v.choice("device", self.device, ("cpu", "cuda"), error=_E))
+        self._set("keep", v.choice("keep", self.keep, ("best", "last"), error=_E))
 
     @classmethod
     def example(cls) -> "HIPNNTraining":
@@ -321,7 +326,7 @@ class TrainingIntegrator(tk.Integrator):
         for key, value in (("train_loss", total / part.n), ("validation_loss", loss), ("train_mae", abs_e / part.n),
                            ("validation_mae", mae), ("validation_force_mae", force_mae), ("learning_rate", lr)):
             self.curves[key].append(value)
-        if loss < self.best_loss:
+        if loss < self.best_loss or solver.keep == "last":
             self.best, self.best_loss, self.best_epoch, self.bad_epochs = self.net.arrays(), loss, epoch, 0
         else:
             self.bad_epochs += 1
