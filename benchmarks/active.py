@@ -82,9 +82,13 @@ def _sets(molecules, oracle, sizes, seed, recipe="ani1", cold_temperature=300.0)
     return tuple(AtomisticDataset.concatenate(parts[k]) for k in ("start", "pool", "test"))
 
 
+#: Which test error the comparison reads: the first member's (``force_mae``) or the committee mean's.
+ERROR = "force_mae"
+
+
 def calls_to_reach(run, target: float) -> float:
     """The first oracle-call count at which ``run``'s test force MAE is at most ``target`` (inf: never)."""
-    hit = np.flatnonzero(np.asarray(run.force_mae) <= target)
+    hit = np.flatnonzero(np.asarray(getattr(run, ERROR)) <= target)
     return float(run.calls[hit[0]]) if hit.size else float("inf")
 
 
@@ -121,11 +125,20 @@ def main(argv=None):
     parser.add_argument("--warm-epochs", type=int, default=15, help="epochs of each warm retraining (default 15)")
     parser.add_argument("--features", type=int, default=16, help="HIP-NN features per layer (default 16)")
     parser.add_argument("--budget", type=int, default=32, help="oracle calls (default 32, batch 4)")
+    parser.add_argument("--interactions", type=int, default=1, help="HIP-NN interaction layers (default 1)")
+    parser.add_argument("--keep", choices=("best", "last"), default="best",
+                        help="weights a training keeps: the best validation epoch's or the last (HIPNNTraining)")
+    parser.add_argument("--random-committee", type=int, default=1,
+                        help="models the random baseline trains (4 with --committee-mean: the fair baseline)")
+    parser.add_argument("--committee-mean", action="store_true",
+                        help="compare the committees' mean predictions (committee_force_mae), not first members")
     parser.add_argument("--cold-temperature", type=float, default=300.0, help="temperature of the cold pool (K)")
     parser.add_argument("--recipe", choices=("ani1", "thermal"), default="ani1",
                         help="normal-mode energy rule (solvers.molecule.active.samplers)")
     args = parser.parse_args(argv)
     quick = args.quick
+    global ERROR
+    ERROR = "committee_force_mae" if args.committee_mean else "force_mae"
     torch.set_num_threads(1)
     out = Path(os.environ.get("SCALEBRIDGE_OUT", "out"))
     out.mkdir(parents=True, exist_ok=True)
@@ -141,10 +154,11 @@ def main(argv=None):
     names = ", ".join("".join(m.species) for m in molecules)
     print(f"normal-mode recipe {args.recipe!r}; {len(molecules)} QM9 molecules ({names}); start "
           f"{len(start)}, pool {len(pool)}, test {len(test)} (data {time.perf_counter() - t0:.1f} s)")
-    model = HIPNN(features=8 if quick else args.features, sensitivities=8, interactions=1, atom_layers=1, cutoff=4.0,
-                  soft_min=0.7, soft_max=3.0, species=species)
+    model = HIPNN(features=8 if quick else args.features, sensitivities=max(8, args.features // 2),
+                  interactions=args.interactions, atom_layers=1, cutoff=4.0, soft_min=0.7, soft_max=3.0,
+                  species=species)
     training = HIPNNTraining(model=model, epochs=10 if quick else args.epochs, batch=8, learning_rate=1e-2,
-                             hierarchicality_weight=0.0, dtype="float64", patience=None)
+                             hierarchicality_weight=0.0, dtype="float64", patience=None, keep=args.keep)
     budget, batch = (4, 2) if quick else (args.budget, 4)
     problem = ActiveLearning(start, pool, oracle, budget=budget, test=test, rounds=budget // batch)
     warm = dict(warm_start=True, warm_epochs=3 if quick else args.warm_epochs, warm_learning_rate=3e-3)
@@ -152,19 +166,19 @@ def main(argv=None):
     for seed in seeds:
         runs["QueryByCommittee"].append(tk.solve(problem, QueryByCommittee(
             model=training, committee=2 if quick else 4, batch=batch, seed=seed, **warm), progress=False))
-        runs["RandomSelection"].append(tk.solve(problem, RandomSelection(model=training, batch=batch, seed=seed,
-                                                                         **warm), progress=False))
+        runs["RandomSelection"].append(tk.solve(problem, RandomSelection(
+            model=training, committee=args.random_committee, batch=batch, seed=seed, **warm), progress=False))
     calls = runs["RandomSelection"][0].calls
-    print("\ntest force MAE (eV/Å) vs oracle calls, mean over seeds")
+    print(f"\ntest force MAE (eV/Å, {ERROR}) vs oracle calls, mean over seeds")
     print(f"{'calls':>6} " + " ".join(f"{c:>7d}" for c in calls))
     mean = {}
     for name, rs in runs.items():
-        mean[name] = np.mean([r.force_mae for r in rs], axis=0)
+        mean[name] = np.mean([getattr(r, ERROR) for r in rs], axis=0)
         print(f"{name[:6]:>6} " + " ".join(f"{e:7.3f}" for e in mean[name]))
     print("\ncalls to reach random's error at the full budget (per seed)")
     ratios = []
     for k, seed in enumerate(seeds):
-        target = runs["RandomSelection"][k].force_mae[-1]
+        target = getattr(runs["RandomSelection"][k], ERROR)[-1]
         q = calls_to_reach(runs["QueryByCommittee"][k], target)
         r = calls_to_reach(runs["RandomSelection"][k], target)
         ratios.append(q / r if r > 0 else (1.0 if q == 0 else float("inf")))   # 0/0: random never improved
