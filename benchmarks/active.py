@@ -29,6 +29,16 @@ start (20 per molecule at 100 K) and model (32 features, 100 + 25 warm epochs; n
 QBC a clearly lower error at B (0.57-0.59 against random's 0.71-0.73 eV/Å) but still 20 of random's 32
 calls (0.62): the force spread picks by molecule more than by temperature (5-9 of the 24 hot samples in
 32 picks, against random's 0-2), and QBC's curve drops only in the second half of the budget.
+
+With the converged protocol of ``solvers.molecule.active.protocols`` (what met the criterion on ethanol:
+``--features 32 --interactions 2 --epochs 200 --warm-epochs 40 --keep last --random-committee 4
+--committee-mean``; 2026-12-06, Intel Xeon VM, 520 s for three seeds, ~10 s of training a round): the
+committees' mean error at B = 32 is QBC 0.383 against random 0.538 eV/Å (seed means; from 0.806), but
+the calls ratio is 0.62 / 0.60 / 0.88 on seeds 0-2 (median 0.62; goal 0.33 NOT met). A rarer hot
+pool (``--cold 150 --hot 6`` per molecule: 4 % hot, 483 s): QBC 0.408 against 0.582 eV/Å at B, ratios
+0.62 / 0.62 / 0.71. QBC's curve barely moves in its first two rounds (0.806 -> 0.722 at 8 calls, random
+0.751) and gains most in the second half; the one-molecule protocol reaches random's error at B with
+4-12 of 16 calls (``benchmarks/active_ethanol.py``).
 """
 
 from __future__ import annotations
