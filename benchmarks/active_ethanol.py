@@ -16,7 +16,9 @@ Measured 2026-12-06 (Intel Xeon VM, one core with one other job, 80-90 s a seed)
 random's committee-mean error at B on seeds 0, 1, 2 of the MD data sets ``--data-seed`` 0 / 1 / 2 / 3:
 **6, 8, 4 / 6, 10, 10 / 10, 8, 6 / 12, 12, 12 -- the criterion (<= 12) on all 12 seeds**, the last data
 set at its edge; on the seed-averaged curves 4 / 8 / 8 / 12. Errors at B: QBC 0.34-0.58, random 0.50-0.69
-eV/Å, QBC/random 0.61-0.84 on every seed; hot picks 7-11 of 16 against 0-1.
+eV/Å, QBC/random 0.61-0.84 on every seed; hot picks 7-11 of 16 against 0-1. Two fresh draws run after
+the protocol was fixed (the pool size was chosen on draws 0-3), ``--data-seed`` 4 / 5: 8, 8, 6 / 4, 16, 4
+-- one of six seeds missed (QBC 0.481 at 14 calls, random 0.470 at B; QBC 0.443 at B).
 With the pool of 120 cold snapshots (``--cold 120``: 12 of 132 hot, 9 %): 6, 14, 4 / 6, 12, 8 / 6, 6, 4 /
 14, 16, 10 -- 9 of 12. There random seed 1 draws 3 of the 12 hot snapshots on every data set (its picks
 depend on the seed and the pool's layout only), and on data set 3 cold labels alone bring the test error
