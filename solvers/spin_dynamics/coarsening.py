@@ -7,7 +7,7 @@ triple-Q state) domains of the two states form and coarsen. Curvature-driven (Al
 gives a length ``ell(t) ~ t^(1/2)`` (Allen & Cahn, Acta Metall. 27, 1085 (1979),
 doi:10.1016/0001-6160(79)90196-2; Bray, Adv. Phys. 43, 357 (1994), doi:10.1080/00018739400101505).
 The chiral domains of the triangular Kondo lattice were found to grow faster, nearly linearly at
-late times (Fan, Zhang & Chern, Phys. Rev. B 110, 054425 (2024), arXiv:2403.11705), which the
+late times (Fan, Zhang & Chern, Phys. Rev. B (2024), arXiv:2403.11705), which the
 authors trace to the anisotropy of the domain walls.
 
 * :func:`order_field` -- the order per Bravais cell, (L1, L2): the chirality of the triangles whose

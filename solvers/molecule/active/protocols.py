@@ -49,8 +49,8 @@ def hot_test_campaign(formula: str = "CH3CH2OH", *, budget: int = 16, batch: int
     MD (one every 10 steps) and ``hot`` of 1200 K MD (one every 50 steps); test 40 snapshots of MD at
     ``test_temperature`` (one every 20 steps); each from its own run (seeds 1, 2, 5, 3, plus 10
     ``data_seed``: another draw of the same sets), labelled by ``oracle`` (``TBLite()`` when None; the
-    pool's labels are dropped). ``budget`` oracle calls in rounds of ``batch``; ``scale`` > 1 shortens the start, hot and test runs by
-    that factor (a smoke run)."""
+    pool's labels are dropped). ``budget`` oracle calls in rounds of ``batch``; ``scale`` > 1 shortens
+    the start, hot and test runs by that factor (a smoke run)."""
     from ..sampling import sample_configurations
     from ..xtb import TBLite
 

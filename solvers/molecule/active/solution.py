@@ -7,8 +7,9 @@ only model), so QBC and random are compared model for model; ``committee_force_m
 ``committee_energy_mae`` are those of the committee's mean prediction (the ensemble ANI uses; equal
 to the first member's for a committee of one), less scattered by any one model's training.
 ``spread_spearman[j]`` is the Spearman rank correlation, over the test structures, between the
-committee's spread (the selection criterion) and the committee mean's true error (``|E_mean - E|`` for ``energy_spread``; the largest
-per-atom ``|F_mean - F|`` for ``force_spread``); it is empty for ``RandomSelection``.
+committee's spread (the selection criterion) and the committee mean's true error (``|E_mean - E|``
+for ``energy_spread``; the largest per-atom ``|F_mean - F|`` for ``force_spread``); it is empty for
+``RandomSelection``.
 """
 
 from __future__ import annotations

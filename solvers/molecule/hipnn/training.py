@@ -28,8 +28,9 @@ After each epoch the error loss on the validation part decides: a new best keeps
 (the trained potential is the best epoch's; with ``keep="last"`` the last epoch's, which is what a
 warm start on new data wants: scored on a small validation part, the starting weights, which have
 not seen the new data, can win every epoch and the new labels would be thrown away);
-``schedule="plateau"`` multiplies the learning rate by ``decay_factor`` after ``decay_patience`` epochs
-without a relative improvement of 1e-4; ``patience`` epochs without a new best end the run early (``ReturnCode.Success``, with a message).
+``schedule="plateau"`` multiplies the learning rate by ``decay_factor`` after ``decay_patience``
+epochs without a relative improvement of 1e-4; ``patience`` epochs without a new best end the run
+early (``ReturnCode.Success``, with a message).
 A non-finite loss or weight stops the run with ``ReturnCode.Unstable`` at that epoch, the state
 rolled back to the epoch's start and the potential the best finite one.
 
