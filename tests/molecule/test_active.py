@@ -162,6 +162,11 @@ def test_qbc_and_random_campaigns_run_end_to_end_and_repeat_exactly(water_sets):
 
     matplotlib.use("Agg")
     first.plot(others=[random])
+    curve, _ = first.plot(others=[random], error="committee_force_mae")
+    assert np.allclose(curve.lines[0].get_ydata(), first.committee_force_mae)
+    assert "committee-mean" in curve.get_ylabel()
+    with pytest.raises(ValueError, match="error = 'energy'"):
+        first.plot(error="energy")
 
 
 # -- failures and resuming (cheap: argon with a Lennard-Jones oracle) -------------------------------

@@ -78,17 +78,22 @@ class ActiveLearningSolution(tk.Solution):
                 "point": index("round (0: the starting set)"), "spread_point": index("round (0: the starting set)"),
                 "pick": index("pick"), "failure": index("failure"), "test_structure": index("test structure")}
 
-    def plot(self, ax=None, others=()):
+    def plot(self, ax=None, others=(), error: str = "force_mae"):
         """Test force error vs oracle calls (this campaign and ``others``, e.g. the random baseline),
-        and the last round's committee spread vs true error. ``ax``: two axes or None."""
+        and the last round's committee spread vs true error. ``ax``: two axes or None. ``error``: the
+        curve drawn, ``"force_mae"`` (the first member's) or ``"committee_force_mae"`` (the committee
+        mean's)."""
         import matplotlib.pyplot as plt
 
+        labels = {"force_mae": "test force MAE", "committee_force_mae": "committee-mean test force MAE"}
+        if error not in labels:
+            raise ValueError(f"error = {error!r} is not allowed: give one of {sorted(labels)}")
         if ax is None:
             _, ax = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
         curve, scatter = ax
         for run in (self, *others):
-            curve.plot(run.calls, run.force_mae, marker="o", label=type(run.solver).__name__)
-        curve.set(xlabel="oracle calls [count]", ylabel="test force MAE [eV/Å]", title="error vs oracle calls")
+            curve.plot(run.calls, getattr(run, error), marker="o", label=type(run.solver).__name__)
+        curve.set(xlabel="oracle calls [count]", ylabel=f"{labels[error]} [eV/Å]", title="error vs oracle calls")
         curve.legend(fontsize=8)
         unit = "eV" if getattr(self.solver, "criterion", "force_spread") == "energy_spread" else "eV/Å"
         rho = self.spread_spearman[-1] if self.spread_spearman.size else float("nan")
