@@ -171,10 +171,9 @@ def main(argv=None):
                              "default) or the first member's (force_mae)")
     parser.add_argument("--molecules", type=int, default=4, help="QM9 molecules (default 4)")
     parser.add_argument("--start", type=int, default=10, help="start samples per molecule (default 10)")
-    parser.add_argument("--start-temperature", type=float, default=300.0, help="temperature of the start (K)")
-    parser.add_argument("--cold-temperature", type=float, default=300.0, help="temperature of the cold pool (K)")
-    parser.add_argument("--hot-temperature", type=float, default=1000.0, help="temperature of the hot pool (K)")
-    parser.add_argument("--test-temperature", type=float, default=700.0, help="temperature of the test set (K)")
+    for part, kelvin in (("start", 300.0), ("cold", 300.0), ("hot", 1000.0), ("test", 700.0)):
+        parser.add_argument(f"--{part}-temperature", type=float, default=kelvin,
+                            help=f"normal-mode temperature of the {part} samples (K, default {kelvin:g})")
     parser.add_argument("--recipe", choices=("ani1", "thermal"), default="ani1",
                         help="normal-mode energy rule (solvers.molecule.active.samplers)")
     args = parser.parse_args(argv)
