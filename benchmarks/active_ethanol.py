@@ -72,6 +72,13 @@ by spread adds nothing measurable. Spearman(spread, error) on the test set 0.03-
 in early rounds; with the 120-snapshot pool 0.0-0.52: on 40 snapshots of one temperature the spread, a
 variance, ranks errors that are mostly the model's bias).
 
+With the converged protocol (2026-12-06 evening, Intel Xeon VM, two runs at a time, seeds 0, 1, 2, data set
+0): the fixed pool: 6, 8, 4 calls (as before); Spearman(force spread, error) on the test set per round 0.11-0.75,
+>= 0.5 in 5 of 27 rounds (all in rounds 1-3). committee-md at 0.3 eV/Å (fair baseline, committee of 4):
+never, 14 and 9 calls -- the criterion missed on two of three seeds; mean curves QBC 0.518 against random 0.543
+eV/Å at B. Same conclusion as the earlier protocol: once the committee's spread has stopped the MD, picking
+among those candidates by spread adds little. About 6 min (pool) and 8 min (committee-md) for three seeds.
+
 Every line printed carries the per-round test force MAE of both solvers and, for QBC, the Spearman
 correlation of committee force spread and true error over the test set per round.
 
