@@ -75,7 +75,8 @@ import toolkit as tk
 from problems.datasets import ActiveLearning, AtomisticDataset
 from problems.molecule import PotentialEnergy
 from solvers.molecule import HIPNN, HIPNNTraining, TBLite, label_dataset, load_qm9, molecule_of
-from solvers.molecule.active import QueryByCommittee, RandomSelection, normal_mode_samples, normal_modes
+from solvers.molecule.active import (CRITERIA, QueryByCommittee, RandomSelection, normal_mode_samples,
+                                     normal_modes)
 
 
 def _molecules(count: int, seed: int):
@@ -93,7 +94,7 @@ def _molecules(count: int, seed: int):
 
 
 def _sets(molecules, oracle, sizes, seed, recipe="ani1", cold_temperature=300.0, hot_temperature=1000.0,
-          test_temperature=700.0, start_temperature=100.0):
+          test_temperature=700.0, start_temperature=300.0):
     """(start, pool, test) over ``molecules``; ``sizes`` = (start, cold pool, hot pool, test) per molecule; the
     start is drawn at ``start_temperature``, the pool at ``cold_temperature`` and ``hot_temperature``, the
     test at ``test_temperature`` (K)."""
@@ -162,8 +163,8 @@ def main(argv=None):
                         help="weights a training keeps: the best validation epoch's or the last (HIPNNTraining)")
     parser.add_argument("--budget", type=int, default=32, help="oracle calls (default 32)")
     parser.add_argument("--batch", type=int, default=2, help="oracle calls a round (default 2)")
-    parser.add_argument("--criterion", default="energy_spread", help="QueryByCommittee's criterion (default "
-                        "energy_spread; or force_spread)")
+    parser.add_argument("--criterion", choices=CRITERIA, default="energy_spread",
+                        help="QueryByCommittee's ranking (default energy_spread)")
     parser.add_argument("--random-committee", type=int, default=None,
                         help="models the random baseline trains (default: as many as QBC's committee)")
     parser.add_argument("--error", choices=("committee", "first"), default="committee",
