@@ -60,3 +60,23 @@ def test_warm_started_campaigns_repeat_exactly_and_start_from_the_last_weights(s
     assert first.potential != cold.potential                           # later ones start from it
     with pytest.raises(tk.InvalidSolverError, match="warm_epochs"):
         tk.remake(qbc, warm_epochs=0)
+
+
+def test_member_splits_give_each_member_its_own_validation_part_and_repeat_exactly(serial_runs):
+    from problems.datasets import FitPotential
+    from solvers.molecule.active.campaign import _member_fit
+
+    problem, qbc, rnd, shared, _ = serial_runs
+    fit = FitPotential(problem.start, ("energy", "forces"), validation=0.34, test=0.0, split_seed=3)
+    held_out = [tuple(_member_fit(fit, k, training=3).splits()[1].ids.tolist()) for k in range(4)]
+    assert len(set(held_out)) > 1                                    # the members hold out different parts
+    assert _member_fit(fit, 2, training=3, own=False) is fit         # shared: the round's one split
+    own = tk.remake(qbc, member_splits=True)
+    first = tk.solve(problem, own, progress=False)
+    _same(tk.solve(problem, tk.remake(own, executor=tk.Threads(2)), progress=False), first)
+    assert first.force_mae[0] != shared.force_mae[0]                 # trained on other data than shared splits
+    warm = tk.remake(own, warm_start=True, warm_epochs=1)
+    _same(tk.solve(problem, warm, progress=False), tk.solve(problem, warm, progress=False))
+    assert tk.solve(problem, tk.remake(rnd, member_splits=True), progress=False).calls[-1] == 5
+    with pytest.raises(tk.InvalidSolverError, match="member_splits"):
+        tk.remake(qbc, member_splits="yes")

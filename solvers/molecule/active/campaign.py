@@ -35,6 +35,7 @@ no finished oracle call is made twice.
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,8 @@ from ..hipnn import HIPNN
 from .oracle import Journal, call_oracle
 from .predict import predict_dataset
 from .rounds import draw_candidates
-from .selection import QueryByCommittee, RandomSelection, diverse_batch, member_seed, round_seed, spread_scores
+from .selection import (QueryByCommittee, RandomSelection, diverse_batch, member_seed, round_seed, split_seed,
+                        spread_scores)
 from .solution import ActiveLearningSolution
 
 __all__ = ["CampaignIntegrator"]
@@ -122,7 +124,7 @@ class CampaignIntegrator(tk.Integrator):
         t0 = time.perf_counter()
         problem, solver = self.problem, self.solver
         fit = FitPotential(self.dataset(), targets=("energy", "forces"), validation=problem.validation, test=0.0,
-                           split_seed=self.trainings)
+                           split_seed=split_seed(self.trainings))
         ensemble_seed = round_seed(solver.seed, self.trainings)
         if solver.warm_start and self.committee is not None:
             epochs = solver.model.epochs if solver.warm_epochs is None else solver.warm_epochs
@@ -131,10 +133,12 @@ class CampaignIntegrator(tk.Integrator):
                 rate = solver.model.learning_rate if solver.warm_learning_rate is None else solver.warm_learning_rate
                 training = tk.remake(solver.model, model=previous, epochs=epochs, learning_rate=rate,
                                      seed=member_seed(ensemble_seed, k))
-                members.append(tk.solve(fit, training, progress=False).potential)
+                own = _member_fit(fit, k, training=self.trainings, own=solver.member_splits)
+                members.append(tk.solve(own, training, progress=False).potential)
             self.committee = members
         else:
-            runs = tk.EnsembleProblem(fit, n=self.committee_size, seed=ensemble_seed)
+            vary = partial(_member_fit, training=self.trainings) if solver.member_splits else None
+            runs = tk.EnsembleProblem(fit, vary=vary, n=self.committee_size, seed=ensemble_seed)
             solved = tk.solve(runs, solver.model, ensemble=tk.Serial(), progress=False)
             if solved.errors:
                 raise RuntimeError(f"training {self.trainings} failed: {solved.message}")
@@ -387,3 +391,10 @@ def _numbers(symbols) -> set:
 @dispatch
 def _init(problem: ActiveLearning, solver: QueryByCommittee | RandomSelection) -> CampaignIntegrator:
     return CampaignIntegrator(problem, solver)
+
+
+def _member_fit(fit: FitPotential, member: int, rng=None, training: int = 0, own: bool = True) -> FitPotential:
+    """Member ``member``'s training problem: ``fit`` with the member's own split when ``own``
+    (``member_splits``; :func:`.selection.split_seed`), else ``fit`` (the round's shared split).
+    Also the ensemble's ``vary(problem, index, rng)``."""
+    return tk.remake(fit, split_seed=split_seed(training, member)) if own else fit

@@ -40,7 +40,7 @@ from ..hipnn import HIPNN, HIPNNTraining
 from problems.datasets import FitPotential
 
 __all__ = ["QueryByCommittee", "RandomSelection", "CRITERIA", "spread_scores", "sorted_distances",
-           "diverse_batch", "round_seed", "member_seed"]
+           "diverse_batch", "round_seed", "member_seed", "split_seed"]
 
 _E = tk.InvalidSolverError
 #: Disagreement measures :class:`QueryByCommittee` can rank the pool by.
@@ -62,7 +62,10 @@ class QueryByCommittee(tk.Solver):
     None; ``tk.Threads(k)``, ``tk.Processes(k)``, ``tk.Dask(...)``). ``warm_start=True``: after the
     first training, member ``k`` starts from its weights of the last round (as ALF retrains) and
     trains ``warm_epochs`` epochs (``model.epochs`` when None) at ``warm_learning_rate``
-    (``model.learning_rate`` when None)."""
+    (``model.learning_rate`` when None). ``member_splits=True``: each member holds out its own
+    validation part (:func:`split_seed`), so every label trains most members but not all and the
+    committee also disagrees where its members saw different data (query by bagging: Abe &
+    Mamitsuka, ICML 1998); ``False``: one split a round, the members differ by their seeds only."""
 
     model: HIPNNTraining = HIPNNTraining()
     committee: int = 4
@@ -74,6 +77,7 @@ class QueryByCommittee(tk.Solver):
     warm_start: bool = False
     warm_epochs: int | None = None
     warm_learning_rate: float | None = None
+    member_splits: bool = False
 
     stochastic = True
     supports_step = True
@@ -99,7 +103,8 @@ class RandomSelection(tk.Solver):
     """The baseline: ``batch`` configurations drawn uniformly (``seed``) from the unlabelled pool (or
     the round's candidates); ``committee`` models a round trained by ``model`` (default 1: more only
     to drive a committee sampler as QBC's does, see the module docstring; the picks stay random).
-    ``executor``, ``warm_start``, ``warm_epochs`` and ``warm_learning_rate`` as for :class:`QueryByCommittee`."""
+    ``executor``, ``warm_start``, ``warm_epochs``, ``warm_learning_rate`` and ``member_splits`` as for
+    :class:`QueryByCommittee`."""
 
     model: HIPNNTraining = HIPNNTraining()
     committee: int = 1
@@ -109,6 +114,7 @@ class RandomSelection(tk.Solver):
     warm_start: bool = False
     warm_epochs: int | None = None
     warm_learning_rate: float | None = None
+    member_splits: bool = False
 
     stochastic = True
     supports_step = True
@@ -134,6 +140,7 @@ def _tiny_training() -> HIPNNTraining:
 
 
 def _warm(solver):
+    solver._set("member_splits", v.flag("member_splits", solver.member_splits, error=_E))
     solver._set("warm_epochs", v.integer("warm_epochs", solver.warm_epochs, lower=1, upper=10 ** 7, allow_none=True,
                                          error=_E))
     solver._set("warm_learning_rate", v.real_scalar("warm_learning_rate", solver.warm_learning_rate, lower=0.0,
@@ -151,6 +158,16 @@ def round_seed(seed: int, round_index: int) -> int:
     """The seed of round ``round_index`` (its committee's ensemble seed, its random draw):
     ``SeedSequence(seed, spawn_key=(round_index,))``'s first 63-bit word."""
     state = np.random.SeedSequence(seed, spawn_key=(round_index,)).generate_state(1, dtype=np.uint64)[0]
+    return int(state >> np.uint64(1))
+
+
+def split_seed(training: int, member: int | None = None) -> int:
+    """The ``split_seed`` of the ``training``-th training's ``FitPotential``: ``training`` itself when
+    the members share the split (``member`` None); with ``member_splits``, member ``member``'s own,
+    ``SeedSequence(training, spawn_key=(member, 2))``'s first 63-bit word."""
+    if member is None:
+        return training
+    state = np.random.SeedSequence(training, spawn_key=(member, 2)).generate_state(1, dtype=np.uint64)[0]
     return int(state >> np.uint64(1))
 
 
