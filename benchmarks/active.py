@@ -51,7 +51,7 @@ On fresh campaign seeds 3, 4, 5 (run after the default was chosen on seeds 0-2):
 error at B QBC 0.282 against random 0.394 eV/Å. So QBC needs 12-18 of random's 32 calls here: the goal
 (<= 1/3) is NOT met; 12 of 32 (0.375) on four of six seeds. About 30 min a run of three seeds.
 The last five rows (each a change to the default) leave the median at 0.38-0.44: how each round's data is
-split, finer rounds and a test at the hot pool's temperature do not close the gap on this task.
+split, finer rounds, a test at the hot pool's temperature and twice the molecules do not close the gap.
 
 Why the first task could not meet the goal whatever picks: a committee trained afresh on its start plus
 the 12 pool structures with the largest true error (an oracle no campaign has) reaches 0.582 eV/Å on the

@@ -133,7 +133,7 @@ class CampaignIntegrator(tk.Integrator):
                 rate = solver.model.learning_rate if solver.warm_learning_rate is None else solver.warm_learning_rate
                 training = tk.remake(solver.model, model=previous, epochs=epochs, learning_rate=rate,
                                      seed=member_seed(ensemble_seed, k))
-                own = _member_fit(fit, k, training=self.trainings, own=solver.member_splits)
+                own = _member_fit(fit, k, training=self.trainings) if solver.member_splits else fit
                 members.append(tk.solve(own, training, progress=False).potential)
             self.committee = members
         else:
@@ -393,8 +393,7 @@ def _init(problem: ActiveLearning, solver: QueryByCommittee | RandomSelection) -
     return CampaignIntegrator(problem, solver)
 
 
-def _member_fit(fit: FitPotential, member: int, rng=None, training: int = 0, own: bool = True) -> FitPotential:
-    """Member ``member``'s training problem: ``fit`` with the member's own split when ``own``
-    (``member_splits``; :func:`.selection.split_seed`), else ``fit`` (the round's shared split).
-    Also the ensemble's ``vary(problem, index, rng)``."""
-    return tk.remake(fit, split_seed=split_seed(training, member)) if own else fit
+def _member_fit(fit: FitPotential, member: int, rng=None, training: int = 0) -> FitPotential:
+    """Member ``member``'s training problem with ``member_splits``: ``fit`` with the member's own split
+    (:func:`.selection.split_seed`); also the ensemble's ``vary(problem, index, rng)``."""
+    return tk.remake(fit, split_seed=split_seed(training, member))
