@@ -173,6 +173,7 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=2, help="oracle calls a round (default 2)")
     parser.add_argument("--criterion", choices=CRITERIA, default="energy_spread",
                         help="QueryByCommittee's ranking (default energy_spread)")
+    parser.add_argument("--committee", type=int, default=4, help="QBC's committee (default 4)")
     parser.add_argument("--random-committee", type=int, default=None,
                         help="models the random baseline trains (default: as many as QBC's committee)")
     parser.add_argument("--error", choices=("committee", "first"), default="committee",
@@ -218,7 +219,7 @@ def main(argv=None):
                              validation=args.validation)
     warm = dict(warm_start=True, warm_epochs=3 if quick else args.warm_epochs, warm_learning_rate=3e-3,
                 member_splits=args.member_splits)
-    committee = 2 if quick else 4
+    committee = 2 if quick else args.committee
     random_committee = args.random_committee or committee
     runs = {"QueryByCommittee": [], "RandomSelection": []}
     for seed in seeds:

@@ -109,9 +109,26 @@ def test_spread_scores_match_their_definition():
     energies, forces = rng.standard_normal((4, 3)), rng.standard_normal((4, 7, 3))
     offsets = np.array([0, 3, 5, 7])
     assert np.allclose(spread_scores(energies, forces, offsets, "energy_spread"), energies.std(axis=0, ddof=1))
+    # the ANI-1x measure: the energy spread over sqrt(atoms), so a 3-atom and a 2-atom structure compare
+    assert np.allclose(spread_scores(energies, forces, offsets, "scaled_energy_spread"),
+                       energies.std(axis=0, ddof=1) / np.sqrt([3.0, 2.0, 2.0]))
     per_atom = np.linalg.norm(forces.std(axis=0, ddof=1), axis=1)
     expected = [per_atom[a:b].max() for a, b in zip(offsets[:-1], offsets[1:])]
     assert np.allclose(spread_scores(energies, forces, offsets, "force_spread"), expected)
+
+
+def test_the_scaled_energy_spread_ranks_like_the_energy_spread_when_every_structure_has_as_many_atoms():
+    """Argon trimers only: dividing by sqrt(3) changes no ranking, so both criteria pick alike, and the
+    recorded spreads and errors differ by exactly sqrt(3)."""
+    problem = ActiveLearning.example(0)
+    assert set(np.diff(problem.test.offsets)) == {3}
+    plain, scaled = (tk.solve(problem, tk.remake(QueryByCommittee.example(), criterion=c), progress=False)
+                     for c in ("energy_spread", "scaled_energy_spread"))
+    assert plain.chosen.tolist() == scaled.chosen.tolist()
+    assert np.allclose(plain.test_spread, np.sqrt(3.0) * scaled.test_spread)
+    assert np.allclose(plain.test_error, np.sqrt(3.0) * scaled.test_error)
+    assert np.array_equal(plain.spread_spearman, scaled.spread_spearman)
+    assert scaled.cf["test_spread"]["units"] == "eV"
 
 
 # -- the committee's spread ranks configurations by true error ---------------------------------------

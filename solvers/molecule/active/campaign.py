@@ -49,8 +49,8 @@ from ..hipnn import HIPNN
 from .oracle import Journal, call_oracle
 from .predict import predict_dataset
 from .rounds import draw_candidates
-from .selection import (QueryByCommittee, RandomSelection, diverse_batch, member_seed, round_seed, split_seed,
-                        spread_scores)
+from .selection import (ENERGY_CRITERIA, QueryByCommittee, RandomSelection, diverse_batch, member_seed, round_seed,
+                        split_seed, spread_scores)
 from .solution import ActiveLearningSolution
 
 __all__ = ["CampaignIntegrator"]
@@ -164,8 +164,10 @@ class CampaignIntegrator(tk.Integrator):
             from scipy.stats import spearmanr
 
             spread = spread_scores(energies, forces, test.offsets, self.solver.criterion)
-            if self.solver.criterion == "energy_spread":
+            if self.solver.criterion in ENERGY_CRITERIA:
                 error = np.abs(energies.mean(axis=0) - test.energies)
+                if self.solver.criterion == "scaled_energy_spread":
+                    error = error / np.sqrt(np.diff(test.offsets))
             else:
                 error = np.maximum.reduceat(np.linalg.norm(forces.mean(axis=0) - test.forces, axis=1),
                                             test.offsets[:-1])

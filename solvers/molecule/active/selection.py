@@ -6,6 +6,10 @@ COLT 1992; Smith et al., J. Chem. Phys. 148, 241733 (2018)). The disagreement of
 ``c`` is, with ``K`` members and sample standard deviations (``ddof = 1``) over them:
 
 * ``"energy_spread"``: ``s_c = std_k E_k(c)`` (eV);
+* ``"scaled_energy_spread"``: ``s_c = std_k E_k(c) / sqrt(N_c)`` (eV), ``N_c`` the atoms of ``c``: the
+  "Less is more" / ANI-1x measure (Smith et al. 2018; TorchANI's ``energies_qbcs``), which puts
+  molecules of different sizes on one scale (a sum of ``N_c`` independent atomic errors grows as
+  ``sqrt(N_c)``);
 * ``"force_spread"``:  ``s_c = max_i sqrt(sum_x std_k F_k,ix(c)^2)`` (eV/Å), the largest per-atom
   force uncertainty (the quantity LANL's ALF stops MD on).
 
@@ -39,12 +43,14 @@ from toolkit import validate as v
 from ..hipnn import HIPNN, HIPNNTraining
 from problems.datasets import FitPotential
 
-__all__ = ["QueryByCommittee", "RandomSelection", "CRITERIA", "spread_scores", "sorted_distances",
-           "diverse_batch", "round_seed", "member_seed", "split_seed"]
+__all__ = ["QueryByCommittee", "RandomSelection", "CRITERIA", "ENERGY_CRITERIA", "spread_scores",
+           "sorted_distances", "diverse_batch", "round_seed", "member_seed", "split_seed"]
 
 _E = tk.InvalidSolverError
 #: Disagreement measures :class:`QueryByCommittee` can rank the pool by.
-CRITERIA = ("energy_spread", "force_spread")
+CRITERIA = ("energy_spread", "scaled_energy_spread", "force_spread")
+#: The criteria that rank by the committee's energies (eV), not its forces.
+ENERGY_CRITERIA = ("energy_spread", "scaled_energy_spread")
 
 
 def _training(value) -> HIPNNTraining:
@@ -185,6 +191,8 @@ def spread_scores(energies: np.ndarray, forces: np.ndarray, offsets: np.ndarray,
     ``offsets[c]:offsets[c+1]``."""
     if criterion == "energy_spread":
         return energies.std(axis=0, ddof=1)
+    if criterion == "scaled_energy_spread":
+        return energies.std(axis=0, ddof=1) / np.sqrt(np.diff(offsets))
     per_atom = np.sqrt((forces.std(axis=0, ddof=1) ** 2).sum(axis=1))
     return np.maximum.reduceat(per_atom, offsets[:-1])
 

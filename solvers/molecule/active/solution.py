@@ -8,8 +8,8 @@ only model), so QBC and random are compared model for model; ``committee_force_m
 to the first member's for a committee of one), less scattered by any one model's training.
 ``spread_spearman[j]`` is the Spearman rank correlation, over the test structures, between the
 committee's spread (the selection criterion) and the committee mean's true error (``|E_mean - E|``
-for ``energy_spread``; the largest per-atom ``|F_mean - F|`` for ``force_spread``); it is empty for
-``RandomSelection``.
+for ``energy_spread``; that over ``sqrt(N)`` for ``scaled_energy_spread``; the largest per-atom
+``|F_mean - F|`` for ``force_spread``); it is empty for ``RandomSelection``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import numpy as np
 
 import toolkit as tk
 from toolkit.conventions import attrs, index
+
+from .selection import ENERGY_CRITERIA
 
 __all__ = ["ActiveLearningSolution"]
 
@@ -63,7 +65,7 @@ class ActiveLearningSolution(tk.Solution):
     @property
     def cf(self) -> dict:
         """CF attributes (:mod:`toolkit.conventions`); the spread's unit follows the solver's criterion."""
-        energy = getattr(self.solver, "criterion", "force_spread") == "energy_spread"
+        energy = getattr(self.solver, "criterion", "force_spread") in ENERGY_CRITERIA
         unit, what = ("eV", "energy") if energy else ("eV/Å", "largest per-atom force")
         return {"calls": attrs("1", "oracle calls made"), "labels": attrs("1", "labelled structures trained on"),
                 "energy_mae": attrs("eV", "test energy MAE per structure"),
@@ -95,7 +97,7 @@ class ActiveLearningSolution(tk.Solution):
             curve.plot(run.calls, getattr(run, error), marker="o", label=type(run.solver).__name__)
         curve.set(xlabel="oracle calls [count]", ylabel=f"{labels[error]} [eV/Å]", title="error vs oracle calls")
         curve.legend(fontsize=8)
-        unit = "eV" if getattr(self.solver, "criterion", "force_spread") == "energy_spread" else "eV/Å"
+        unit = "eV" if getattr(self.solver, "criterion", "force_spread") in ENERGY_CRITERIA else "eV/Å"
         rho = self.spread_spearman[-1] if self.spread_spearman.size else float("nan")
         if self.test_spread.size:
             scatter.scatter(self.test_spread, self.test_error, s=8)
