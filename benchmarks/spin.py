@@ -15,9 +15,16 @@ Then the scaling of one force evaluation (``OverdampedLangevin``: one per step) 
 ``--max-L``: the fitted exponent of KPM's time per step against N (target 1.00 +- 0.1), the L where
 KPM overtakes ED, the cost split of a step (forward recursion with the moments, backward gradient
 sweep, the rest: integrator and bookkeeping), and the KPM force evaluation's memory traffic as a fraction of the machine's
-measured bandwidth (the numba triad of ``benchmarks/kpm.py``): bytes moved per evaluation are
-counted as 2 sweeps x order x sum over probing blocks of (nnz x 20 B (complex value + index) +
-3 x M x 16 B x block width) -- the SpMV-bound lower bound.
+measured bandwidth (the numba triad of ``benchmarks/kpm.py``). Bytes moved per evaluation are
+counted as an SpMV-based sweep must move them (the lower bound): per probing block of S vectors
+(M orbitals, nnz stored entries), ``order`` forward steps on S columns (read the matrix, nnz x 20 B
+of complex value + index; read X, read and write P: 3 x M x 16 B x S) and ``order`` backward
+steps on the 2 S columns of ``[alpha | lambda]`` (the matrix again, 3 x M x 16 B x 2 S, and the
+source r read: M x 16 B x S). Until 2026-12-07 the backward sweep was counted at S columns
+without its source, 2 x order x (nnz x 20 + 3 x M x 16 x S): on the Kondo lattice (nnz = 8 M) at
+S = 18 that is 0.64 of the corrected count, so fractions printed before then are 1.5625 times too
+small. Beside it, ``ns/number``: the force evaluation's time per real number a Chebyshev step
+writes (order x 3 S x 2 M of them), a machine-level figure of the kernels' speed.
 
 Then Metropolis Monte Carlo on the same energy (``Metropolis(forces=ExactDiagonalization())``) at
 L = ``--metropolis-L`` (default 6): the time of one ``eigvalsh`` of the 2N x 2N Kondo matrix, of one
@@ -156,12 +163,18 @@ def main(argv=None):
 
 
 def _bytes_per_evaluation(cache, order):
-    """SpMV-bound traffic of one KPM force evaluation (module docstring)."""
+    """SpMV-bound traffic of one KPM force evaluation and the real numbers its Chebyshev steps write
+    (module docstring): forward sweep on S columns, backward on the 2 S of ``[alpha | lambda]``."""
     H = cache.H
-    moved = 0.0
+    M = H.shape[0]
+    moved = numbers = 0.0
     for R, _ in cache.blocks():
-        moved += H.nnz * 20.0 + 3.0 * H.shape[0] * 16.0 * R.shape[1]
-    return 2.0 * order * moved
+        S = R.shape[1]
+        forward = H.nnz * 20.0 + 3.0 * M * 16.0 * S
+        backward = H.nnz * 20.0 + 3.0 * M * 16.0 * 2 * S + M * 16.0 * S
+        moved += order * (forward + backward)
+        numbers += order * 3 * S * 2 * M
+    return moved, numbers
 
 
 def _force_split(problem, kpm, repeats=3):
@@ -184,7 +197,7 @@ def scaling(sizes, kpm, ed_max_L, steps, repeats, quick):
     print(f"\nscaling, OverdampedLangevin (one force evaluation per step); memory bandwidth (triad, one core) "
           f"{bw / 1e9:.2f} GB/s  load {os.getloadavg()[0]:.2f}")
     print(f"{'L':>4} {'N':>6} {'KPM s/step':>11} {'ED s/step':>10} {'KPM GB/s':>9} {'of bandwidth':>13} "
-          f"{'forces share':>13} {'forward':>10} {'backward':>10} {'integrator':>11}")
+          f"{'ns/number':>10} {'forces share':>13} {'forward':>10} {'backward':>10} {'integrator':>11}")
     print("  (forward: the moment recursion continued to alpha_{K-1}; backward: the gradient sweep; shares of a "
           "step)")
     rows = []
@@ -192,13 +205,16 @@ def scaling(sizes, kpm, ed_max_L, steps, repeats, quick):
         rate, share = steps_per_second(L, OverdampedLangevin, kpm, steps, repeats)
         problem = kondo_triangular((L, L), state="random", seed=1, kT=0.05, steps=1, save_every=1)
         cache = tk.init(problem, OverdampedLangevin(forces=kpm), progress=False).field.cache
-        traffic = _bytes_per_evaluation(cache, kpm.order) * rate / max(share, 1e-9)
+        moved, numbers = _bytes_per_evaluation(cache, kpm.order)
+        evaluation = share / rate                  # seconds of one force evaluation
+        traffic = moved / max(evaluation, 1e-12)
         split = _force_split(problem, kpm)
         ed = steps_per_second(L, OverdampedLangevin, ExactDiagonalization(), steps, repeats)[0] \
             if L <= ed_max_L else None
         rows.append((L * L, 1 / rate, None if ed is None else 1 / ed))
         print(f"{L:>4} {L * L:>6} {1 / rate:>11.3g} {'-' if ed is None else f'{1 / ed:.3g}':>10} "
-              f"{traffic / 1e9:>9.2f} {100 * traffic / bw:>12.0f}% {100 * share:>12.0f}% "
+              f"{traffic / 1e9:>9.2f} {100 * traffic / bw:>12.0f}% {1e9 * evaluation / numbers:>10.2f} "
+              f"{100 * share:>12.0f}% "
               f"{100 * split[0]:>9.0f}% {100 * split[1]:>9.0f}% {100 * (1 - share):>10.0f}%", flush=True)
     if len(rows) >= 2:
         n = np.array([r[0] for r in rows], dtype=float)
