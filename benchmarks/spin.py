@@ -42,7 +42,8 @@ Chern number (ED only).
 ``--coarsening-kT``, for ``--quench-steps`` steps; every 10 steps the domain length ell of the chirality
 (``solvers.spin_dynamics.coarsening``: half-height of the correlation of sign(chi)) and the mean |chi|;
 then the growth exponent fitted from the frame where the mean |chi| first passes 0.7 of the ideal (the
-local order has formed) to the last frame with ell < L / 4, beside the Allen-Cahn 1/2 that the
+local order has formed) to the last frame with ell < L / 4 (and over its later half in log t, and the
+effective exponent over successive windows [t, 2 t]), beside the Allen-Cahn 1/2 that the
 Ising-like classical reference of ``tests/spin_dynamics/test_coarsening.py`` reaches and the nearly
 linear growth Fan, Zhang & Chern (PRB 2024, arXiv:2403.11705) found for these chiral domains.
 
@@ -280,7 +281,7 @@ def quench_timing(L, forces, seed=0, check_every=25, max_steps=800, target=0.9):
 def coarsening_figures(L, forces, kT, steps, seed=0, every=10, figure=None):
     """ell of the chiral domains and mean |chi| / ideal every ``every`` steps of a quench held at ``kT``;
     the growth exponent after the local order forms (see the module docstring)."""
-    from solvers.spin_dynamics.coarsening import correlation_length, growth_exponent, order_field
+    from solvers.spin_dynamics.coarsening import correlation_length, order_field
 
     problem = triple_q_quench((L, L), seed=seed, steps=steps, save_every=steps, temperature=kT, final_temperature=kT)
     integ = tk.init(problem, SIB(forces=forces, seed=seed), progress=False)
@@ -303,6 +304,15 @@ def coarsening_figures(L, forces, kT, steps, seed=0, every=10, figure=None):
     t, ell, chi = np.array(times), np.array(ells), np.array(chis)
     if figure:
         _chirality_snapshots(figure, problem, t, fields)
+    growth_figures(t, ell, chi, L)
+
+
+def growth_figures(t, ell, chi, L):
+    """Print the growth exponents of a coarsening run: from the frame where the mean |chi| / ideal first
+    passes 0.7 to the last with ell < L / 4, over the later half of that window in log t, and the effective
+    exponent over successive windows [t, 2 t]."""
+    from solvers.spin_dynamics.coarsening import growth_exponent
+
     formed = np.nonzero(chi >= 0.7)[0]
     inside = np.zeros(len(t), bool)
     if formed.size:
@@ -317,6 +327,15 @@ def coarsening_figures(L, forces, kT, steps, seed=0, every=10, figure=None):
         if np.count_nonzero(late) >= 3:
             z, err = growth_exponent(tt[late], ll[late])
             print(f"  later half (t >= {tt[late][0]:g}): {z:.2f} +- {err:.2f}")
+        print("  effective exponent d ln ell / d ln t over windows [t, 2t] (Allen-Cahn: 1/2 throughout):")
+        w0 = tt[0]
+        while 2 * w0 <= tt[-1]:
+            window = (tt >= w0) & (tt <= 2 * w0)
+            if np.count_nonzero(window) >= 3:
+                z, err = growth_exponent(tt[window], ll[window])
+                print(f"    t {w0:7.1f} .. {2 * w0:7.1f}: {z:.2f} +- {err:.2f} (ell {ll[window][0]:.2f} -> "
+                      f"{ll[window][-1]:.2f})")
+            w0 *= 2
     else:
         print("too few frames between the local order forming and ell = L / 4 for a growth exponent")
 
